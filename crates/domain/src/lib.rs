@@ -1,0 +1,20 @@
+//! Herald's vocabulary, shared by every other crate: typed ids, the platforms, what a post
+//! contains, the per-platform content rules, delivery states, job payloads and the error
+//! taxonomy.
+//!
+//! This crate is pure: no I/O, no clocks beyond id generation, nothing async. Anything here
+//! can be unit- and property-tested in isolation.
+
+pub mod content;
+pub mod error;
+pub mod id;
+pub mod job;
+pub mod platform;
+pub mod state;
+
+pub use content::{MediaRef, PostContent};
+pub use error::{ErrorClass, PlatformFailure};
+pub use id::{ApiKeyId, ConnectionId, DeliveryId, MediaId, OAuthStateId, PostId, TenantId};
+pub use job::PublishJob;
+pub use platform::{AppType, InvalidChoice, Platform, PostTargetType};
+pub use state::{ConnectionStatus, DeliveryState, Scope, StepState};
