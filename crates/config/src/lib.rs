@@ -1,1 +1,405 @@
-//! placeholder
+//! Herald's configuration: loaded once, validated, then immutable.
+//!
+//! Layers, later wins (DESIGN.md section 8):
+//! 1. `config/herald.default.toml`, compiled into the binary, every key commented;
+//! 2. an optional `herald.toml` (or the file named by `HERALD_CONFIG`);
+//! 3. the environment: `HERALD_*` (nested keys with `__`, e.g. `HERALD_API__ADDR`), plus
+//!    the spec's own names (`DATABASE_URL`, `REDIS_URL`, `TWITTER_CLIENT_ID`,
+//!    `LINKEDIN_COMPANY_CLIENT_SECRET`, `FACEBOOK_REDIRECT_URI`, ...).
+//!
+//! Loading is two-phase. [`RawConfig`] is exactly what the layers say, every field optional
+//! where a later step can fill it in. [`Config::from_raw`] then resolves what derives from
+//! other settings (platform URLs from `HERALD_PLATFORM_BASE_URL`, redirect URIs from
+//! `HERALD_PUBLIC_URL`, Instagram and Threads credentials falling back to Facebook's,
+//! development credentials that match the simulator) and checks every rule, reporting all
+//! problems at once, each naming its key, its environment variable and the rule.
+
+mod env;
+mod platforms;
+mod raw;
+mod redact;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use url::Url;
+
+pub use platforms::{
+    DEVELOPMENT_APPS, LinkedinConfig, LinkedinFlow, MetaConfig, OAuthApp, PlatformsConfig,
+    TelegramConfig, ThreadsConfig, TwitterConfig,
+};
+pub use raw::RawConfig;
+
+/// The defaults file, compiled in so the binary runs from anywhere.
+pub const DEFAULTS_TOML: &str = include_str!("../../../config/herald.default.toml");
+
+/// Where Herald runs. Production refuses development conveniences (generated encryption keys,
+/// the simulator's credentials).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub env: Environment,
+    #[serde(serialize_with = "redact::url_password")]
+    pub database_url: SecretString,
+    #[serde(serialize_with = "redact::url_password")]
+    pub redis_url: SecretString,
+    /// Prepended to every Redis key, so several deployments or test runs share one Redis.
+    pub redis_prefix: String,
+    /// The API's externally visible base URL: redirect URIs and signed media URLs derive
+    /// from it.
+    pub public_url: BaseUrl,
+    /// `HERALD_ENCRYPTION_KEYS`: `key_id:base64key`, comma-separated, newest first. `None` in
+    /// development means "use the generated key file in `data_dir`".
+    #[serde(serialize_with = "redact::optional_secret")]
+    pub encryption_keys: Option<SecretString>,
+    /// Local state of a development setup (the generated encryption key).
+    pub data_dir: PathBuf,
+    pub api: ApiConfig,
+    pub worker: WorkerConfig,
+    pub platforms: PlatformsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiConfig {
+    pub addr: SocketAddr,
+    /// How far ahead `publish_at` may be.
+    pub max_schedule_ahead_days: u32,
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerConfig {
+    pub concurrency: usize,
+    /// How long a claimed delivery stays owned without a renewal.
+    #[serde(with = "redact::secs")]
+    pub lease: Duration,
+    /// Refresh a token that expires within this margin.
+    #[serde(with = "redact::secs")]
+    pub token_refresh_margin: Duration,
+    pub max_attempts: u32,
+    pub media: MediaFetchConfig,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaFetchConfig {
+    #[serde(with = "redact::secs")]
+    pub timeout: Duration,
+    pub max_bytes: u64,
+    /// Hosts (`host` or `host:port`) that may be fetched although they resolve to loopback or
+    /// private addresses, or over plain http: how the demo and tests reach the simulator.
+    pub allow_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Everything wrong with a configuration, one problem a line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+/// One broken rule: which key, how to set it, what the rule is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub env: Option<String>,
+    pub rule: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.key)?;
+        if let Some(env) = &self.env {
+            write!(f, " ({env})")?;
+        }
+        write!(f, ": {}", self.rule)
+    }
+}
+
+/// Collects problems while a configuration is resolved.
+#[derive(Debug, Default)]
+pub(crate) struct Problems(Vec<Problem>);
+
+impl Problems {
+    pub(crate) fn push(&mut self, key: &str, env: Option<&str>, rule: impl Into<String>) {
+        self.0.push(Problem {
+            key: key.to_owned(),
+            env: env.map(str::to_owned),
+            rule: rule.into(),
+        });
+    }
+}
+
+impl Config {
+    /// Loads from the defaults, `herald.toml` (or `HERALD_CONFIG`, or `file`), and the process
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given explicitly (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let file = file.map(Path::to_path_buf).or_else(|| {
+            vars.iter()
+                .find(|(k, _)| k == "HERALD_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        let mut figment = Figment::from(Toml::string(DEFAULTS_TOML));
+        match &file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError {
+                    problems: vec![Problem {
+                        key: "config file".into(),
+                        env: Some("HERALD_CONFIG".into()),
+                        rule: format!("{} does not exist", path.display()),
+                    }],
+                });
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("herald.toml")),
+        }
+        let figment = env::merge(figment, &vars);
+        let raw: RawConfig = figment.extract_lossy().map_err(|err| ConfigError {
+            problems: err
+                .into_iter()
+                .map(|e| Problem {
+                    key: if e.path.is_empty() {
+                        "configuration".into()
+                    } else {
+                        e.path.join(".")
+                    },
+                    env: env::name_of(&e.path.join(".")),
+                    rule: e.kind.to_string(),
+                })
+                .collect(),
+        })?;
+        Config::from_raw(raw)
+    }
+
+    /// Resolves derived settings and checks every rule.
+    pub fn from_raw(raw: RawConfig) -> Result<Config, ConfigError> {
+        let mut problems = Problems::default();
+        let env = raw.env;
+
+        check_url_scheme(
+            &mut problems,
+            "database_url",
+            "DATABASE_URL",
+            raw.database_url.expose_secret(),
+            &["postgres", "postgresql"],
+        );
+        check_url_scheme(
+            &mut problems,
+            "redis_url",
+            "REDIS_URL",
+            raw.redis_url.expose_secret(),
+            &["redis", "rediss"],
+        );
+        let prefix_ok = !raw.redis_prefix.is_empty()
+            && raw.redis_prefix.len() <= 64
+            && raw
+                .redis_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'));
+        if !prefix_ok {
+            problems.push(
+                "redis_prefix",
+                Some("HERALD_REDIS_PREFIX"),
+                "must be 1 to 64 characters of letters, digits, '-', '_', ':' or '.'",
+            );
+        }
+        let public_url = match BaseUrl::parse(&raw.public_url) {
+            Ok(url) => url,
+            Err(rule) => {
+                problems.push("public_url", Some("HERALD_PUBLIC_URL"), rule);
+                BaseUrl::placeholder()
+            }
+        };
+        let encryption_keys = raw
+            .encryption_keys
+            .filter(|keys| !keys.expose_secret().trim().is_empty());
+        if env == Environment::Production && encryption_keys.is_none() {
+            problems.push(
+                "encryption_keys",
+                Some("HERALD_ENCRYPTION_KEYS"),
+                "is required when HERALD_ENV=production (tokens are sealed with it); \
+                 create one with `herald keys gen-encryption`",
+            );
+        }
+
+        if raw.api.max_schedule_ahead_days == 0 {
+            problems.push(
+                "api.max_schedule_ahead_days",
+                Some("HERALD_API__MAX_SCHEDULE_AHEAD_DAYS"),
+                "must be at least 1",
+            );
+        }
+        if raw.worker.concurrency == 0 {
+            problems.push(
+                "worker.concurrency",
+                Some("HERALD_WORKER__CONCURRENCY"),
+                "must be at least 1",
+            );
+        }
+        if raw.worker.max_attempts == 0 {
+            problems.push(
+                "worker.max_attempts",
+                Some("HERALD_WORKER__MAX_ATTEMPTS"),
+                "must be at least 1",
+            );
+        }
+        if raw.worker.lease_secs < 5 {
+            problems.push(
+                "worker.lease_secs",
+                Some("HERALD_WORKER__LEASE_SECS"),
+                "must be at least 5 seconds",
+            );
+        }
+
+        let platforms = platforms::resolve(raw.platforms, env, &public_url, &mut problems);
+
+        if !problems.0.is_empty() {
+            return Err(ConfigError {
+                problems: problems.0,
+            });
+        }
+        Ok(Config {
+            env,
+            database_url: raw.database_url,
+            redis_url: raw.redis_url,
+            redis_prefix: raw.redis_prefix,
+            public_url,
+            encryption_keys,
+            data_dir: raw.data_dir,
+            api: ApiConfig {
+                addr: raw.api.addr,
+                max_schedule_ahead_days: raw.api.max_schedule_ahead_days,
+                body_limit_bytes: raw.api.body_limit_bytes,
+            },
+            worker: WorkerConfig {
+                concurrency: raw.worker.concurrency,
+                lease: Duration::from_secs(raw.worker.lease_secs),
+                token_refresh_margin: Duration::from_secs(raw.worker.token_refresh_margin_secs),
+                max_attempts: raw.worker.max_attempts,
+                media: MediaFetchConfig {
+                    timeout: Duration::from_secs(raw.worker.media.timeout_secs),
+                    max_bytes: raw.worker.media.max_bytes,
+                    allow_hosts: raw.worker.media.allow_hosts,
+                },
+            },
+            platforms,
+            log: LogConfig {
+                format: raw.log.format.unwrap_or(match env {
+                    Environment::Production => LogFormat::Json,
+                    Environment::Development => LogFormat::Pretty,
+                }),
+                filter: raw.log.filter,
+            },
+        })
+    }
+
+    /// The effective configuration as TOML, every secret redacted: what `herald config check`
+    /// prints.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|err| format!("# configuration could not be shown: {err}\n"))
+    }
+
+    /// A Redis key under this deployment's prefix.
+    pub fn redis_key(&self, key: &str) -> String {
+        format!("{}:{key}", self.redis_prefix)
+    }
+}
+
+fn check_url_scheme(problems: &mut Problems, key: &str, env: &str, value: &str, schemes: &[&str]) {
+    match Url::parse(value) {
+        Ok(url) if schemes.contains(&url.scheme()) => {}
+        Ok(url) => problems.push(
+            key,
+            Some(env),
+            format!(
+                "scheme `{}` is not supported; expected {}",
+                url.scheme(),
+                schemes.join(" or ")
+            ),
+        ),
+        Err(err) => problems.push(key, Some(env), format!("is not a valid URL ({err})")),
+    }
+}
+
+/// An absolute http(s) URL with no query, fragment or trailing slash, so joining a path to it
+/// is plain concatenation: `base.join("/2/tweets")`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn parse(value: &str) -> Result<BaseUrl, String> {
+        let url = Url::parse(value.trim())
+            .map_err(|err| format!("`{value}` is not a valid URL ({err})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("`{value}` must be an http or https URL"));
+        }
+        if url.host_str().is_none() {
+            return Err(format!("`{value}` has no host"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("`{value}` must not have a query or fragment"));
+        }
+        Ok(BaseUrl(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `path` must start with `/`.
+    pub fn join(&self, path: &str) -> String {
+        debug_assert!(path.starts_with('/'), "paths start with a slash: {path}");
+        format!("{}{path}", self.0)
+    }
+
+    /// Stands in for an invalid URL while the remaining rules are checked; a configuration
+    /// holding it is never returned.
+    pub(crate) fn placeholder() -> BaseUrl {
+        BaseUrl("http://invalid.invalid".to_owned())
+    }
+}
+
+impl std::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+//! The configuration exactly as the layers give it, before anything is derived or checked.
+//! Every key has a value in `config/herald.default.toml`, except those that are `Option`
+//! because "unset" means something (derive it, or fall back to another setting).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::{Environment, LogFormat};
+
+#[derive(Debug, Deserialize)]
+pub struct RawConfig {
+    pub env: Environment,
+    pub database_url: SecretString,
+    pub redis_url: SecretString,
+    pub redis_prefix: String,
+    pub public_url: String,
+    #[serde(default)]
+    pub encryption_keys: Option<SecretString>,
+    pub data_dir: PathBuf,
+    pub api: RawApi,
+    pub worker: RawWorker,
+    pub platforms: RawPlatforms,
+    pub log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawApi {
+    pub addr: SocketAddr,
+    pub max_schedule_ahead_days: u32,
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawWorker {
+    pub concurrency: usize,
+    pub lease_secs: u64,
+    pub token_refresh_margin_secs: u64,
+    pub max_attempts: u32,
+    pub media: RawMediaFetch,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawMediaFetch {
+    pub timeout_secs: u64,
+    pub max_bytes: u64,
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawLog {
+    #[serde(default)]
+    pub format: Option<LogFormat>,
+    pub filter: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawPlatforms {
+    /// `HERALD_PLATFORM_BASE_URL`: point every platform at a simulator.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    pub twitter: RawTwitter,
+    pub linkedin: RawLinkedin,
+    pub facebook: RawMeta,
+    pub instagram: RawMeta,
+    pub threads: RawThreads,
+    pub telegram: RawTelegram,
+}
+
+/// An OAuth app's credentials, each optional: unset ones are derived or reported.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawApp {
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+}
+
+/// Where a platform lives: the browser-facing host (OAuth dialogs) and the API host.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawUrls {
+    #[serde(default)]
+    pub web_url: Option<String>,
+    #[serde(default)]
+    pub api_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawTwitter {
+    #[serde(flatten)]
+    pub app: RawApp,
+    #[serde(flatten)]
+    pub urls: RawUrls,
+    pub scopes: Vec<String>,
+    pub default_tier: String,
+    /// Posts per 24-hour window by API tier (the spec: free 17, basic 100).
+    pub tiers: std::collections::BTreeMap<String, u32>,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawLinkedin {
+    #[serde(flatten)]
+    pub app: RawApp,
+    #[serde(default)]
+    pub company: RawApp,
+    #[serde(flatten)]
+    pub urls: RawUrls,
+    pub personal_scopes: Vec<String>,
+    pub company_scopes: Vec<String>,
+    pub version: String,
+    pub flow: crate::LinkedinFlow,
+    pub image_wait_secs: u64,
+    pub partner_app: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawMeta {
+    #[serde(flatten)]
+    pub app: RawApp,
+    #[serde(flatten)]
+    pub urls: RawUrls,
+    pub graph_version: String,
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub posts_per_window: Option<u32>,
+    #[serde(default)]
+    pub window_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawThreads {
+    #[serde(flatten)]
+    pub app: RawApp,
+    #[serde(flatten)]
+    pub urls: RawUrls,
+    pub api_version: String,
+    pub scopes: Vec<String>,
+    pub posts_per_window: u32,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawTelegram {
+    #[serde(default)]
+    pub api_url: Option<String>,
+    pub per_chat_per_second: u32,
+    pub per_bot_per_second: u32,
+}

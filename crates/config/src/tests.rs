@@ -1,0 +1,309 @@
+use super::*;
+
+fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::load_from(
+        Some(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../config/herald.default.toml"
+        ))),
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    )
+}
+
+fn problem_keys(err: &ConfigError) -> Vec<&str> {
+    err.problems.iter().map(|p| p.key.as_str()).collect()
+}
+
+#[test]
+fn defaults_work_on_a_developer_machine() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.env, Environment::Development);
+    assert_eq!(
+        config.database_url.expose_secret(),
+        "postgres://postgres@127.0.0.1:5432/herald"
+    );
+    assert_eq!(config.redis_url.expose_secret(), "redis://127.0.0.1:6379");
+    assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080");
+    assert_eq!(
+        config.platforms.twitter.api_url.as_str(),
+        "https://api.x.com"
+    );
+    assert_eq!(config.platforms.twitter.tiers["free"], 17);
+    let twitter = config.platforms.twitter.app.as_ref().unwrap();
+    assert!(twitter.development_default);
+    assert_eq!(twitter.client_id, "herald-dev-twitter");
+    assert_eq!(
+        twitter.redirect_uri,
+        "http://127.0.0.1:8080/api/social/twitter/callback"
+    );
+}
+
+#[test]
+fn the_environment_overrides_the_defaults_file() {
+    let config = load(&[
+        ("DATABASE_URL", "postgres://app@db:5432/herald_prod"),
+        ("HERALD_WORKER__CONCURRENCY", "3"),
+        ("HERALD_REDIS_PREFIX", "staging"),
+        (
+            "HERALD_WORKER__MEDIA__ALLOW_HOSTS",
+            "[\"127.0.0.1:9400\", \"sim\"]",
+        ),
+        ("HERALD_PLATFORMS__LINKEDIN__PARTNER_APP", "true"),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.database_url.expose_secret(),
+        "postgres://app@db:5432/herald_prod"
+    );
+    assert_eq!(config.worker.concurrency, 3);
+    assert_eq!(config.redis_prefix, "staging");
+    assert_eq!(config.redis_key("queue"), "staging:queue");
+    assert_eq!(
+        config.worker.media.allow_hosts,
+        vec!["127.0.0.1:9400", "sim"]
+    );
+    assert!(config.platforms.linkedin.partner_app);
+}
+
+#[test]
+fn a_config_file_sits_between_the_defaults_and_the_environment() {
+    let dir = std::env::temp_dir().join(format!("herald-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("herald.toml");
+    std::fs::write(
+        &file,
+        "redis_prefix = \"from-file\"\n[worker]\nconcurrency = 5\nmax_attempts = 4\n",
+    )
+    .unwrap();
+    let config = Config::load_from(
+        Some(&file),
+        [("HERALD_WORKER__CONCURRENCY".to_owned(), "7".to_owned())],
+    )
+    .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        config.redis_prefix, "from-file",
+        "the file overrides the defaults"
+    );
+    assert_eq!(config.worker.max_attempts, 4);
+    assert_eq!(
+        config.worker.concurrency, 7,
+        "the environment overrides the file"
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let err = Config::load_from(Some(Path::new("/nonexistent/herald.toml")), []).unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent/herald.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_spec_names_set_platform_credentials_and_numeric_ids_stay_strings() {
+    let config = load(&[
+        ("TWITTER_CLIENT_ID", "tw-id"),
+        ("TWITTER_CLIENT_SECRET", "tw-secret"),
+        ("FACEBOOK_CLIENT_ID", "1234567890"),
+        ("FACEBOOK_CLIENT_SECRET", "fb-secret"),
+        (
+            "FACEBOOK_REDIRECT_URI",
+            "https://herald.example.com/api/social/facebook/callback",
+        ),
+    ])
+    .unwrap();
+    let twitter = config.platforms.twitter.app.unwrap();
+    assert_eq!(twitter.client_id, "tw-id");
+    assert_eq!(twitter.client_secret.expose_secret(), "tw-secret");
+    assert!(!twitter.development_default);
+    let facebook = config.platforms.facebook.app.unwrap();
+    assert_eq!(facebook.client_id, "1234567890");
+    assert_eq!(
+        facebook.redirect_uri,
+        "https://herald.example.com/api/social/facebook/callback"
+    );
+}
+
+#[test]
+fn instagram_and_threads_fall_back_to_the_facebook_app() {
+    let config = load(&[
+        ("FACEBOOK_CLIENT_ID", "meta-app"),
+        ("FACEBOOK_CLIENT_SECRET", "meta-secret"),
+        ("THREADS_CLIENT_ID", "threads-app"),
+        ("THREADS_CLIENT_SECRET", "threads-secret"),
+    ])
+    .unwrap();
+    let instagram = config.platforms.instagram.app.unwrap();
+    assert_eq!(instagram.client_id, "meta-app");
+    assert_eq!(instagram.client_secret.expose_secret(), "meta-secret");
+    assert_eq!(
+        instagram.redirect_uri, "http://127.0.0.1:8080/api/social/instagram/callback",
+        "the redirect URI is Instagram's own callback"
+    );
+    assert_eq!(
+        config.platforms.threads.app.unwrap().client_id,
+        "threads-app"
+    );
+}
+
+#[test]
+fn one_base_url_points_every_platform_at_the_simulator() {
+    let config = load(&[("HERALD_PLATFORM_BASE_URL", "http://127.0.0.1:9400/")]).unwrap();
+    let p = &config.platforms;
+    let urls = [
+        (&p.twitter.web_url, "/x"),
+        (&p.twitter.api_url, "/x"),
+        (&p.linkedin.web_url, "/linkedin"),
+        (&p.linkedin.api_url, "/linkedin"),
+        (&p.facebook.web_url, "/facebook"),
+        (&p.facebook.api_url, "/graph"),
+        (&p.instagram.web_url, "/facebook"),
+        (&p.instagram.api_url, "/graph"),
+        (&p.threads.web_url, "/threads"),
+        (&p.threads.api_url, "/threads"),
+        (&p.telegram.api_url, "/telegram"),
+    ];
+    for (url, prefix) in urls {
+        assert_eq!(url.as_str(), format!("http://127.0.0.1:9400{prefix}"));
+    }
+    assert_eq!(
+        p.twitter.api_url.join("/2/tweets"),
+        "http://127.0.0.1:9400/x/2/tweets"
+    );
+}
+
+#[test]
+fn an_explicit_platform_url_wins_over_the_base_url() {
+    let config = load(&[
+        ("HERALD_PLATFORM_BASE_URL", "http://127.0.0.1:9400"),
+        (
+            "HERALD_PLATFORMS__TELEGRAM__API_URL",
+            "https://tg-proxy.example.com",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.platforms.telegram.api_url.as_str(),
+        "https://tg-proxy.example.com"
+    );
+    assert_eq!(
+        config.platforms.twitter.api_url.as_str(),
+        "http://127.0.0.1:9400/x"
+    );
+}
+
+#[test]
+fn redirect_uris_derive_from_the_public_url() {
+    let config = load(&[("HERALD_PUBLIC_URL", "https://herald.example.com/")]).unwrap();
+    let linkedin = &config.platforms.linkedin;
+    assert_eq!(
+        linkedin.personal.as_ref().unwrap().redirect_uri,
+        "https://herald.example.com/api/social/linkedin/callback"
+    );
+    assert_eq!(
+        linkedin.company.as_ref().unwrap().redirect_uri,
+        linkedin.personal.as_ref().unwrap().redirect_uri,
+        "both LinkedIn apps share the callback"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_key_and_variable() {
+    let err = load(&[
+        ("HERALD_PUBLIC_URL", "not a url"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("HERALD_REDIS_PREFIX", "{bad}"),
+        ("HERALD_WORKER__CONCURRENCY", "0"),
+        ("TWITTER_CLIENT_ID", "only-the-id"),
+        (
+            "LINKEDIN_COMPANY_REDIRECT_URI",
+            "https://elsewhere.example.com/cb",
+        ),
+    ])
+    .unwrap_err();
+    let keys = problem_keys(&err);
+    for expected in [
+        "public_url",
+        "redis_url",
+        "redis_prefix",
+        "worker.concurrency",
+        "platforms.twitter.client_secret",
+        "platforms.linkedin.company.redirect_uri",
+    ] {
+        assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
+    }
+    let text = err.to_string();
+    assert!(text.contains("HERALD_PUBLIC_URL"), "{text}");
+    assert!(
+        text.contains("TWITTER_CLIENT_SECRET") && text.contains("TWITTER_CLIENT_ID"),
+        "{text}"
+    );
+    assert!(text.contains("redirect_uri does not match"), "{text}");
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_its_key() {
+    let err = load(&[("HERALD_WORKER__CONCURRENCY", "many")]).unwrap_err();
+    assert_eq!(problem_keys(&err), vec!["worker.concurrency"]);
+    assert_eq!(
+        err.problems[0].env.as_deref(),
+        Some("HERALD_WORKER__CONCURRENCY")
+    );
+}
+
+#[test]
+fn production_requires_encryption_keys_and_uses_no_development_apps() {
+    let err = load(&[("HERALD_ENV", "production")]).unwrap_err();
+    assert_eq!(problem_keys(&err), vec!["encryption_keys"]);
+    assert!(
+        err.to_string().contains("herald keys gen-encryption"),
+        "{err}"
+    );
+
+    let config = load(&[
+        ("HERALD_ENV", "production"),
+        ("HERALD_ENCRYPTION_KEYS", "k1:AAAA"),
+        ("TWITTER_CLIENT_ID", "tw"),
+        ("TWITTER_CLIENT_SECRET", "tw-secret"),
+    ])
+    .unwrap();
+    assert!(config.platforms.twitter.app.is_some());
+    assert!(
+        config.platforms.linkedin.personal.is_none(),
+        "no dev app in production"
+    );
+    assert_eq!(config.log.format, LogFormat::Json);
+}
+
+#[test]
+fn the_printed_configuration_shows_no_secret() {
+    let config = load(&[
+        ("DATABASE_URL", "postgres://app:db-password-123@db/herald"),
+        ("REDIS_URL", "redis://:redis-password-456@cache:6379"),
+        ("HERALD_ENCRYPTION_KEYS", "k1:c2VjcmV0LWtleS1tYXRlcmlhbA"),
+        ("TWITTER_CLIENT_ID", "tw"),
+        ("TWITTER_CLIENT_SECRET", "twitter-secret-789"),
+    ])
+    .unwrap();
+    let shown = config.to_redacted_toml();
+    for secret in [
+        "db-password-123",
+        "redis-password-456",
+        "c2VjcmV0LWtleS1tYXRlcmlhbA",
+        "twitter-secret-789",
+        "herald-dev-linkedin-secret",
+    ] {
+        assert!(!shown.contains(secret), "{secret} shown in:\n{shown}");
+    }
+    assert!(shown.contains("[redacted]"));
+    assert!(
+        shown.contains("client_id = \"tw\""),
+        "non-secrets are shown:\n{shown}"
+    );
+    assert!(
+        !format!("{config:?}").contains("twitter-secret-789"),
+        "Debug hides secrets"
+    );
+}
