@@ -10,6 +10,7 @@ pub mod error;
 pub mod id;
 pub mod job;
 pub mod platform;
+pub mod rules;
 pub mod state;
 
 pub use content::{MediaRef, PostContent};
@@ -17,4 +18,9 @@ pub use error::{ErrorClass, PlatformFailure};
 pub use id::{ApiKeyId, ConnectionId, DeliveryId, MediaId, OAuthStateId, PostId, TenantId};
 pub use job::PublishJob;
 pub use platform::{AppType, InvalidChoice, Platform, PostTargetType};
+pub use rules::{
+    ContentRules, FieldPath, ImageFormat, ImageInfo, ImageRules, PlatformRules, RuleCode,
+    SniffError, TextCounting, TextRules, Violation, Violations, inspect_image,
+    twitter_weighted_length, validate_content, validate_image,
+};
 pub use state::{ConnectionStatus, DeliveryState, Scope, StepState};

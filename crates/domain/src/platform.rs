@@ -191,7 +191,10 @@ mod tests {
         assert_eq!("X".parse::<Platform>().unwrap(), Platform::Twitter);
         let from_json: Platform = serde_json::from_str("\"x\"").unwrap();
         assert_eq!(from_json, Platform::Twitter);
-        assert_eq!(serde_json::to_string(&Platform::Twitter).unwrap(), "\"twitter\"");
+        assert_eq!(
+            serde_json::to_string(&Platform::Twitter).unwrap(),
+            "\"twitter\""
+        );
     }
 
     #[test]
