@@ -69,6 +69,8 @@ pub struct Config {
     pub api: ApiConfig,
     pub worker: WorkerConfig,
     pub platforms: PlatformsConfig,
+    /// What each platform accepts (length, images); validated on enqueue and before upload.
+    pub rules: herald_domain::rules::ContentRules,
     pub log: LogConfig,
 }
 
@@ -317,6 +319,7 @@ impl Config {
                 },
             },
             platforms,
+            rules: raw.rules,
             log: LogConfig {
                 format: raw.log.format.unwrap_or(match env {
                     Environment::Production => LogFormat::Json,

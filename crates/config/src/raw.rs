@@ -23,6 +23,9 @@ pub struct RawConfig {
     pub api: RawApi,
     pub worker: RawWorker,
     pub platforms: RawPlatforms,
+    /// Content rules: an overlay on the spec's defaults, key by key.
+    #[serde(default)]
+    pub rules: herald_domain::rules::ContentRules,
     pub log: RawLog,
 }
 

@@ -307,3 +307,23 @@ fn the_printed_configuration_shows_no_secret() {
         "Debug hides secrets"
     );
 }
+
+#[test]
+fn content_rules_default_to_the_spec_and_one_limit_can_be_changed() {
+    let config = load(&[]).unwrap();
+    assert_eq!(
+        config
+            .rules
+            .for_platform(herald_domain::Platform::Linkedin)
+            .text
+            .max_length,
+        3000
+    );
+    let config = load(&[("HERALD_RULES__TWITTER__TEXT__MAX_LENGTH", "25000")]).unwrap();
+    let twitter = config.rules.for_platform(herald_domain::Platform::Twitter);
+    assert_eq!(twitter.text.max_length, 25000);
+    assert_eq!(
+        twitter.image.max_count, 4,
+        "the rest of the platform's rules stay"
+    );
+}
