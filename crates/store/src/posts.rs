@@ -1,0 +1,370 @@
+//! Posts and the deliveries they fan out to.
+//!
+//! Invariants kept here:
+//!
+//! - A post and all its deliveries are written in one transaction (a batch of posts shares
+//!   it), together with each delivery's creation event, before anything is pushed to Redis.
+//! - An idempotency key is unique per tenant. The same key with the same request hash gives
+//!   back the post it created; with another hash it is a conflict. Two requests racing with
+//!   one key create one post: the loser's insert waits for the winner's commit, then reads it.
+//! - A delivery goes to a connection of its post's tenant, on that connection's platform
+//!   (the platform is taken from the connection, and a composite foreign key holds it there).
+//! - There is no stored aggregate state: a post's state is derived from its deliveries.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use herald_domain::{ConnectionId, DeliveryId, PostContent, PostId, TenantId};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::deliveries::{Deliveries, Delivery, parse_content};
+use crate::error::{StoreError, violated_constraint};
+
+/// A post to create.
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    pub tenant_id: TenantId,
+    pub idempotency: Option<Idempotency>,
+    pub content: PostContent,
+    /// `None`: as soon as possible.
+    pub publish_at: Option<DateTime<Utc>>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// The producer's idempotency key and a hash of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    /// SHA-256 of the canonical request body.
+    pub request_hash: [u8; 32],
+}
+
+/// One target of a post.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub connection_id: ConnectionId,
+    /// This target's own content, when it overrides the post's.
+    pub content: Option<PostContent>,
+    pub max_attempts: i32,
+}
+
+/// A post with its deliveries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPost {
+    pub id: PostId,
+    pub tenant_id: TenantId,
+    pub idempotency_key: Option<String>,
+    pub content: PostContent,
+    pub publish_at: Option<DateTime<Utc>>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// What became of one post of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PostInsert {
+    Created(StoredPost),
+    /// The idempotency key was used before with the same request: the original post.
+    Replayed(StoredPost),
+    /// The idempotency key was used before with another request.
+    Conflict {
+        key: String,
+        existing: PostId,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Posts<'a> {
+    pool: &'a PgPool,
+}
+
+impl<'a> Posts<'a> {
+    pub(crate) fn new(pool: &'a PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Inserts a batch of posts with their deliveries in one transaction and returns, in
+    /// input order, what became of each. An idempotency conflict is an answer for that post,
+    /// not an error of the batch; any other failure (an unknown tenant, a connection of
+    /// another tenant) fails the whole batch and writes nothing.
+    pub async fn insert_posts(&self, posts: &[NewPost]) -> Result<Vec<PostInsert>, StoreError> {
+        for post in posts {
+            validate(post)?;
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut answers = Vec::with_capacity(posts.len());
+        let mut created = Vec::new();
+        for post in posts {
+            let answer = insert_or_find(&mut tx, post).await?;
+            if let Answer::Created(id) = answer {
+                created.push((id, post));
+            }
+            answers.push(answer);
+        }
+        insert_deliveries(&mut tx, &created).await?;
+        tx.commit().await?;
+
+        let ids: Vec<PostId> = answers
+            .iter()
+            .filter_map(|a| match a {
+                Answer::Created(id) | Answer::Replayed(id) => Some(*id),
+                Answer::Conflict { .. } => None,
+            })
+            .collect();
+        let stored = self.load(&ids).await?;
+        answers
+            .into_iter()
+            .map(|answer| match answer {
+                Answer::Created(id) => find(&stored, id).map(PostInsert::Created),
+                Answer::Replayed(id) => find(&stored, id).map(PostInsert::Replayed),
+                Answer::Conflict { key, existing } => Ok(PostInsert::Conflict { key, existing }),
+            })
+            .collect()
+    }
+
+    /// Inserts one post: a created or replayed post, or [`StoreError::IdempotencyConflict`].
+    pub async fn insert_post(&self, post: &NewPost) -> Result<PostInsert, StoreError> {
+        let answer = self
+            .insert_posts(std::slice::from_ref(post))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::corrupt("post batch", &"no answer for the post"))?;
+        match answer {
+            PostInsert::Conflict { key, .. } => Err(StoreError::IdempotencyConflict { key }),
+            other => Ok(other),
+        }
+    }
+
+    /// A tenant's post with its deliveries.
+    pub async fn get(
+        &self,
+        tenant_id: TenantId,
+        id: PostId,
+    ) -> Result<Option<StoredPost>, StoreError> {
+        let post = self.load(&[id]).await?.pop();
+        Ok(post.filter(|p| p.tenant_id == tenant_id))
+    }
+
+    /// Posts by id with their deliveries, in id order; unknown ids are skipped.
+    async fn load(&self, ids: &[PostId]) -> Result<Vec<StoredPost>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let uuids: Vec<Uuid> = ids.iter().map(|id| id.into_uuid()).collect();
+        let rows = sqlx::query!(
+            "SELECT id, tenant_id, idempotency_key, content, publish_at, metadata, created_at
+             FROM posts WHERE id = ANY($1) ORDER BY id",
+            &uuids
+        )
+        .fetch_all(self.pool)
+        .await?;
+        let mut deliveries = Deliveries::new(self.pool).of_posts(ids).await?;
+        rows.into_iter()
+            .map(|r| {
+                let id = PostId::from(r.id);
+                let (mine, rest): (Vec<_>, Vec<_>) =
+                    deliveries.drain(..).partition(|d| d.post_id == id);
+                deliveries = rest;
+                Ok(StoredPost {
+                    id,
+                    tenant_id: r.tenant_id.into(),
+                    idempotency_key: r.idempotency_key,
+                    content: parse_content(r.content)?,
+                    publish_at: r.publish_at,
+                    metadata: match r.metadata {
+                        serde_json::Value::Object(map) => map,
+                        other => return Err(StoreError::corrupt("post metadata", &other)),
+                    },
+                    created_at: r.created_at,
+                    deliveries: mine,
+                })
+            })
+            .collect()
+    }
+}
+
+enum Answer {
+    Created(PostId),
+    Replayed(PostId),
+    Conflict { key: String, existing: PostId },
+}
+
+/// A post of the batch (a key used twice in one batch answers twice with the same post).
+fn find(stored: &[StoredPost], id: PostId) -> Result<StoredPost, StoreError> {
+    stored
+        .iter()
+        .find(|p| p.id == id)
+        .cloned()
+        .ok_or_else(|| StoreError::corrupt("post", &format!("post {id} vanished after commit")))
+}
+
+fn validate(post: &NewPost) -> Result<(), StoreError> {
+    if post.deliveries.is_empty() {
+        return Err(StoreError::InvalidInput(
+            "a post needs at least one target".to_owned(),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for delivery in &post.deliveries {
+        if !seen.insert(delivery.connection_id) {
+            return Err(StoreError::InvalidInput(format!(
+                "connection {} is targeted twice by one post",
+                delivery.connection_id
+            )));
+        }
+        if delivery.max_attempts < 1 {
+            return Err(StoreError::InvalidInput(
+                "a delivery needs at least one attempt".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Inserts the post row, or finds the one its idempotency key already names.
+async fn insert_or_find(conn: &mut PgConnection, post: &NewPost) -> Result<Answer, StoreError> {
+    let content = serde_json::to_value(&post.content)
+        .map_err(|e| StoreError::InvalidInput(format!("post content: {e}")))?;
+    let metadata = serde_json::Value::Object(post.metadata.clone());
+    let key = post.idempotency.as_ref().map(|i| i.key.as_str());
+    let hash = post.idempotency.as_ref().map(|i| i.request_hash.to_vec());
+    // Two rounds at most: the row our key conflicted with can be deleted before we read it.
+    for _ in 0..2 {
+        let id = PostId::new();
+        let inserted = sqlx::query_scalar!(
+            "INSERT INTO posts (id, tenant_id, idempotency_key, request_hash, content,
+                                publish_at, metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT ON CONSTRAINT posts_tenant_idempotency_key DO NOTHING
+             RETURNING id",
+            id.into_uuid(),
+            post.tenant_id.into_uuid(),
+            key,
+            hash.as_deref(),
+            content,
+            post.publish_at,
+            metadata
+        )
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| match violated_constraint(&e) {
+            Some("posts_tenant_id_fkey") => StoreError::UnknownTenant(post.tenant_id),
+            _ => e.into(),
+        })?;
+        if inserted.is_some() {
+            return Ok(Answer::Created(id));
+        }
+        let (Some(key), Some(hash)) = (key, hash.as_deref()) else {
+            return Err(StoreError::corrupt(
+                "post",
+                &"an insert without a key conflicted",
+            ));
+        };
+        let existing = sqlx::query!(
+            r#"SELECT id, request_hash AS "request_hash!" FROM posts
+               WHERE tenant_id = $1 AND idempotency_key = $2"#,
+            post.tenant_id.into_uuid(),
+            key
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(existing) = existing {
+            let existing_id = PostId::from(existing.id);
+            return Ok(if existing.request_hash == hash {
+                Answer::Replayed(existing_id)
+            } else {
+                Answer::Conflict {
+                    key: key.to_owned(),
+                    existing: existing_id,
+                }
+            });
+        }
+    }
+    Err(StoreError::InvalidInput(
+        "the post with this idempotency key was deleted while it was being replayed; retry"
+            .to_owned(),
+    ))
+}
+
+/// Inserts the deliveries of the posts just created, and their creation events, in one
+/// statement. Each is `scheduled` for a future `publish_at`, else `queued`.
+async fn insert_deliveries(
+    conn: &mut PgConnection,
+    created: &[(PostId, &NewPost)],
+) -> Result<(), StoreError> {
+    let mut ids = Vec::new();
+    let mut post_ids = Vec::new();
+    let mut connection_ids = Vec::new();
+    let mut contents: Vec<Option<serde_json::Value>> = Vec::new();
+    let mut max_attempts = Vec::new();
+    let mut tenants = Vec::new();
+    for (post_id, post) in created {
+        for delivery in &post.deliveries {
+            ids.push(DeliveryId::new().into_uuid());
+            tenants.push(post.tenant_id);
+            post_ids.push(post_id.into_uuid());
+            connection_ids.push(delivery.connection_id.into_uuid());
+            contents.push(
+                delivery
+                    .content
+                    .as_ref()
+                    .map(serde_json::to_value)
+                    .transpose()
+                    .map_err(|e| StoreError::InvalidInput(format!("delivery content: {e}")))?,
+            );
+            max_attempts.push(delivery.max_attempts);
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let inserted = sqlx::query_scalar!(
+        r#"WITH input AS (
+               SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::int4[])
+                   AS t(id, post_id, connection_id, content, max_attempts)
+           ),
+           inserted AS (
+               INSERT INTO deliveries (id, post_id, tenant_id, connection_id, platform, content,
+                                       state, max_attempts, run_at)
+               SELECT i.id, i.post_id, p.tenant_id, c.id, c.platform, i.content,
+                      CASE WHEN p.publish_at > now() THEN 'scheduled' ELSE 'queued' END,
+                      i.max_attempts, COALESCE(p.publish_at, now())
+               FROM input i
+               JOIN posts p ON p.id = i.post_id
+               JOIN connections c ON c.id = i.connection_id AND c.tenant_id = p.tenant_id
+               RETURNING id, tenant_id, state, run_at
+           ),
+           events AS (
+               INSERT INTO delivery_events (delivery_id, tenant_id, from_state, to_state, detail)
+               SELECT id, tenant_id, NULL, state, jsonb_build_object('run_at', run_at)
+               FROM inserted
+           )
+           SELECT id AS "id!" FROM inserted"#,
+        &ids,
+        &post_ids,
+        &connection_ids,
+        &contents as _,
+        &max_attempts
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if inserted.len() == ids.len() {
+        return Ok(());
+    }
+    // The join skipped a connection that is not the tenant's (or does not exist): name it.
+    let inserted: HashSet<Uuid> = inserted.into_iter().collect();
+    let skipped = ids.iter().position(|id| !inserted.contains(id));
+    match skipped {
+        Some(index) => Err(StoreError::ForeignConnection {
+            tenant_id: tenants[index],
+            connection_id: connection_ids[index].into(),
+        }),
+        None => Err(StoreError::corrupt(
+            "delivery batch",
+            &"fewer deliveries than asked",
+        )),
+    }
+}
