@@ -1,1 +1,141 @@
-fn main() {}
+//! `herald`: the one binary. It parses arguments, loads the configuration and calls the
+//! library crates; the logic lives there, so tests call the same functions.
+
+// A command-line program speaks on stdout (results) and stderr (warnings).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod admin;
+mod encryption;
+mod serve;
+mod telemetry;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use herald_config::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Publish to social platforms, reliably."
+)]
+struct Cli {
+    /// Configuration file (default: ./herald.toml if present; also HERALD_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the database if it does not exist, then apply all migrations.
+    Migrate,
+    /// Serve the HTTP API.
+    Serve {
+        /// Listen address (default: api.addr, HERALD_API__ADDR).
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
+    },
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
+    /// Manage API keys and encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantsCommand {
+    /// Create a tenant and its first API key (scopes publish,read). Prints
+    /// {"tenant_id": ..., "api_key": ...}; the key is shown only this once.
+    Create {
+        /// The tenant's name, unique.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create another API key for a tenant. Prints {"tenant_id": ..., "api_key": ...}.
+    Create {
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+        /// Comma-separated: publish, read, admin.
+        #[arg(long, default_value = "publish,read")]
+        scopes: String,
+    },
+    /// Print a new encryption key in the format HERALD_ENCRYPTION_KEYS accepts.
+    GenEncryption,
+    /// Re-seal every stored secret with the newest key in HERALD_ENCRYPTION_KEYS. Safe to
+    /// interrupt and run again.
+    RotateEncryption,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration with every secret redacted; exit non-zero if it is
+    /// invalid.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Commands that need no configuration.
+    if let Command::Keys(KeysCommand::GenEncryption) = cli.command {
+        println!("{}", herald_store::Keyring::generate_entry());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("herald: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::Config(ConfigCommand::Check) = cli.command {
+        return admin::config_check(&config);
+    }
+    telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("herald: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("herald: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate => admin::migrate(&config).await,
+        Command::Serve { addr } => serve::run(&config, addr).await,
+        Command::Tenants(TenantsCommand::Create { name }) => {
+            admin::create_tenant(&config, &name).await
+        }
+        Command::Keys(KeysCommand::Create { tenant, scopes }) => {
+            admin::create_key(&config, &tenant, &scopes).await
+        }
+        Command::Keys(KeysCommand::RotateEncryption) => admin::rotate_encryption(&config).await,
+        Command::Keys(KeysCommand::GenEncryption) | Command::Config(ConfigCommand::Check) => {
+            unreachable!("handled before the runtime starts")
+        }
+    }
+}

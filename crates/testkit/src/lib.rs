@@ -194,19 +194,21 @@ impl TestRedis {
             .unwrap_or_else(|e| panic!("Redis does not answer PING: {e}"));
         Self {
             url,
-            prefix: format!("herald_test:{}:", uuid::Uuid::new_v4().simple()),
+            prefix: format!("herald_test_{}", uuid::Uuid::new_v4().simple()),
             client,
         }
     }
 
-    /// The prefix every key of this test starts with (it ends in `:`).
+    /// This test's key prefix, usable as `HERALD_REDIS_PREFIX`: every key that contains it is
+    /// this test's, whether it starts with it (`prefix:name`) or carries it in a hash tag
+    /// (`{prefix:name}`), and is deleted when the test ends.
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
 
     /// `name` under this test's prefix.
     pub fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
+        format!("{}:{name}", self.prefix)
     }
 
     pub fn url(&self) -> &str {
@@ -234,7 +236,7 @@ impl Drop for TestRedis {
         else {
             return;
         };
-        let pattern = format!("{}*", self.prefix);
+        let pattern = format!("*{}*", self.prefix);
         let keys: Vec<String> = match conn.scan_match(&pattern) {
             Ok(iter) => iter.filter_map(Result::ok).collect(),
             Err(_) => return,

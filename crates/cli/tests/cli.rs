@@ -1,0 +1,366 @@
+//! The `herald` binary as an operator uses it, against the real Postgres.
+
+use std::process::{Command, Output};
+
+use sqlx::{Connection, PgConnection};
+
+const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+fn server_url() -> String {
+    std::env::var("HERALD_TEST_DATABASE_URL").unwrap_or_else(|_| SERVER.to_owned())
+}
+
+/// A database name nobody has used, dropped (if it was created) when the test ends.
+struct FreshDatabase {
+    name: String,
+}
+
+impl FreshDatabase {
+    fn new() -> Self {
+        Self {
+            name: format!("herald_test_cli_{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", server_url(), self.name)
+    }
+
+    async fn connect(&self) -> PgConnection {
+        PgConnection::connect(&self.url())
+            .await
+            .expect("the test database accepts connections")
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the cleanup thread");
+            runtime.block_on(async {
+                if let Ok(mut admin) =
+                    PgConnection::connect(&format!("{}/postgres", server_url())).await
+                {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Runs `herald` with a clean environment: only what the test gives it.
+fn herald(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    command.args(args).env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        command.env("PATH", path);
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("herald runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn test_keys() -> String {
+    let output = herald(&["keys", "gen-encryption"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output).trim().to_owned()
+}
+
+async fn schema_fingerprint(conn: &mut PgConnection) -> Vec<String> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT table_name || '.' || column_name || ':' || data_type
+         FROM information_schema.columns WHERE table_schema = 'public'
+         UNION ALL
+         SELECT 'index ' || indexname FROM pg_indexes WHERE schemaname = 'public'
+         UNION ALL
+         SELECT 'constraint ' || conname FROM pg_constraint
+           WHERE connamespace = 'public'::regnamespace
+         ORDER BY 1",
+    )
+    .fetch_all(conn)
+    .await
+    .expect("the schema can be read")
+}
+
+#[tokio::test]
+async fn migrate_creates_the_database_and_schema_and_a_second_run_changes_nothing() {
+    let db = FreshDatabase::new();
+    let url = db.url();
+    let env = [("DATABASE_URL", url.as_str())];
+
+    let first = herald(&["migrate"], &env);
+    assert!(
+        first.status.success(),
+        "first migrate failed: {}",
+        stderr(&first)
+    );
+    assert!(
+        stderr(&first).contains("created database"),
+        "{}",
+        stderr(&first)
+    );
+
+    let mut conn = db.connect().await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for table in [
+        "api_keys",
+        "connections",
+        "deliveries",
+        "delivery_events",
+        "delivery_steps",
+        "oauth_states",
+        "platform_requests",
+        "posts",
+        "tenants",
+    ] {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "{table} missing from {tables:?}"
+        );
+    }
+    let before = schema_fingerprint(&mut conn).await;
+    let migrations_before: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+
+    let second = herald(&["migrate"], &env);
+    assert!(
+        second.status.success(),
+        "second migrate failed: {}",
+        stderr(&second)
+    );
+    assert!(!stderr(&second).contains("created database"));
+    assert!(stderr(&second).contains("0 applied"), "{}", stderr(&second));
+    assert_eq!(schema_fingerprint(&mut conn).await, before);
+    let migrations_after: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(migrations_after, migrations_before);
+}
+
+#[tokio::test]
+async fn tenants_create_prints_the_key_once_and_stores_only_its_hash() {
+    let db = FreshDatabase::new();
+    let url = db.url();
+    let keys = test_keys();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("HERALD_ENCRYPTION_KEYS", keys.as_str()),
+    ];
+    assert!(herald(&["migrate"], &env).status.success());
+
+    let output = herald(&["tenants", "create", "acme"], &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: serde_json::Value = serde_json::from_str(stdout(&output).trim())
+        .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {}", stdout(&output)));
+    let tenant_id = printed["tenant_id"].as_str().unwrap().to_owned();
+    let api_key = printed["api_key"].as_str().unwrap().to_owned();
+    assert!(api_key.len() >= 40, "a long random key: {api_key}");
+    assert!(
+        !stderr(&output).contains(&api_key),
+        "the key is printed once, on stdout"
+    );
+
+    let mut conn = db.connect().await;
+    let name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1::uuid")
+        .bind(&tenant_id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(name, "acme");
+    let rows: Vec<String> = sqlx::query_scalar("SELECT t::text FROM api_keys t")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let secret_part = api_key.rsplit('_').next().unwrap();
+    for row in &rows {
+        assert!(!row.contains(&api_key), "plaintext key stored: {row}");
+        assert!(!row.contains(secret_part), "secret part stored: {row}");
+    }
+    let scopes: Vec<String> = sqlx::query_scalar("SELECT unnest(scopes) FROM api_keys")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(scopes, vec!["publish", "read"]);
+
+    // Another key with more scopes, same output shape.
+    let output = herald(
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            &tenant_id,
+            "--scopes",
+            "publish,read,admin",
+        ],
+        &env,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(printed["tenant_id"], tenant_id.as_str());
+    assert_ne!(printed["api_key"].as_str().unwrap(), api_key);
+
+    // The same name again is refused with a clear message.
+    let again = herald(&["tenants", "create", "acme"], &env);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("acme"), "{}", stderr(&again));
+}
+
+#[tokio::test]
+async fn keys_create_refuses_unknown_scopes_and_tenants() {
+    let db = FreshDatabase::new();
+    let url = db.url();
+    let keys = test_keys();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("HERALD_ENCRYPTION_KEYS", keys.as_str()),
+    ];
+    assert!(herald(&["migrate"], &env).status.success());
+    let bad_scope = herald(
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            &uuid::Uuid::new_v4().to_string(),
+            "--scopes",
+            "publish,write",
+        ],
+        &env,
+    );
+    assert!(!bad_scope.status.success());
+    assert!(
+        stderr(&bad_scope).contains("write"),
+        "{}",
+        stderr(&bad_scope)
+    );
+
+    let no_tenant = herald(
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            &uuid::Uuid::new_v4().to_string(),
+        ],
+        &env,
+    );
+    assert!(!no_tenant.status.success());
+    assert!(
+        stderr(&no_tenant).contains("tenant"),
+        "{}",
+        stderr(&no_tenant)
+    );
+}
+
+#[test]
+fn config_check_redacts_secrets_and_fails_on_an_invalid_configuration() {
+    let ok = herald(
+        &["config", "check"],
+        &[
+            ("DATABASE_URL", "postgres://app:pg-secret-1@db/herald"),
+            ("TWITTER_CLIENT_ID", "tw-id"),
+            ("TWITTER_CLIENT_SECRET", "tw-secret-2"),
+        ],
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let shown = stdout(&ok);
+    assert!(shown.contains("client_id = \"tw-id\""), "{shown}");
+    assert!(
+        !shown.contains("pg-secret-1") && !shown.contains("tw-secret-2"),
+        "{shown}"
+    );
+
+    let bad = herald(
+        &["config", "check"],
+        &[
+            ("HERALD_PUBLIC_URL", "ftp://nope"),
+            ("HERALD_WORKER__CONCURRENCY", "0"),
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let message = stderr(&bad);
+    assert!(
+        message.contains("HERALD_PUBLIC_URL") && message.contains("HERALD_WORKER__CONCURRENCY"),
+        "{message}"
+    );
+
+    let bad_keys = herald(
+        &["config", "check"],
+        &[("HERALD_ENCRYPTION_KEYS", "k1:tooshort")],
+    );
+    assert_eq!(bad_keys.status.code(), Some(2));
+    assert!(
+        !stderr(&bad_keys).contains("tooshort"),
+        "key material is never echoed"
+    );
+}
+
+#[test]
+fn production_refuses_to_start_without_encryption_keys() {
+    let output = herald(&["migrate"], &[("HERALD_ENV", "production")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("HERALD_ENCRYPTION_KEYS"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn development_generates_one_key_file_and_reuses_it() {
+    let db = FreshDatabase::new();
+    let url = db.url();
+    let data_dir = std::env::temp_dir().join(format!("herald-cli-{}", uuid::Uuid::new_v4()));
+    let data = data_dir.to_str().unwrap();
+    let env = [("DATABASE_URL", url.as_str()), ("HERALD_DATA_DIR", data)];
+    assert!(herald(&["migrate"], &env).status.success());
+    let first = herald(&["tenants", "create", "one"], &env);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("WARNING"),
+        "a loud warning: {}",
+        stderr(&first)
+    );
+    let key_file = data_dir.join("encryption.keys");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only the owner may read the key file");
+    }
+    assert!(herald(&["tenants", "create", "two"], &env).status.success());
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        key,
+        "generated once"
+    );
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}

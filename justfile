@@ -1,0 +1,34 @@
+# Herald's everyday commands. `just` lists them.
+
+export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", "/var/tmp/herald-target")
+
+default:
+    @just --list
+
+# Run the whole test suite (what CI runs after fmt and clippy).
+test:
+    cargo test --workspace
+
+# Everything CI checks, services included.
+ci:
+    bash .ci/run
+
+# Format and lint.
+check:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+    cargo fmt --all
+
+# Create the database (if missing) and apply migrations.
+migrate:
+    cargo run -p herald -- migrate
+
+# Print the effective configuration, secrets redacted.
+config:
+    cargo run -p herald -- config check
+
+# Regenerate the committed .sqlx/ query data against a freshly migrated database.
+sqlx-prepare:
+    bash crates/store/sqlx-prepare.sh
