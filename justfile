@@ -32,3 +32,7 @@ config:
 # Regenerate the committed .sqlx/ query data against a freshly migrated database.
 sqlx-prepare:
     bash crates/store/sqlx-prepare.sh
+
+# Fail if .sqlx/ does not match the queries (CI runs this).
+sqlx-check:
+    bash crates/store/sqlx-prepare.sh --check

@@ -6,6 +6,9 @@
 # stays behind), and rebuilds every crate that uses the query macros against that database;
 # sqlx writes one `query-<hash>.json` per query into SQLX_OFFLINE_DIR as it expands them.
 #
+# With `--check`, writes into a temporary directory instead and fails if it differs from the
+# committed `.sqlx/` (what CI runs): a query changed without its offline data.
+#
 # Environment:
 #   HERALD_SQLX_SERVER_URL  Postgres server, no database (default postgres://postgres@127.0.0.1:5432)
 #   HERALD_SQLX_DATABASE    scratch database name (default herald_sqlx); dropped and recreated
@@ -16,6 +19,11 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 server="${HERALD_SQLX_SERVER_URL:-postgres://postgres@127.0.0.1:5432}"
 database="${HERALD_SQLX_DATABASE:-herald_sqlx}"
+check=false
+if [[ "${1:-}" == "--check" ]]; then
+    check=true
+    database="${database}_check_$$"
+fi
 
 if [[ ! "$database" =~ ^[a-z_][a-z0-9_]*$ ]]; then
     echo "HERALD_SQLX_DATABASE must be a plain lowercase identifier" >&2
@@ -40,11 +48,25 @@ for dir in crates/* tests; do
     fi
 done
 
-rm -rf .sqlx
-mkdir .sqlx
+if $check; then
+    out="$(mktemp -d)"
+    trap 'rm -rf "$out"; psql "$server/postgres" -q -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
+else
+    out="$root/.sqlx"
+    rm -rf "$out"
+    mkdir "$out"
+fi
 SQLX_OFFLINE=false \
     DATABASE_URL="$server/$database" \
-    SQLX_OFFLINE_DIR="$root/.sqlx" \
+    SQLX_OFFLINE_DIR="$out" \
     cargo check "${packages[@]}" --all-targets
 
-echo "wrote $(find .sqlx -name 'query-*.json' | wc -l) query files to .sqlx/"
+if $check; then
+    if ! diff -r -q "$out" "$root/.sqlx"; then
+        echo ".sqlx/ is out of date: run \`just sqlx-prepare\` and commit the result" >&2
+        exit 1
+    fi
+    echo ".sqlx/ matches the queries ($(find "$out" -name 'query-*.json' | wc -l) files)"
+else
+    echo "wrote $(find "$out" -name 'query-*.json' | wc -l) query files to .sqlx/"
+fi
