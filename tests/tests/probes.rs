@@ -25,11 +25,15 @@ async fn readyz_is_ok_while_postgres_and_redis_answer() {
     let redis = TestRedis::new().await;
     let state = AppState {
         pool: db.pool().clone(),
-        redis: connect(redis.url(), RedisTimeouts::default()).await.unwrap(),
+        redis: connect(redis.url(), RedisTimeouts::default())
+            .await
+            .unwrap(),
     };
     let (addr, _stop) = spawn_api(state).await;
 
-    let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     assert_eq!(health.text().await.unwrap(), "ok");
 
@@ -49,11 +53,15 @@ async fn readyz_is_unavailable_and_says_why_when_postgres_is_down() {
         .unwrap();
     let state = AppState {
         pool,
-        redis: connect(redis.url(), RedisTimeouts::default()).await.unwrap(),
+        redis: connect(redis.url(), RedisTimeouts::default())
+            .await
+            .unwrap(),
     };
     let (addr, _stop) = spawn_api(state).await;
 
-    let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200, "the process itself is alive");
     let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 503);
