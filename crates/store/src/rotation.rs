@@ -62,9 +62,9 @@ enum Resealed {
 /// verifiers) that is not under the keyring's newest key.
 pub async fn reseal_all(pool: &PgPool, keyring: &Keyring) -> Result<ResealReport, StoreError> {
     let mut report = ResealReport::default();
-    reseal_access_tokens(pool, keyring, &mut report).await?;
-    reseal_refresh_tokens(pool, keyring, &mut report).await?;
-    reseal_pkce_verifiers(pool, keyring, &mut report).await?;
+    for column in Column::ALL {
+        reseal_column(pool, keyring, column, &mut report).await?;
+    }
     tracing::info!(
         resealed = report.resealed,
         changed_meanwhile = report.changed_meanwhile,
@@ -83,130 +83,144 @@ fn reseal(keyring: &Keyring, sealed: &str, place: SealedField) -> Option<String>
     match opened {
         Ok(resealed) => Some(resealed),
         Err(error) => {
-            tracing::warn!(%error, "sealed value left under its old key");
+            tracing::warn!(%error, %place, "sealed value left under its old key");
             None
         }
     }
 }
 
-async fn reseal_access_tokens(
-    pool: &PgPool,
-    keyring: &Keyring,
-    report: &mut ResealReport,
-) -> Result<(), StoreError> {
-    let mut after = Uuid::nil();
-    loop {
-        let rows = sqlx::query!(
-            "SELECT id, access_token FROM connections
-             WHERE id > $1 AND split_part(access_token, ':', 1) <> $2
-             ORDER BY id LIMIT $3",
-            after,
-            keyring.newest_key_id(),
-            BATCH
-        )
-        .fetch_all(pool)
-        .await?;
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        after = last.id;
-        for row in rows {
-            let place = SealedField::new("connections", row.id, "access_token");
-            let Some(new) = reseal(keyring, &row.access_token, place) else {
-                report.add(Resealed::Unreadable);
-                continue;
-            };
-            let updated = sqlx::query!(
-                "UPDATE connections SET access_token = $3 WHERE id = $1 AND access_token = $2",
-                row.id,
-                row.access_token,
-                new
-            )
-            .execute(pool)
-            .await?;
-            report.add(written(updated.rows_affected()));
-        }
-    }
+/// A sealed column, with the two statements a re-seal needs. The statements stay static (one
+/// arm each) so sqlx checks them at compile time; the walk over them is written once, in
+/// [`reseal_column`].
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    AccessToken,
+    RefreshToken,
+    PkceVerifier,
 }
 
-async fn reseal_refresh_tokens(
-    pool: &PgPool,
-    keyring: &Keyring,
-    report: &mut ResealReport,
-) -> Result<(), StoreError> {
-    let mut after = Uuid::nil();
-    loop {
-        let rows = sqlx::query!(
-            r#"SELECT id, refresh_token AS "refresh_token!" FROM connections
+impl Column {
+    const ALL: [Column; 3] = [
+        Column::AccessToken,
+        Column::RefreshToken,
+        Column::PkceVerifier,
+    ];
+
+    fn place(self, id: Uuid) -> SealedField {
+        match self {
+            Column::AccessToken => SealedField::new("connections", id, "access_token"),
+            Column::RefreshToken => SealedField::new("connections", id, "refresh_token"),
+            Column::PkceVerifier => SealedField::new("oauth_states", id, "pkce_verifier"),
+        }
+    }
+
+    /// Up to [`BATCH`] rows after `after` (by id) whose value is not under `newest`.
+    async fn stale_batch(
+        self,
+        pool: &PgPool,
+        after: Uuid,
+        newest: &str,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        Ok(match self {
+            Column::AccessToken => sqlx::query!(
+                "SELECT id, access_token FROM connections
+             WHERE id > $1 AND split_part(access_token, ':', 1) <> $2
+             ORDER BY id LIMIT $3",
+                after,
+                newest,
+                BATCH
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.access_token))
+            .collect(),
+            Column::RefreshToken => sqlx::query!(
+                r#"SELECT id, refresh_token AS "refresh_token!" FROM connections
                WHERE id > $1 AND refresh_token IS NOT NULL
                  AND split_part(refresh_token, ':', 1) <> $2
                ORDER BY id LIMIT $3"#,
-            after,
-            keyring.newest_key_id(),
-            BATCH
-        )
-        .fetch_all(pool)
-        .await?;
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        after = last.id;
-        for row in rows {
-            let place = SealedField::new("connections", row.id, "refresh_token");
-            let Some(new) = reseal(keyring, &row.refresh_token, place) else {
-                report.add(Resealed::Unreadable);
-                continue;
-            };
-            let updated = sqlx::query!(
+                after,
+                newest,
+                BATCH
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.refresh_token))
+            .collect(),
+            Column::PkceVerifier => sqlx::query!(
+                r#"SELECT id, pkce_verifier AS "pkce_verifier!" FROM oauth_states
+               WHERE id > $1 AND pkce_verifier IS NOT NULL
+                 AND split_part(pkce_verifier, ':', 1) <> $2
+               ORDER BY id LIMIT $3"#,
+                after,
+                newest,
+                BATCH
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.pkce_verifier))
+            .collect(),
+        })
+    }
+
+    /// Replaces `old` with `new` unless the row changed meanwhile; the rows it wrote.
+    async fn swap(self, pool: &PgPool, id: Uuid, old: &str, new: &str) -> Result<u64, StoreError> {
+        let done = match self {
+            Column::AccessToken => {
+                sqlx::query!(
+                    "UPDATE connections SET access_token = $3 WHERE id = $1 AND access_token = $2",
+                    id,
+                    old,
+                    new
+                )
+                .execute(pool)
+                .await?
+            }
+            Column::RefreshToken => sqlx::query!(
                 "UPDATE connections SET refresh_token = $3 WHERE id = $1 AND refresh_token = $2",
-                row.id,
-                row.refresh_token,
+                id,
+                old,
                 new
             )
             .execute(pool)
-            .await?;
-            report.add(written(updated.rows_affected()));
-        }
+            .await?,
+            Column::PkceVerifier => sqlx::query!(
+                "UPDATE oauth_states SET pkce_verifier = $3 WHERE id = $1 AND pkce_verifier = $2",
+                id,
+                old,
+                new
+            )
+            .execute(pool)
+            .await?,
+        };
+        Ok(done.rows_affected())
     }
 }
 
-async fn reseal_pkce_verifiers(
+async fn reseal_column(
     pool: &PgPool,
     keyring: &Keyring,
+    column: Column,
     report: &mut ResealReport,
 ) -> Result<(), StoreError> {
     let mut after = Uuid::nil();
     loop {
-        let rows = sqlx::query!(
-            r#"SELECT id, pkce_verifier AS "pkce_verifier!" FROM oauth_states
-               WHERE id > $1 AND pkce_verifier IS NOT NULL
-                 AND split_part(pkce_verifier, ':', 1) <> $2
-               ORDER BY id LIMIT $3"#,
-            after,
-            keyring.newest_key_id(),
-            BATCH
-        )
-        .fetch_all(pool)
-        .await?;
-        let Some(last) = rows.last() else {
+        let rows = column
+            .stale_batch(pool, after, keyring.newest_key_id())
+            .await?;
+        let Some(&(last, _)) = rows.last() else {
             return Ok(());
         };
-        after = last.id;
-        for row in rows {
-            let place = SealedField::new("oauth_states", row.id, "pkce_verifier");
-            let Some(new) = reseal(keyring, &row.pkce_verifier, place) else {
+        after = last;
+        for (id, sealed) in rows {
+            let Some(new) = reseal(keyring, &sealed, column.place(id)) else {
                 report.add(Resealed::Unreadable);
                 continue;
             };
-            let updated = sqlx::query!(
-                "UPDATE oauth_states SET pkce_verifier = $3 WHERE id = $1 AND pkce_verifier = $2",
-                row.id,
-                row.pkce_verifier,
-                new
-            )
-            .execute(pool)
-            .await?;
-            report.add(written(updated.rows_affected()));
+            report.add(written(column.swap(pool, id, &sealed, &new).await?));
         }
     }
 }
