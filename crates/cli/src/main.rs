@@ -7,6 +7,7 @@
 mod admin;
 mod encryption;
 mod serve;
+mod sim;
 mod telemetry;
 
 use std::path::PathBuf;
@@ -22,8 +23,9 @@ use herald_config::Config;
     about = "Publish to social platforms, reliably."
 )]
 struct Cli {
-    /// Configuration file (default: ./herald.toml if present; also HERALD_CONFIG).
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Configuration file, given before the command (default: ./herald.toml if present;
+    /// also HERALD_CONFIG).
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -39,6 +41,16 @@ enum Command {
         /// Listen address (default: api.addr, HERALD_API__ADDR).
         #[arg(long)]
         addr: Option<std::net::SocketAddr>,
+    },
+    /// Run the platform simulator: X, LinkedIn, Facebook, Instagram, Threads and Telegram on
+    /// one port, for development, tests and the demo.
+    Sim {
+        #[arg(long, default_value = "127.0.0.1:9400")]
+        addr: std::net::SocketAddr,
+        /// Simulator configuration (TOML; see crates/sim/README.md). Default: the standard
+        /// fixtures and realistic limits.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Manage tenants.
     #[command(subcommand)]
@@ -92,6 +104,9 @@ fn main() -> ExitCode {
         println!("{}", herald_store::Keyring::generate_entry());
         return ExitCode::SUCCESS;
     }
+    if let Command::Sim { addr, config } = cli.command {
+        return finish(runtime().and_then(|rt| rt.block_on(sim::run(addr, config.as_deref()))));
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(err) => {
@@ -103,17 +118,17 @@ fn main() -> ExitCode {
         return admin::config_check(&config);
     }
     telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    finish(runtime().and_then(|rt| rt.block_on(run(cli.command, config))))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("herald: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(run(cli.command, config));
+        .map_err(|err| anyhow::anyhow!("cannot start the async runtime: {err}"))
+}
+
+fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -134,7 +149,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             admin::create_key(&config, &tenant, &scopes).await
         }
         Command::Keys(KeysCommand::RotateEncryption) => admin::rotate_encryption(&config).await,
-        Command::Keys(KeysCommand::GenEncryption) | Command::Config(ConfigCommand::Check) => {
+        Command::Keys(KeysCommand::GenEncryption)
+        | Command::Config(ConfigCommand::Check)
+        | Command::Sim { .. } => {
             unreachable!("handled before the runtime starts")
         }
     }

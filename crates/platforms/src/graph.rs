@@ -1,0 +1,390 @@
+//! The Graph machinery Facebook, Instagram and Threads share: versioned URLs, the access
+//! token, JSON calls, permalinks, container polling, and Meta's OAuth (Facebook Login for
+//! Facebook and Instagram; Threads has its own in `threads.rs`).
+//!
+//! The access token travels as the `access_token` query parameter, the way Meta documents
+//! every call; `http.rs` keeps URLs out of every error message for that reason. Bodies are
+//! JSON, except photo uploads (multipart `source`).
+//!
+//! Meta's OAuth: the dialog at `{web}/{version}/dialog/oauth`, the code exchanged with a `GET`
+//! on `{api}/{version}/oauth/access_token`, and the short-lived user token immediately
+//! exchanged for a long-lived one (`grant_type=fb_exchange_token`, about 60 days). There is no
+//! refresh token: "refreshing" is the same exchange on the current long-lived token. Page
+//! tokens fetched with a long-lived user token do not expire.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use herald_config::{MetaConfig, OAuthApp};
+use herald_domain::{ErrorClass, Platform, PlatformFailure};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::account::Identity;
+use crate::classify::{Call, Operation};
+use crate::hints;
+use crate::http::{Http, Reply, Sent};
+use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenResponse, TokenSet};
+use crate::steps::StepOutcome;
+
+/// Graph calls for one platform at one base URL (`{api}/{version}`).
+#[derive(Debug, Clone)]
+pub(crate) struct Graph {
+    pub(crate) http: Http,
+    pub(crate) platform: Platform,
+    base: String,
+}
+
+/// `{id}` answers.
+#[derive(Deserialize)]
+pub(crate) struct Created {
+    #[serde(deserialize_with = "id_from_any")]
+    pub(crate) id: String,
+}
+
+pub(crate) fn id_from_any<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let value = Value::deserialize(d)?;
+    oauth::id_string(&value).ok_or_else(|| serde::de::Error::custom("expected an id"))
+}
+
+impl Graph {
+    pub(crate) fn new(http: Http, platform: Platform, base: String) -> Self {
+        Self {
+            http,
+            platform,
+            base,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) async fn get(
+        &self,
+        path: &str,
+        token: &SecretString,
+        query: &[(&str, &str)],
+        call: Call,
+    ) -> Result<Reply, PlatformFailure> {
+        let request = self
+            .http
+            .client()
+            .get(self.url(path))
+            .query(query)
+            .query(&[("access_token", token.expose_secret())]);
+        let reply = self
+            .http
+            .send(self.platform, request, Sent::Repeatable)
+            .await?;
+        reply.ok_or_failure(self.platform, call)
+    }
+
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        token: &SecretString,
+        body: &Value,
+        sent: Sent,
+        call: Call,
+    ) -> Result<Reply, PlatformFailure> {
+        let request = self
+            .http
+            .client()
+            .post(self.url(path))
+            .query(&[("access_token", token.expose_secret())])
+            .json(body);
+        let reply = self.http.send(self.platform, request, sent).await?;
+        reply.ok_or_failure(self.platform, call)
+    }
+
+    /// A field of an object (`permalink_url`, `permalink`); `None` if it cannot be read, since
+    /// the post exists either way.
+    pub(crate) async fn field(
+        &self,
+        id: &str,
+        token: &SecretString,
+        field: &str,
+    ) -> Option<String> {
+        let reply = self
+            .get(
+                &format!("/{id}"),
+                token,
+                &[("fields", field)],
+                Call::new(Operation::Read),
+            )
+            .await
+            .ok()?;
+        let value: Value = serde_json::from_str(&reply.body).ok()?;
+        value.get(field).and_then(Value::as_str).map(str::to_owned)
+    }
+
+    /// Polls a container's status `field` until FINISHED (Instagram `status_code`, Threads
+    /// `status`), sleeping `interval` between polls, for at most `wait`.
+    pub(crate) async fn await_container(
+        &self,
+        container: &str,
+        token: &SecretString,
+        field: &str,
+        interval: Duration,
+        wait: Duration,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let fields = format!("{field},error_message");
+        loop {
+            let reply = self
+                .get(
+                    &format!("/{container}"),
+                    token,
+                    &[("fields", &fields)],
+                    Call::new(Operation::Read),
+                )
+                .await?;
+            let value: Value = reply.json(self.platform, Sent::Repeatable)?;
+            let status = value.get(field).and_then(Value::as_str).unwrap_or_default();
+            let detail = value
+                .get("error_message")
+                .and_then(Value::as_str)
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            let failed = |hint: &str| {
+                PlatformFailure::new(
+                    ErrorClass::Permanent,
+                    self.platform,
+                    format!("container {container} is {status}{detail}"),
+                )
+                .with_code(status.to_owned())
+                .with_hint(hint)
+            };
+            match status {
+                "FINISHED" | "PUBLISHED" => return Ok(StepOutcome::new(container, reply.rate)),
+                "ERROR" => return Err(failed(hints::INSTAGRAM_IMAGE_INVALID)),
+                "EXPIRED" => return Err(failed(hints::INSTAGRAM_CONTAINER_EXPIRED)),
+                _ => {}
+            }
+            if tokio::time::Instant::now() + interval > deadline {
+                return Err(PlatformFailure::new(
+                    ErrorClass::Retryable,
+                    self.platform,
+                    format!(
+                        "container {container} is still {status} after {}s",
+                        wait.as_secs()
+                    ),
+                )
+                .with_code("IN_PROGRESS")
+                .with_hint(hints::INSTAGRAM_NOT_READY));
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+/// One entry of `/me/accounts`.
+#[derive(Deserialize)]
+pub(crate) struct PageEntry {
+    #[serde(deserialize_with = "id_from_any")]
+    pub(crate) id: String,
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    #[serde(default)]
+    pub(crate) access_token: Option<SecretString>,
+    #[serde(default)]
+    pub(crate) instagram_business_account: Option<Created>,
+}
+
+/// Facebook Login for one Meta platform (Facebook or Instagram).
+#[derive(Debug, Clone)]
+pub(crate) struct Meta {
+    pub(crate) graph: Graph,
+    config: MetaConfig,
+}
+
+impl Meta {
+    pub(crate) fn new(http: Http, platform: Platform, config: &MetaConfig) -> Self {
+        let base = config.api_url.join(&format!("/{}", config.graph_version));
+        Self {
+            graph: Graph::new(http, platform, base),
+            config: config.clone(),
+        }
+    }
+
+    fn platform(&self) -> Platform {
+        self.graph.platform
+    }
+
+    fn app(&self) -> Result<&OAuthApp, PlatformFailure> {
+        oauth::configured(self.platform(), self.config.app.as_ref())
+    }
+
+    pub(crate) fn authorize_url(
+        &self,
+        req: &AuthorizeRequest,
+    ) -> Result<AuthorizeUrl, PlatformFailure> {
+        let app = self.app()?;
+        let state = oauth::state_or_new(req.state.as_ref());
+        let scope = self.config.scopes.join(",");
+        let url = oauth::url_with(
+            self.platform(),
+            &self
+                .config
+                .web_url
+                .join(&format!("/{}/dialog/oauth", self.config.graph_version)),
+            &[
+                ("client_id", &app.client_id),
+                ("redirect_uri", &app.redirect_uri),
+                ("state", &state),
+                ("scope", &scope),
+                ("response_type", "code"),
+            ],
+        )?;
+        Ok(AuthorizeUrl {
+            url,
+            state,
+            pkce_verifier: None,
+            app_type: None,
+            scopes: self.config.scopes.clone(),
+        })
+    }
+
+    async fn token_get(
+        &self,
+        query: &[(&str, &str)],
+        operation: Operation,
+    ) -> Result<TokenSet, PlatformFailure> {
+        let request = self
+            .graph
+            .http
+            .client()
+            .get(self.graph.url("/oauth/access_token"))
+            .query(query);
+        let reply = self
+            .graph
+            .http
+            .send(self.platform(), request, Sent::Repeatable)
+            .await?;
+        let reply = reply.ok_or_failure(self.platform(), Call::new(operation))?;
+        let response: TokenResponse = reply.json(self.platform(), Sent::Repeatable)?;
+        Ok(response.into_token_set(Utc::now()))
+    }
+
+    /// Code -> short-lived user token -> long-lived user token.
+    pub(crate) async fn exchange(
+        &self,
+        exchange: &CodeExchange,
+    ) -> Result<TokenSet, PlatformFailure> {
+        let app = self.app()?;
+        let short = self
+            .token_get(
+                &[
+                    ("client_id", &app.client_id),
+                    ("redirect_uri", &app.redirect_uri),
+                    ("client_secret", app.client_secret.expose_secret()),
+                    ("code", exchange.code.expose_secret()),
+                ],
+                Operation::CodeExchange,
+            )
+            .await?;
+        let mut long = self
+            .long_lived(&short.access_token, Operation::CodeExchange)
+            .await?;
+        if long.scopes.is_empty() {
+            long.scopes = short.scopes;
+        }
+        Ok(long)
+    }
+
+    /// "Refresh": exchange the current long-lived token for a fresh one.
+    pub(crate) async fn extend(&self, token: &SecretString) -> Result<TokenSet, PlatformFailure> {
+        self.long_lived(token, Operation::Refresh).await
+    }
+
+    async fn long_lived(
+        &self,
+        token: &SecretString,
+        operation: Operation,
+    ) -> Result<TokenSet, PlatformFailure> {
+        let app = self.app()?;
+        self.token_get(
+            &[
+                ("grant_type", "fb_exchange_token"),
+                ("client_id", &app.client_id),
+                ("client_secret", app.client_secret.expose_secret()),
+                ("fb_exchange_token", token.expose_secret()),
+            ],
+            operation,
+        )
+        .await
+    }
+
+    pub(crate) async fn identity(&self, token: &SecretString) -> Result<Identity, PlatformFailure> {
+        let reply = self
+            .graph
+            .get(
+                "/me",
+                token,
+                &[("fields", "id,name")],
+                Call::new(Operation::Connect),
+            )
+            .await?;
+        #[derive(Deserialize)]
+        struct Me {
+            #[serde(deserialize_with = "id_from_any")]
+            id: String,
+            #[serde(default)]
+            name: Option<String>,
+        }
+        let me: Me = reply.json(self.platform(), Sent::Repeatable)?;
+        Ok(Identity {
+            account_id: me.id,
+            name: me.name,
+            username: None,
+            email: None,
+        })
+    }
+
+    /// The user's Pages with their tokens and linked Instagram accounts, following `paging.next`
+    /// (at most ten pages of results).
+    pub(crate) async fn pages(
+        &self,
+        token: &SecretString,
+    ) -> Result<Vec<PageEntry>, PlatformFailure> {
+        #[derive(Deserialize)]
+        struct Accounts {
+            #[serde(default)]
+            data: Vec<PageEntry>,
+            #[serde(default)]
+            paging: Option<Paging>,
+        }
+        #[derive(Deserialize)]
+        struct Paging {
+            #[serde(default)]
+            next: Option<String>,
+        }
+        let mut pages = Vec::new();
+        let mut reply = self
+            .graph
+            .get(
+                "/me/accounts",
+                token,
+                &[("fields", "id,name,access_token,instagram_business_account")],
+                Call::new(Operation::Connect),
+            )
+            .await?;
+        for _ in 0..10 {
+            let accounts: Accounts = reply.json(self.platform(), Sent::Repeatable)?;
+            pages.extend(accounts.data);
+            let Some(next) = accounts.paging.and_then(|p| p.next) else {
+                break;
+            };
+            let request = self.graph.http.client().get(next);
+            reply = self
+                .graph
+                .http
+                .send(self.platform(), request, Sent::Repeatable)
+                .await?
+                .ok_or_failure(self.platform(), Call::new(Operation::Connect))?;
+        }
+        Ok(pages)
+    }
+}

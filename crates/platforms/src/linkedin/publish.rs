@@ -1,0 +1,388 @@
+//! LinkedIn publishing: image upload and processing, posts in both flows, the media
+//! fallback, and lookups by author. See `mod.rs` for the flows.
+
+use chrono::{DateTime, Utc};
+use herald_config::LinkedinFlow;
+use herald_domain::{ErrorClass, PlatformFailure, PostTargetType};
+use reqwest::RequestBuilder;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use super::{Elements, Linkedin, P, RESERVED, string_at};
+use crate::account::Account;
+use crate::classify::{self, Call, Operation};
+use crate::hints;
+use crate::http::{Reply, Sent};
+use crate::lookup::{self, Candidate, Lookup};
+use crate::steps::{
+    Degraded, DegradedKind, FallbackPolicy, StepContext, StepKey, StepOutcome, unpublishable,
+};
+
+impl Linkedin {
+    pub(super) fn call(account: &Account) -> Call {
+        Call::new(Operation::Media).for_organization(account.target == PostTargetType::Page)
+    }
+
+    pub(super) async fn upload(
+        &self,
+        ctx: &StepContext<'_>,
+        index: usize,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let account = ctx.account;
+        let token = &account.access_token;
+        let owner = author_urn(account)?;
+        let bytes = ctx.media(index)?.bytes.clone().ok_or_else(|| {
+            unpublishable(
+                P,
+                "LinkedIn needs the image bytes to upload",
+                "Provide the image file",
+            )
+        })?;
+        let (upload_url, urn, rate) = match self.config.flow {
+            LinkedinFlow::Current => {
+                let request = self
+                    .rest(
+                        self.http
+                            .client()
+                            .post(self.config.api_url.join("/rest/images")),
+                        token,
+                    )
+                    .query(&[("action", "initializeUpload")])
+                    .json(&json!({ "initializeUploadRequest": { "owner": owner } }));
+                let reply = self
+                    .send(request, Sent::Repeatable, Self::call(account))
+                    .await?;
+                let value: Value = reply.json(P, Sent::Repeatable)?;
+                (
+                    string_at(&value, "/value/uploadUrl")?,
+                    string_at(&value, "/value/image")?,
+                    reply.rate,
+                )
+            }
+            LinkedinFlow::Legacy => {
+                let request = self
+                    .http
+                    .client()
+                    .post(self.config.api_url.join("/v2/assets"))
+                    .query(&[("action", "registerUpload")])
+                    .bearer_auth(token.expose_secret())
+                    .header("X-Restli-Protocol-Version", "2.0.0")
+                    .json(&json!({ "registerUploadRequest": {
+                        "recipes": ["urn:li:digitalmediaRecipe:feedshare-image"],
+                        "owner": owner,
+                        "serviceRelationships": [{
+                            "relationshipType": "OWNER",
+                            "identifier": "urn:li:userGeneratedContent"
+                        }]
+                    }}));
+                let reply = self
+                    .send(request, Sent::Repeatable, Self::call(account))
+                    .await?;
+                let value: Value = reply.json(P, Sent::Repeatable)?;
+                (
+                    string_at(
+                        &value,
+                        "/value/uploadMechanism/com.linkedin.digitalmedia.uploading.MediaUploadHttpRequest/uploadUrl",
+                    )?,
+                    string_at(&value, "/value/asset")?,
+                    reply.rate,
+                )
+            }
+        };
+        let put = self
+            .http
+            .client()
+            .put(upload_url)
+            .bearer_auth(token.expose_secret())
+            .body(bytes);
+        self.send(put, Sent::Repeatable, Self::call(account))
+            .await?;
+        Ok(StepOutcome::new(urn, rate))
+    }
+
+    async fn send(
+        &self,
+        request: RequestBuilder,
+        sent: Sent,
+        call: Call,
+    ) -> Result<Reply, PlatformFailure> {
+        self.http
+            .send(P, request, sent)
+            .await?
+            .ok_or_failure(P, call)
+    }
+
+    /// Polls the image until AVAILABLE, for at most `image_wait`.
+    pub(super) async fn await_image(
+        &self,
+        token: &SecretString,
+        urn: &str,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let deadline = tokio::time::Instant::now() + self.config.image_wait;
+        let path = format!("/rest/images/{}", encode_urn(urn));
+        loop {
+            let request = self.rest(
+                self.http.client().get(self.config.api_url.join(&path)),
+                token,
+            );
+            let reply = self
+                .send(request, Sent::Repeatable, Call::new(Operation::Read))
+                .await?;
+            let value: Value = reply.json(P, Sent::Repeatable)?;
+            let status = value
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match status {
+                "AVAILABLE" => return Ok(StepOutcome::new(urn, reply.rate)),
+                "PROCESSING_FAILED" => {
+                    return Err(PlatformFailure::new(
+                        ErrorClass::Permanent,
+                        P,
+                        format!("LinkedIn could not process image {urn}"),
+                    )
+                    .with_code("PROCESSING_FAILED")
+                    .with_hint(hints::LINKEDIN_IMAGE_FAILED));
+                }
+                _ => {}
+            }
+            if tokio::time::Instant::now() + self.poll_interval > deadline {
+                return Err(PlatformFailure::new(
+                    ErrorClass::Retryable,
+                    P,
+                    format!(
+                        "image {urn} is still {status} after {}s",
+                        self.config.image_wait.as_secs()
+                    ),
+                )
+                .with_code(status.to_owned()));
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+
+    fn post_request(
+        &self,
+        account: &Account,
+        text: &str,
+        media: Option<&str>,
+    ) -> Result<RequestBuilder, PlatformFailure> {
+        let author = author_urn(account)?;
+        let token = &account.access_token;
+        Ok(match self.config.flow {
+            LinkedinFlow::Current => {
+                let mut body = json!({
+                    "author": author,
+                    "commentary": escape_little_text(text),
+                    "visibility": "PUBLIC",
+                    "distribution": {
+                        "feedDistribution": "MAIN_FEED",
+                        "targetEntities": [],
+                        "thirdPartyDistributionChannels": []
+                    },
+                    "lifecycleState": "PUBLISHED",
+                    "isReshareDisabledByAuthor": false
+                });
+                if let Some(urn) = media {
+                    body["content"] = json!({ "media": { "id": urn } });
+                }
+                self.rest(
+                    self.http
+                        .client()
+                        .post(self.config.api_url.join("/rest/posts")),
+                    token,
+                )
+                .json(&body)
+            }
+            LinkedinFlow::Legacy => {
+                let mut share = json!({
+                    "shareCommentary": { "text": text },
+                    "shareMediaCategory": "NONE"
+                });
+                if let Some(urn) = media {
+                    share["shareMediaCategory"] = json!("IMAGE");
+                    share["media"] = json!([{ "status": "READY", "media": urn }]);
+                }
+                let body = json!({
+                    "author": author,
+                    "lifecycleState": "PUBLISHED",
+                    "specificContent": { "com.linkedin.ugc.ShareContent": share },
+                    "visibility": { "com.linkedin.ugc.MemberNetworkVisibility": "PUBLIC" }
+                });
+                self.http
+                    .client()
+                    .post(self.config.api_url.join("/v2/ugcPosts"))
+                    .bearer_auth(token.expose_secret())
+                    .header("X-Restli-Protocol-Version", "2.0.0")
+                    .json(&body)
+            }
+        })
+    }
+
+    pub(super) async fn publish(
+        &self,
+        ctx: &StepContext<'_>,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let account = ctx.account;
+        let media = match ctx.content.media.is_empty() {
+            true => None,
+            false => Some(ctx.prior.require(P, &StepKey::media(0))?.to_owned()),
+        };
+        let call = Call::new(Operation::Publish)
+            .with_media(media.is_some())
+            .for_organization(account.target == PostTargetType::Page);
+        let mut degraded = Vec::new();
+        let request = self.post_request(account, ctx.text(), media.as_deref())?;
+        let reply = match self.send(request, Sent::Publishes, call).await {
+            Ok(reply) => reply,
+            Err(failure)
+                if media.is_some()
+                    && ctx.options.fallback == FallbackPolicy::Allow
+                    && classify::is_linkedin_media_rejection(&failure.message) =>
+            {
+                tracing::warn!(code = ?failure.code, "LinkedIn rejected the media; posting text-only");
+                degraded.push(Degraded {
+                    kind: DegradedKind::MediaDropped,
+                    cause: failure,
+                });
+                let request = self.post_request(account, ctx.text(), None)?;
+                self.send(request, Sent::Publishes, call.with_media(false))
+                    .await?
+            }
+            Err(failure) => return Err(failure),
+        };
+        let urn = match reply
+            .header("x-restli-id")
+            .or_else(|| reply.header("x-linkedin-id"))
+        {
+            Some(id) => id.to_owned(),
+            None => {
+                let value: Value = reply.json(P, Sent::Publishes)?;
+                value
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        PlatformFailure::new(
+                            ErrorClass::UnknownOutcome,
+                            P,
+                            "LinkedIn accepted the post but named no id",
+                        )
+                        .with_code(reply.status.as_u16().to_string())
+                        .with_hint(hints::UNKNOWN_OUTCOME)
+                    })?
+            }
+        };
+        let url = self.config.web_url.join(&format!("/feed/update/{urn}"));
+        let mut outcome = StepOutcome::new(urn, reply.rate).with_url(Some(url));
+        outcome.degraded = degraded;
+        Ok(outcome)
+    }
+
+    pub(crate) async fn lookup(
+        &self,
+        account: &Account,
+        text: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Lookup, PlatformFailure> {
+        let author = author_urn(account)?;
+        let request = self
+            .rest(
+                self.http
+                    .client()
+                    .get(self.config.api_url.join("/rest/posts")),
+                &account.access_token,
+            )
+            .header("X-RestLi-Method", "FINDER")
+            .query(&[
+                ("q", "author"),
+                ("author", author.as_str()),
+                ("count", "50"),
+            ]);
+        let reply = self
+            .send(request, Sent::Repeatable, Call::new(Operation::Read))
+            .await?;
+        let posts: Elements = reply.json(P, Sent::Repeatable)?;
+        let web = &self.config.web_url;
+        Ok(lookup::find(
+            posts.elements.iter().filter_map(|post| {
+                let id = post.get("id").and_then(Value::as_str)?.to_owned();
+                let commentary = post
+                    .get("commentary")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let millis = post
+                    .get("publishedAt")
+                    .or_else(|| post.get("createdAt"))
+                    .and_then(Value::as_i64);
+                Some(Candidate {
+                    url: Some(web.join(&format!("/feed/update/{id}"))),
+                    at: millis.and_then(DateTime::from_timestamp_millis),
+                    text: unescape_little_text(commentary),
+                    id,
+                })
+            }),
+            text,
+            since,
+        ))
+    }
+}
+
+/// `urn:li:person:{sub}` or, for a page target, `urn:li:organization:{id}`.
+pub(crate) fn author_urn(account: &Account) -> Result<String, PlatformFailure> {
+    Ok(match account.target {
+        PostTargetType::Personal => format!("urn:li:person:{}", account.account_id),
+        PostTargetType::Page => format!("urn:li:organization:{}", account.page()?),
+    })
+}
+
+/// Escapes "little text" reserved characters so the commentary reads as written.
+pub(crate) fn escape_little_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if RESERVED.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The inverse of [`escape_little_text`].
+pub(crate) fn unescape_little_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && RESERVED.contains(&next)
+        {
+            out.push(next);
+            chars.next();
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// URNs in a path are percent-encoded (`urn%3Ali%3Aimage%3A...`).
+fn encode_urn(urn: &str) -> String {
+    url::form_urlencoded::byte_serialize(urn.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn little_text_escapes_every_reserved_character_and_round_trips() {
+        let text = r"Hi @team (v2) #launch_day *bold* [x] {y} <z> a|b ~ \";
+        let escaped = escape_little_text(text);
+        assert_eq!(
+            escaped,
+            r"Hi \@team \(v2\) \#launch\_day \*bold\* \[x\] \{y\} \<z\> a\|b \~ \\"
+        );
+        assert_eq!(unescape_little_text(&escaped), text);
+    }
+}

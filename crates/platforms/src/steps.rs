@@ -1,0 +1,311 @@
+//! Publishing as resumable steps.
+//!
+//! A publish is a short list of platform side effects: upload an image, create a container,
+//! wait for processing, publish, publish the next thread part. The worker journals each step
+//! (`sending`, then `done` with the remote id) *before* and *after* it runs, so a retry after a
+//! crash resumes where it stopped: an uploaded image or a created container is reused, a posted
+//! thread part is never posted again.
+//!
+//! [`crate::Platforms::plan`] turns content into the steps; [`crate::Platforms::execute`] runs
+//! one, given the remote ids of the steps before it ([`PriorResults`]). Keys are stable strings
+//! (`media:0`, `media:0:ready`, `container`, `container:ready`, `publish`, `part:1`): they are
+//! what the journal stores, so they never change meaning.
+//!
+//! Only steps whose [`Step::publishes`] is true make anything visible; a lost answer on one of
+//! them is an unknown outcome resolved by [`crate::Platforms::lookup`]. The others are safe to
+//! run again (an orphaned upload or container is harmless).
+//!
+//! Waits (LinkedIn's image processing, Instagram and Threads containers) are `tokio` sleeps
+//! inside their step: they hold a task, never a thread.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use herald_domain::{ErrorClass, Platform, PlatformFailure};
+use serde::Serialize;
+
+use crate::account::Account;
+use crate::rate::RateObservation;
+
+/// A journal key: stable, human-readable, unique within one delivery.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct StepKey(String);
+
+impl StepKey {
+    pub fn media(index: usize) -> Self {
+        Self(format!("media:{index}"))
+    }
+    pub fn media_ready(index: usize) -> Self {
+        Self(format!("media:{index}:ready"))
+    }
+    pub fn container() -> Self {
+        Self("container".into())
+    }
+    pub fn container_ready() -> Self {
+        Self("container:ready".into())
+    }
+    pub fn publish() -> Self {
+        Self("publish".into())
+    }
+    /// Thread part `n` (1-based among the replies; the first part is `publish`).
+    pub fn part(n: usize) -> Self {
+        if n == 0 {
+            Self::publish()
+        } else {
+            Self(format!("part:{n}"))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for StepKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for StepKey {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum StepAction {
+    /// Upload image `index` (X media, LinkedIn image/asset, Facebook unpublished photo).
+    UploadMedia { index: usize },
+    /// Wait until uploaded image `index` is usable (LinkedIn AVAILABLE, or the legacy fixed wait).
+    AwaitMedia { index: usize },
+    /// Create the media container (Instagram, Threads).
+    CreateContainer,
+    /// Poll the container until it is FINISHED.
+    AwaitContainer,
+    /// Make the post visible (for a thread, its first part).
+    Publish,
+    /// Post thread part `part` (1-based) as a reply to the part before it.
+    PublishPart { part: usize },
+}
+
+/// One step of a publish plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub platform: Platform,
+    pub key: StepKey,
+    pub action: StepAction,
+}
+
+impl Step {
+    pub(crate) fn new(platform: Platform, key: StepKey, action: StepAction) -> Self {
+        Self {
+            platform,
+            key,
+            action,
+        }
+    }
+
+    /// Whether the step makes something visible: journal it, and resolve a lost answer by
+    /// lookup rather than by running it again.
+    pub fn publishes(&self) -> bool {
+        matches!(
+            self.action,
+            StepAction::Publish | StepAction::PublishPart { .. }
+        )
+    }
+}
+
+/// What to do when the spec allows a degraded post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackPolicy {
+    /// Post text-only when the platform refuses the media (reported as degraded).
+    #[default]
+    Allow,
+    /// Fail the delivery instead.
+    Fail,
+}
+
+/// Per-request publish options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PublishOptions {
+    pub fallback: FallbackPolicy,
+}
+
+/// An image the worker fetched (and validated) for this post.
+#[derive(Debug, Clone)]
+pub struct MediaInput {
+    /// The bytes, for platforms that take uploads (X, LinkedIn, Facebook, Telegram).
+    pub bytes: Option<Bytes>,
+    /// A URL the platform can fetch itself (required by Instagram and Threads; used by
+    /// Facebook and Telegram when there are no bytes).
+    pub public_url: Option<String>,
+    pub content_type: String,
+    pub file_name: String,
+}
+
+impl MediaInput {
+    pub fn from_bytes(bytes: impl Into<Bytes>, content_type: impl Into<String>) -> Self {
+        let content_type = content_type.into();
+        let extension = match content_type.as_str() {
+            "image/png" => "png",
+            "image/gif" => "gif",
+            "image/webp" => "webp",
+            _ => "jpg",
+        };
+        Self {
+            bytes: Some(bytes.into()),
+            public_url: None,
+            content_type,
+            file_name: format!("image.{extension}"),
+        }
+    }
+
+    pub fn from_url(url: impl Into<String>) -> Self {
+        Self {
+            bytes: None,
+            public_url: Some(url.into()),
+            content_type: "image/jpeg".into(),
+            file_name: "image.jpg".into(),
+        }
+    }
+
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+}
+
+/// The remote ids of the steps that are done, by key (from the journal).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriorResults(BTreeMap<StepKey, String>);
+
+impl PriorResults {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, key: StepKey, remote_id: impl Into<String>) {
+        self.0.insert(key, remote_id.into());
+    }
+
+    pub fn get(&self, key: &StepKey) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// The remote id a step depends on, or a failure naming the missing step (a plan run out
+    /// of order: a bug in the caller, not something a retry fixes).
+    pub(crate) fn require(
+        &self,
+        platform: Platform,
+        key: &StepKey,
+    ) -> Result<&str, PlatformFailure> {
+        self.get(key).ok_or_else(|| {
+            PlatformFailure::new(
+                ErrorClass::Permanent,
+                platform,
+                format!("step `{key}` has not run yet"),
+            )
+            .with_code("step_order")
+        })
+    }
+}
+
+/// Everything a step needs besides the step itself.
+#[derive(Debug, Clone, Copy)]
+pub struct StepContext<'a> {
+    pub account: &'a Account,
+    pub content: &'a herald_domain::PostContent,
+    /// The post's images, fetched, in the order of `content.media`.
+    pub media: &'a [MediaInput],
+    pub prior: &'a PriorResults,
+    pub options: PublishOptions,
+}
+
+impl StepContext<'_> {
+    pub(crate) fn media(&self, index: usize) -> Result<&MediaInput, PlatformFailure> {
+        self.media.get(index).ok_or_else(|| {
+            PlatformFailure::new(
+                ErrorClass::Permanent,
+                self.account.platform,
+                format!("image {index} was not provided to the step"),
+            )
+            .with_code("media_missing")
+        })
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        self.content.text.as_deref().unwrap_or_default()
+    }
+}
+
+/// Why a result is not exactly what was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DegradedKind {
+    /// Posted text-only because the platform refused the media.
+    MediaDropped,
+}
+
+impl DegradedKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DegradedKind::MediaDropped => "media_dropped",
+        }
+    }
+}
+
+/// A degradation, with the platform failure that caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Degraded {
+    pub kind: DegradedKind,
+    pub cause: PlatformFailure,
+}
+
+/// What a step produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepOutcome {
+    /// The id the step made (media id/URN, container id, post id). Waiting steps repeat the
+    /// id they waited for.
+    pub remote_id: String,
+    /// The public URL, for publishing steps.
+    pub url: Option<String>,
+    pub degraded: Vec<Degraded>,
+    /// What the platform's last answer said about the rate budget.
+    pub rate: RateObservation,
+}
+
+impl StepOutcome {
+    pub(crate) fn new(remote_id: impl Into<String>, rate: RateObservation) -> Self {
+        Self {
+            remote_id: remote_id.into(),
+            url: None,
+            degraded: Vec::new(),
+            rate,
+        }
+    }
+
+    pub(crate) fn with_url(mut self, url: Option<String>) -> Self {
+        self.url = url;
+        self
+    }
+
+    pub fn is_degraded(&self) -> bool {
+        !self.degraded.is_empty()
+    }
+}
+
+/// A failure for content a platform cannot take at all (caught at planning).
+pub(crate) fn unpublishable(
+    platform: Platform,
+    message: impl Into<String>,
+    hint: &str,
+) -> PlatformFailure {
+    PlatformFailure::new(ErrorClass::Permanent, platform, message)
+        .with_code("content")
+        .with_hint(hint)
+}

@@ -1,0 +1,467 @@
+//! X (Twitter) API v2: OAuth 2.0 with PKCE, tweets, media, threads as reply chains.
+//!
+//! - Connect: authorize at `{web}/i/oauth2/authorize` (PKCE S256, `state`); the token endpoint
+//!   `{api}/2/oauth2/token` gets `Authorization: Basic base64(client_id:client_secret)` on every
+//!   call, code and refresh alike. Refresh tokens rotate and are single-use: the new one is
+//!   returned and must replace the old.
+//! - Publish: `media:i` uploads each image (`POST /2/media/upload`, multipart, `tweet_image`),
+//!   `publish` posts the first tweet with their ids, `part:n` posts each further thread part as
+//!   a reply to the part before it.
+//! - Fallback (spec): the Free tier may accept the upload and then refuse the tweet with media
+//!   (403). Under [`FallbackPolicy::Allow`] Herald posts the text alone and reports
+//!   `media_dropped`; a 403 for duplicate content or a read-only app is never a fallback.
+//! - Lookup: the account's recent tweets (`GET /2/users/{id}/tweets`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use herald_config::TwitterConfig;
+use herald_domain::{ErrorClass, Platform, PlatformFailure, PostContent};
+use reqwest::multipart::{Form, Part};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::account::{Account, Identity, Target, TargetKind};
+use crate::classify::{self, Call, Operation};
+use crate::http::{Http, HttpSettings, Reply, Sent};
+use crate::lookup::{self, Candidate, Lookup};
+use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenResponse, TokenSet};
+use crate::steps::{
+    Degraded, DegradedKind, FallbackPolicy, Step, StepAction, StepContext, StepKey, StepOutcome,
+    unpublishable,
+};
+
+const P: Platform = Platform::Twitter;
+/// X attaches at most four images to a tweet.
+const MAX_IMAGES: usize = 4;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Twitter {
+    http: Http,
+    config: TwitterConfig,
+    poll_interval: Duration,
+    media_wait: Duration,
+}
+
+#[derive(Deserialize)]
+struct Data<T> {
+    data: T,
+}
+
+#[derive(Deserialize)]
+struct User {
+    id: String,
+    name: Option<String>,
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Media {
+    id: String,
+    #[serde(default)]
+    processing_info: Option<Processing>,
+}
+
+#[derive(Deserialize)]
+struct Processing {
+    state: String,
+    #[serde(default)]
+    check_after_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Tweet {
+    id: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+impl Twitter {
+    pub(crate) fn new(http: Http, config: &TwitterConfig, settings: &HttpSettings) -> Self {
+        Self {
+            http,
+            config: config.clone(),
+            poll_interval: settings.poll_interval,
+            media_wait: settings.container_wait,
+        }
+    }
+
+    fn app(&self) -> Result<&herald_config::OAuthApp, PlatformFailure> {
+        oauth::configured(P, self.config.app.as_ref())
+    }
+
+    pub(crate) fn authorize_url(
+        &self,
+        req: &AuthorizeRequest,
+    ) -> Result<AuthorizeUrl, PlatformFailure> {
+        let app = self.app()?;
+        let state = oauth::state_or_new(req.state.as_ref());
+        let (challenge, verifier) = oauth::pkce();
+        let scope = self.config.scopes.join(" ");
+        let url = oauth::url_with(
+            P,
+            &self.config.web_url.join("/i/oauth2/authorize"),
+            &[
+                ("response_type", "code"),
+                ("client_id", &app.client_id),
+                ("redirect_uri", &app.redirect_uri),
+                ("scope", &scope),
+                ("state", &state),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        )?;
+        Ok(AuthorizeUrl {
+            url,
+            state,
+            pkce_verifier: Some(verifier),
+            app_type: None,
+            scopes: self.config.scopes.clone(),
+        })
+    }
+
+    async fn token(
+        &self,
+        operation: Operation,
+        form: &[(&str, &str)],
+    ) -> Result<TokenSet, PlatformFailure> {
+        let app = self.app()?;
+        let request = self
+            .http
+            .client()
+            .post(self.config.api_url.join("/2/oauth2/token"))
+            .basic_auth(&app.client_id, Some(app.client_secret.expose_secret()))
+            .form(form);
+        let reply = self.http.send(P, request, Sent::Repeatable).await?;
+        let reply = reply.ok_or_failure(P, Call::new(operation))?;
+        let response: TokenResponse = reply.json(P, Sent::Repeatable)?;
+        Ok(response.into_token_set(Utc::now()))
+    }
+
+    pub(crate) async fn exchange(
+        &self,
+        exchange: &CodeExchange,
+    ) -> Result<TokenSet, PlatformFailure> {
+        let app = self.app()?;
+        let verifier = exchange.pkce_verifier.as_ref().ok_or_else(|| {
+            PlatformFailure::new(
+                ErrorClass::Permanent,
+                P,
+                "X needs the PKCE verifier stored with the OAuth state",
+            )
+            .with_code("pkce")
+        })?;
+        self.token(
+            Operation::CodeExchange,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", exchange.code.expose_secret()),
+                ("redirect_uri", &app.redirect_uri),
+                ("code_verifier", verifier.expose_secret()),
+                ("client_id", &app.client_id),
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn refresh(
+        &self,
+        refresh_token: &SecretString,
+    ) -> Result<TokenSet, PlatformFailure> {
+        let app = self.app()?;
+        self.token(
+            Operation::Refresh,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose_secret()),
+                ("client_id", &app.client_id),
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn identity(&self, token: &SecretString) -> Result<Identity, PlatformFailure> {
+        let request = self
+            .http
+            .client()
+            .get(self.config.api_url.join("/2/users/me"))
+            .bearer_auth(token.expose_secret());
+        let reply = self.http.send(P, request, Sent::Repeatable).await?;
+        let user: Data<User> = reply
+            .ok_or_failure(P, Call::new(Operation::Connect))?
+            .json(P, Sent::Repeatable)?;
+        Ok(Identity {
+            account_id: user.data.id,
+            name: user.data.name,
+            username: user.data.username,
+            email: None,
+        })
+    }
+
+    pub(crate) async fn targets(
+        &self,
+        token: &SecretString,
+    ) -> Result<Vec<Target>, PlatformFailure> {
+        let me = self.identity(token).await?;
+        let mut target = Target::new(TargetKind::Profile, me.account_id);
+        target.name = me.name;
+        target.username = me.username;
+        Ok(vec![target])
+    }
+
+    pub(crate) fn plan(&self, content: &PostContent) -> Result<Vec<Step>, PlatformFailure> {
+        if content.media.len() > MAX_IMAGES {
+            return Err(unpublishable(
+                P,
+                format!(
+                    "X takes at most {MAX_IMAGES} images, got {}",
+                    content.media.len()
+                ),
+                "Remove images so at most four remain",
+            ));
+        }
+        let mut steps: Vec<Step> = (0..content.media.len())
+            .map(|i| Step::new(P, StepKey::media(i), StepAction::UploadMedia { index: i }))
+            .collect();
+        steps.push(Step::new(P, StepKey::publish(), StepAction::Publish));
+        steps.extend(
+            (1..=content.thread.len())
+                .map(|n| Step::new(P, StepKey::part(n), StepAction::PublishPart { part: n })),
+        );
+        Ok(steps)
+    }
+
+    pub(crate) async fn execute(
+        &self,
+        step: &Step,
+        ctx: &StepContext<'_>,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        match step.action {
+            StepAction::UploadMedia { index } => self.upload(ctx, index).await,
+            StepAction::Publish => {
+                let media_ids = (0..ctx.content.media.len())
+                    .map(|i| ctx.prior.require(P, &StepKey::media(i)).map(str::to_owned))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.publish(ctx, ctx.text(), &media_ids, None).await
+            }
+            StepAction::PublishPart { part } => {
+                let index = part.checked_sub(1).ok_or_else(|| {
+                    unpublishable(P, "thread parts are numbered from 1", "Plan the post again")
+                })?;
+                let previous = ctx.prior.require(P, &StepKey::part(index))?.to_owned();
+                let text = ctx.content.thread.get(index).map_or("", String::as_str);
+                self.publish(ctx, text, &[], Some(&previous)).await
+            }
+            StepAction::AwaitMedia { .. }
+            | StepAction::CreateContainer
+            | StepAction::AwaitContainer => Err(oauth::unsupported(P, "this step")),
+        }
+    }
+
+    async fn upload(
+        &self,
+        ctx: &StepContext<'_>,
+        index: usize,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let media = ctx.media(index)?;
+        let bytes = media.bytes.clone().ok_or_else(|| {
+            unpublishable(
+                P,
+                "X needs the image bytes to upload",
+                "Provide the image file",
+            )
+        })?;
+        let part = Part::stream(bytes)
+            .file_name(media.file_name.clone())
+            .mime_str(&media.content_type)
+            .map_err(|err| {
+                unpublishable(
+                    P,
+                    format!("bad content type: {err}"),
+                    "Use a JPEG, PNG, GIF or WebP image",
+                )
+            })?;
+        let form = Form::new()
+            .part("media", part)
+            .text("media_category", "tweet_image");
+        let token = ctx.account.access_token.expose_secret();
+        let request = self
+            .http
+            .client()
+            .post(self.config.api_url.join("/2/media/upload"))
+            .bearer_auth(token)
+            .multipart(form);
+        let reply = self.http.send(P, request, Sent::Repeatable).await?;
+        let reply = reply.ok_or_failure(P, Call::new(Operation::Media))?;
+        let media: Data<Media> = reply.json(P, Sent::Repeatable)?;
+        let mut rate = reply.rate;
+        if let Some(processing) = media.data.processing_info {
+            rate = self
+                .await_processing(&ctx.account.access_token, &media.data.id, processing)
+                .await?
+                .unwrap_or(rate);
+        }
+        Ok(StepOutcome::new(media.data.id, rate))
+    }
+
+    /// Polls an upload's `processing_info` until it succeeds (images rarely need it).
+    async fn await_processing(
+        &self,
+        token: &SecretString,
+        media_id: &str,
+        mut processing: Processing,
+    ) -> Result<Option<crate::rate::RateObservation>, PlatformFailure> {
+        let deadline = tokio::time::Instant::now() + self.media_wait;
+        let mut rate = None;
+        loop {
+            match processing.state.as_str() {
+                "succeeded" => return Ok(rate),
+                "failed" => {
+                    return Err(unpublishable(
+                        P,
+                        format!("X could not process media {media_id}"),
+                        "Check the image is a valid JPEG, PNG, GIF or WebP of at most 5 MB",
+                    ));
+                }
+                _ => {}
+            }
+            let wait = processing
+                .check_after_secs
+                .map_or(self.poll_interval, Duration::from_secs)
+                .min(self.media_wait);
+            if tokio::time::Instant::now() + wait > deadline {
+                return Err(PlatformFailure::new(
+                    ErrorClass::Retryable,
+                    P,
+                    format!("media {media_id} is still processing"),
+                )
+                .with_code("processing"));
+            }
+            tokio::time::sleep(wait).await;
+            let request = self
+                .http
+                .client()
+                .get(self.config.api_url.join("/2/media/upload"))
+                .query(&[("command", "STATUS"), ("media_id", media_id)])
+                .bearer_auth(token.expose_secret());
+            let reply = self.http.send(P, request, Sent::Repeatable).await?;
+            let reply = reply.ok_or_failure(P, Call::new(Operation::Media))?;
+            let status: Data<Media> = reply.json(P, Sent::Repeatable)?;
+            rate = Some(reply.rate);
+            processing = status.data.processing_info.unwrap_or(Processing {
+                state: "succeeded".into(),
+                check_after_secs: None,
+            });
+        }
+    }
+
+    async fn post_tweet(
+        &self,
+        token: &SecretString,
+        text: &str,
+        media_ids: &[String],
+        reply_to: Option<&str>,
+    ) -> Result<Reply, PlatformFailure> {
+        let mut body = json!({ "text": text });
+        if !media_ids.is_empty() {
+            body["media"] = json!({ "media_ids": media_ids });
+        }
+        if let Some(id) = reply_to {
+            body["reply"] = json!({ "in_reply_to_tweet_id": id });
+        }
+        let request = self
+            .http
+            .client()
+            .post(self.config.api_url.join("/2/tweets"))
+            .bearer_auth(token.expose_secret())
+            .json(&body);
+        let reply = self.http.send(P, request, Sent::Publishes).await?;
+        let call = Call::new(Operation::Publish).with_media(!media_ids.is_empty());
+        reply.ok_or_failure(P, call)
+    }
+
+    async fn publish(
+        &self,
+        ctx: &StepContext<'_>,
+        text: &str,
+        media_ids: &[String],
+        reply_to: Option<&str>,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let token = &ctx.account.access_token;
+        let mut degraded = Vec::new();
+        let reply = match self.post_tweet(token, text, media_ids, reply_to).await {
+            Ok(reply) => reply,
+            Err(failure)
+                if classify::is_x_media_refusal(&failure)
+                    && ctx.options.fallback == FallbackPolicy::Allow =>
+            {
+                tracing::warn!(code = ?failure.code, "X refused the media; posting text-only");
+                degraded.push(Degraded {
+                    kind: DegradedKind::MediaDropped,
+                    cause: failure,
+                });
+                self.post_tweet(token, text, &[], reply_to).await?
+            }
+            Err(failure) => return Err(failure),
+        };
+        let tweet: Data<Tweet> = reply.json(P, Sent::Publishes)?;
+        let url = self.tweet_url(ctx.account, &tweet.data.id);
+        let mut outcome = StepOutcome::new(tweet.data.id, reply.rate).with_url(Some(url));
+        outcome.degraded = degraded;
+        Ok(outcome)
+    }
+
+    fn tweet_url(&self, account: &Account, id: &str) -> String {
+        match account.username.as_deref() {
+            Some(username) => self
+                .config
+                .web_url
+                .join(&format!("/{username}/status/{id}")),
+            None => self.config.web_url.join(&format!("/i/web/status/{id}")),
+        }
+    }
+
+    pub(crate) async fn lookup(
+        &self,
+        account: &Account,
+        text: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Lookup, PlatformFailure> {
+        let start = (since - lookup::SKEW).to_rfc3339_opts(SecondsFormat::Secs, true);
+        let request = self
+            .http
+            .client()
+            .get(
+                self.config
+                    .api_url
+                    .join(&format!("/2/users/{}/tweets", account.account_id)),
+            )
+            .query(&[
+                ("max_results", "100"),
+                ("start_time", start.as_str()),
+                ("tweet.fields", "created_at"),
+            ])
+            .bearer_auth(account.access_token.expose_secret());
+        let reply = self.http.send(P, request, Sent::Repeatable).await?;
+        let reply = reply.ok_or_failure(P, Call::new(Operation::Read))?;
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            data: Vec<Tweet>,
+        }
+        let page: Page = reply.json(P, Sent::Repeatable)?;
+        Ok(lookup::find(
+            page.data.into_iter().map(|t| Candidate {
+                url: Some(self.tweet_url(account, &t.id)),
+                at: t.created_at.as_deref().and_then(lookup::parse_time),
+                id: t.id,
+                text: t.text,
+            }),
+            text,
+            since,
+        ))
+    }
+}

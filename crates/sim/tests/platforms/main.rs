@@ -1,0 +1,18 @@
+//! The simulator driven over plain HTTP, the way each platform's client talks to it:
+//! one conversation per platform (OAuth, identity, posts with and without an image,
+//! read-back), then the rate-limit signals, the fault modes and the control API.
+
+// Helpers outside `#[test]` functions unwrap too: a test that cannot talk to the simulator
+// should fail on the spot, with the panic pointing at the call.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod control;
+mod facebook;
+mod faults;
+mod instagram;
+mod limits;
+mod linkedin;
+mod telegram;
+mod threads;
+mod twitter;
