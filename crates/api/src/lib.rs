@@ -1,39 +1,167 @@
 //! Herald's HTTP API, run by `herald serve`: the thin surface producers, schedulers and
 //! dashboards use (DESIGN.md section 7).
 //!
-//! It starts with the probes every deployment needs: `/healthz` answers while the process
-//! runs; `/readyz` answers 200 only while Postgres and Redis both answer, so a load balancer
-//! stops sending requests to an instance that could not accept them.
+//! - Producers: `POST /v1/posts` ([`posts`]), delivery status and operator actions
+//!   ([`deliveries`]), media uploads served back under signed URLs ([`media`]).
+//! - Connections: OAuth connect and the spec's callback path ([`oauth`]), listing, page
+//!   selection, Telegram bots ([`connections`]).
+//! - Watching: server-sent events ([`events`]), signed webhooks ([`webhooks`]), Prometheus
+//!   metrics ([`metrics`]), the OpenAPI description and its docs UI ([`openapi`]).
+//! - Probes: `/healthz` answers while the process runs; `/readyz` answers 200 only while
+//!   Postgres and Redis both answer, so a load balancer stops sending requests to an
+//!   instance that could not accept them.
+//!
+//! Every `/v1` route is authenticated and rate-limited per key ([`auth`]), and every error
+//! is one [`ApiError`] answered as problem+json ([`error`]). Handlers write to Postgres
+//! first and push to Redis after the commit ([`dispatch`]); Redis being down never fails a
+//! request that Postgres accepted.
+
+pub mod auth;
+pub mod connections;
+pub mod deliveries;
+pub mod dispatch;
+pub mod error;
+pub mod events;
+pub mod media;
+pub mod metrics;
+pub mod oauth;
+pub mod openapi;
+pub mod posts;
+pub mod webhooks;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Json, Router, middleware};
+use herald_config::{Config, MediaStoreKind};
+use herald_platforms::Platforms;
+use herald_queue::{JobQueue, RedisKeys};
+use herald_store::Store;
 use redis::aio::ConnectionManager;
 use serde_json::json;
-use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 
-/// What request handlers share.
+pub use error::{ApiError, FieldError, Problem};
+
+/// What request handlers share. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub pool: PgPool,
-    pub redis: ConnectionManager,
+    inner: Arc<Inner>,
 }
 
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) redis: ConnectionManager,
+    pub(crate) queue: JobQueue,
+    pub(crate) platforms: Platforms,
+    pub(crate) config: Config,
+    pub(crate) media: media::MediaStore,
+    pub(crate) limiter: auth::KeyLimiter,
+    pub(crate) metrics: metrics::Metrics,
+    pub(crate) http: reqwest::Client,
+}
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("media.store = \"s3\" is not available in this build yet: use media.store = \"local\"")]
+    S3NotBuilt,
+    #[error("cannot build the HTTP client for webhooks: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+impl AppState {
+    /// The API's state: the store (with its keyring), Redis (the job queue shares the
+    /// connection), the platform clients and the configuration.
+    pub fn new(
+        config: Config,
+        store: Store,
+        redis: ConnectionManager,
+        platforms: Platforms,
+    ) -> Result<AppState, StartError> {
+        if config.media.store == MediaStoreKind::S3 {
+            return Err(StartError::S3NotBuilt);
+        }
+        let queue =
+            JobQueue::with_connection(redis.clone(), RedisKeys::new(config.redis_prefix.clone()));
+        let http = reqwest::Client::builder()
+            .timeout(config.api.webhooks.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(StartError::Http)?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                media: media::MediaStore::local(config.media.dir.clone()),
+                limiter: auth::KeyLimiter::new(
+                    config.api.rate_limit_per_second,
+                    config.api.rate_limit_burst,
+                ),
+                metrics: metrics::Metrics::default(),
+                store,
+                redis,
+                queue,
+                platforms,
+                config,
+                http,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+}
+
+/// Every route of the API.
 pub fn router(state: AppState) -> Router {
+    let json_limit = state.inner.config.api.json_limit_bytes;
+    let upload_limit = state.inner.config.api.body_limit_bytes;
+    let v1 = Router::new()
+        .merge(posts::routes())
+        .merge(deliveries::routes())
+        .merge(connections::routes())
+        .merge(oauth::api_routes())
+        .merge(events::routes())
+        .merge(webhooks::routes())
+        .layer(DefaultBodyLimit::max(json_limit))
+        .merge(media::upload_routes().layer(DefaultBodyLimit::max(upload_limit)))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
     Router::new()
+        .nest("/v1", v1)
+        .merge(oauth::browser_routes())
+        .merge(media::public_routes())
+        .merge(openapi::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a handler panicked".to_owned()).into_response()
+        }))
         .with_state(state)
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight.
+/// flight. The webhook sender runs alongside for as long.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
@@ -42,9 +170,16 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sender = tokio::spawn(webhooks::run_sender(state.clone(), stop_rx));
+    let result = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    let _ = sender.await;
+    result
 }
 
 async fn healthz() -> &'static str {
@@ -54,13 +189,15 @@ async fn healthz() -> &'static str {
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let postgres =
-        tokio::time::timeout(PROBE_TIMEOUT, sqlx::query("SELECT 1").execute(&state.pool))
-            .await
-            .map_or(Err("timed out".to_owned()), |r| {
-                r.map(|_| ()).map_err(|e| e.to_string())
-            });
-    let mut redis = state.redis.clone();
+    let postgres = tokio::time::timeout(
+        PROBE_TIMEOUT,
+        sqlx::query("SELECT 1").execute(state.inner.store.pool()),
+    )
+    .await
+    .map_or(Err("timed out".to_owned()), |r| {
+        r.map(|_| ()).map_err(|e| e.to_string())
+    });
+    let mut redis = state.inner.redis.clone();
     let redis = tokio::time::timeout(
         PROBE_TIMEOUT,
         redis::cmd("PING").query_async::<String>(&mut redis),

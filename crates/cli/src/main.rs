@@ -5,10 +5,12 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod admin;
+mod demo;
 mod encryption;
 mod serve;
 mod sim;
 mod telemetry;
+mod work;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +36,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Herald end to end against the platform simulator: connect an account on every
+    /// platform, publish a batch of posts, show what happened.
+    Demo {
+        /// Keep the simulator, API and worker running afterwards, to explore.
+        #[arg(long)]
+        keep_running: bool,
+    },
     /// Create the database if it does not exist, then apply all migrations.
     Migrate,
     /// Serve the HTTP API.
@@ -42,6 +51,8 @@ enum Command {
         #[arg(long)]
         addr: Option<std::net::SocketAddr>,
     },
+    /// Run a worker: publish queued deliveries until SIGTERM, then stop gracefully.
+    Work,
     /// Run the platform simulator: X, LinkedIn, Facebook, Instagram, Threads and Telegram on
     /// one port, for development, tests and the demo.
     Sim {
@@ -118,7 +129,7 @@ fn main() -> ExitCode {
         return admin::config_check(&config);
     }
     telemetry::init(&config.log);
-    finish(runtime().and_then(|rt| rt.block_on(run(cli.command, config))))
+    finish(runtime().and_then(|rt| rt.block_on(run(cli.command, config, cli.config))))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -138,10 +149,12 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+async fn run(command: Command, config: Config, file: Option<PathBuf>) -> anyhow::Result<()> {
     match command {
+        Command::Demo { keep_running } => demo::run(&config, file.as_deref(), keep_running).await,
         Command::Migrate => admin::migrate(&config).await,
         Command::Serve { addr } => serve::run(&config, addr).await,
+        Command::Work => work::run(&config).await,
         Command::Tenants(TenantsCommand::Create { name }) => {
             admin::create_tenant(&config, &name).await
         }

@@ -1,9 +1,12 @@
 //! `herald serve`: the API process.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use herald_config::Config;
+use herald_platforms::{HttpSettings, Platforms};
+use herald_store::Store;
 use secrecy::ExposeSecret;
 
 pub(crate) async fn run(config: &Config, addr: Option<SocketAddr>) -> anyhow::Result<()> {
@@ -13,16 +16,17 @@ pub(crate) async fn run(config: &Config, addr: Option<SocketAddr>) -> anyhow::Re
     let redis = herald_queue::connect(config.redis_url.expose_secret(), Default::default())
         .await
         .context("cannot connect to Redis (REDIS_URL)")?;
+    let keyring = crate::encryption::keyring(config)?;
+    let store = Store::new(pool, Arc::new(keyring));
+    let platforms = Platforms::new(&config.platforms, &HttpSettings::default())
+        .context("cannot build the platform clients")?;
+    let state = herald_api::AppState::new(config.clone(), store, redis, platforms)
+        .context("cannot start the API")?;
     let addr = addr.unwrap_or(config.api.addr);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    herald_api::serve(
-        herald_api::AppState { pool, redis },
-        listener,
-        shutdown_signal(),
-    )
-    .await?;
+    herald_api::serve(state, listener, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ fn herald(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 }
 
 #[tokio::test]
-async fn rotation_reseals_every_token_under_the_new_key_and_a_rerun_changes_nothing() {
+async fn rotation_reseals_every_token_and_secret_under_the_new_key_and_a_rerun_changes_nothing() {
     let db = TestDb::new().await;
     let old_key = Keyring::generate_entry();
     let old = Store::new(
@@ -57,6 +57,16 @@ async fn rotation_reseals_every_token_under_the_new_key_and_a_rerun_changes_noth
         ids.push(connection.id);
     }
 
+    let (webhook, webhook_secret) = old
+        .webhooks()
+        .create(
+            tenant.id,
+            "https://example.com/hook",
+            &["delivery.published".to_owned()],
+        )
+        .await
+        .unwrap();
+
     let new_key = Keyring::generate_entry();
     let both = format!("{new_key},{old_key}");
     let env = [
@@ -66,7 +76,7 @@ async fn rotation_reseals_every_token_under_the_new_key_and_a_rerun_changes_noth
     let first = herald(&["keys", "rotate-encryption"], &env);
     let said = String::from_utf8_lossy(&first.stderr).into_owned();
     assert!(first.status.success(), "{said}");
-    assert!(said.contains("re-sealed 6"), "{said}");
+    assert!(said.contains("re-sealed 7"), "{said}");
 
     // Every sealed value now names the new key, and opens with the new key alone.
     let new_id = new_key.split(':').next().unwrap();
@@ -101,6 +111,19 @@ async fn rotation_reseals_every_token_under_the_new_key_and_a_rerun_changes_noth
             format!("refresh-token-{i}")
         );
     }
+
+    let sealed_secret: String = sqlx::query_scalar("SELECT secret FROM webhooks")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let opened = new_only
+        .keyring()
+        .open(
+            &sealed_secret,
+            herald_store::SealedField::new("webhooks", webhook.id, "secret"),
+        )
+        .unwrap();
+    assert_eq!(opened.expose_secret(), webhook_secret.expose_secret());
 
     let second = herald(&["keys", "rotate-encryption"], &env);
     let said = String::from_utf8_lossy(&second.stderr).into_owned();

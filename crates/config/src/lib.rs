@@ -67,6 +67,7 @@ pub struct Config {
     /// Local state of a development setup (the generated encryption key).
     pub data_dir: PathBuf,
     pub api: ApiConfig,
+    pub media: MediaConfig,
     pub worker: WorkerConfig,
     pub platforms: PlatformsConfig,
     /// What each platform accepts (length, images); validated on enqueue and before upload.
@@ -80,6 +81,58 @@ pub struct ApiConfig {
     /// How far ahead `publish_at` may be.
     pub max_schedule_ahead_days: u32,
     pub body_limit_bytes: usize,
+    /// Largest JSON request body (everything but media uploads).
+    pub json_limit_bytes: usize,
+    /// Most targets one post may have.
+    pub max_targets: usize,
+    /// Requests per second one API key may make on average, and the burst above it.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    /// How long a started OAuth connection may take (the spec's 10 minutes).
+    #[serde(with = "redact::secs")]
+    pub oauth_state_ttl: Duration,
+    /// How often `GET /v1/events` looks for new delivery events.
+    #[serde(serialize_with = "serialize_millis")]
+    pub events_poll: Duration,
+    pub webhooks: WebhooksConfig,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhooksConfig {
+    /// Waits between attempts of one webhook delivery; its length is the number of retries.
+    pub retry_schedule_secs: Vec<u64>,
+    #[serde(with = "redact::secs")]
+    pub timeout: Duration,
+    #[serde(serialize_with = "serialize_millis")]
+    pub poll: Duration,
+}
+
+/// Where uploaded media lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaStoreKind {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaConfig {
+    pub store: MediaStoreKind,
+    /// The local store's directory.
+    pub dir: PathBuf,
+    /// Largest upload accepted by `POST /v1/media`.
+    pub max_bytes: u64,
+    /// How long a signed media URL stays valid.
+    #[serde(with = "redact::secs")]
+    pub url_ttl: Duration,
+    pub s3: S3Config,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct S3Config {
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,6 +146,47 @@ pub struct WorkerConfig {
     pub token_refresh_margin: Duration,
     pub max_attempts: u32,
     pub media: MediaFetchConfig,
+    /// Deliveries of one platform one process runs at once.
+    pub per_platform_concurrency: usize,
+    /// How often a worker tells Redis it is alive.
+    #[serde(with = "redact::secs")]
+    pub heartbeat: Duration,
+    /// Heartbeats a worker may miss before its queued jobs go to another worker.
+    pub missed_heartbeats: usize,
+    /// How often an idle worker looks for jobs.
+    #[serde(serialize_with = "serialize_millis")]
+    pub poll_interval: Duration,
+    /// Waits before retry 1, 2, ... (the last repeats).
+    pub retry_schedule_secs: Vec<u64>,
+    /// Each wait varies by up to this fraction, so retries do not arrive together.
+    pub retry_jitter: f64,
+    #[serde(serialize_with = "serialize_millis")]
+    pub sweep_interval: Duration,
+    /// A delivery due this long and not running is pushed to Redis again.
+    #[serde(with = "redact::secs")]
+    pub redispatch_after: Duration,
+    /// How long a stopping worker lets running deliveries finish.
+    #[serde(with = "redact::secs")]
+    pub shutdown_grace: Duration,
+    /// What a publish whose outcome cannot be looked up becomes, unless its tenant says.
+    pub unknown_outcome: UnknownOutcomePolicy,
+    /// Pause between status polls of media and containers being processed.
+    #[serde(serialize_with = "serialize_millis")]
+    pub platform_poll_interval: Duration,
+    /// Per-process smoothing: requests per second to one account.
+    pub per_account_per_second: u32,
+    /// X's 15-minute limit of posts per account (the fleet-wide Redis limiter).
+    pub x_posts_per_15min: u32,
+}
+
+/// What happens to a publish whose outcome is unknown and cannot be looked up (Telegram).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownOutcomePolicy {
+    /// The delivery becomes `unknown` for an operator to resolve (never posted twice).
+    Unknown,
+    /// Publish again, accepting a possible duplicate.
+    Republish,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -265,6 +359,27 @@ impl Config {
                 "must be at least 1",
             );
         }
+        if raw.api.rate_limit_per_second == 0 || raw.api.rate_limit_burst == 0 {
+            problems.push(
+                "api.rate_limit_per_second",
+                Some("HERALD_API__RATE_LIMIT_PER_SECOND"),
+                "the rate and the burst must be at least 1",
+            );
+        }
+        if raw.api.max_targets == 0 {
+            problems.push(
+                "api.max_targets",
+                Some("HERALD_API__MAX_TARGETS"),
+                "must be at least 1",
+            );
+        }
+        if raw.media.store == MediaStoreKind::S3 && raw.media.s3.bucket.is_none() {
+            problems.push(
+                "media.s3.bucket",
+                Some("HERALD_MEDIA__S3__BUCKET"),
+                "is required when media.store = \"s3\"",
+            );
+        }
         if raw.worker.concurrency == 0 {
             problems.push(
                 "worker.concurrency",
@@ -277,6 +392,34 @@ impl Config {
                 "worker.max_attempts",
                 Some("HERALD_WORKER__MAX_ATTEMPTS"),
                 "must be at least 1",
+            );
+        }
+        if raw.worker.per_platform_concurrency == 0 {
+            problems.push(
+                "worker.per_platform_concurrency",
+                Some("HERALD_WORKER__PER_PLATFORM_CONCURRENCY"),
+                "must be at least 1",
+            );
+        }
+        if raw.worker.heartbeat_secs == 0 || raw.worker.missed_heartbeats == 0 {
+            problems.push(
+                "worker.heartbeat_secs",
+                Some("HERALD_WORKER__HEARTBEAT_SECS"),
+                "the heartbeat and the missed heartbeats must be at least 1",
+            );
+        }
+        if raw.worker.retry_schedule_secs.is_empty() {
+            problems.push(
+                "worker.retry_schedule_secs",
+                Some("HERALD_WORKER__RETRY_SCHEDULE_SECS"),
+                "needs at least one wait",
+            );
+        }
+        if !(0.0..=1.0).contains(&raw.worker.retry_jitter) {
+            problems.push(
+                "worker.retry_jitter",
+                Some("HERALD_WORKER__RETRY_JITTER"),
+                "must be between 0 and 1",
             );
         }
         if raw.worker.lease_secs < 5 {
@@ -306,6 +449,28 @@ impl Config {
                 addr: raw.api.addr,
                 max_schedule_ahead_days: raw.api.max_schedule_ahead_days,
                 body_limit_bytes: raw.api.body_limit_bytes,
+                json_limit_bytes: raw.api.json_limit_bytes,
+                max_targets: raw.api.max_targets,
+                rate_limit_per_second: raw.api.rate_limit_per_second,
+                rate_limit_burst: raw.api.rate_limit_burst,
+                oauth_state_ttl: Duration::from_secs(raw.api.oauth_state_ttl_secs),
+                events_poll: Duration::from_millis(raw.api.events_poll_ms.max(10)),
+                webhooks: WebhooksConfig {
+                    retry_schedule_secs: raw.api.webhooks.retry_schedule_secs,
+                    timeout: Duration::from_secs(raw.api.webhooks.timeout_secs),
+                    poll: Duration::from_millis(raw.api.webhooks.poll_ms.max(10)),
+                },
+            },
+            media: MediaConfig {
+                store: raw.media.store,
+                dir: raw.media.dir,
+                max_bytes: raw.media.max_bytes,
+                url_ttl: Duration::from_secs(raw.media.url_ttl_secs),
+                s3: S3Config {
+                    bucket: raw.media.s3.bucket,
+                    region: raw.media.s3.region,
+                    endpoint: raw.media.s3.endpoint,
+                },
             },
             worker: WorkerConfig {
                 concurrency: raw.worker.concurrency,
@@ -317,6 +482,19 @@ impl Config {
                     max_bytes: raw.worker.media.max_bytes,
                     allow_hosts: raw.worker.media.allow_hosts,
                 },
+                per_platform_concurrency: raw.worker.per_platform_concurrency,
+                heartbeat: Duration::from_secs(raw.worker.heartbeat_secs),
+                missed_heartbeats: raw.worker.missed_heartbeats,
+                poll_interval: Duration::from_millis(raw.worker.poll_interval_ms),
+                retry_schedule_secs: raw.worker.retry_schedule_secs,
+                retry_jitter: raw.worker.retry_jitter,
+                sweep_interval: Duration::from_millis(raw.worker.sweep_interval_ms),
+                redispatch_after: Duration::from_secs(raw.worker.redispatch_after_secs),
+                shutdown_grace: Duration::from_secs(raw.worker.shutdown_grace_secs),
+                unknown_outcome: raw.worker.unknown_outcome,
+                platform_poll_interval: Duration::from_millis(raw.worker.platform_poll_interval_ms),
+                per_account_per_second: raw.worker.per_account_per_second,
+                x_posts_per_15min: raw.worker.x_posts_per_15min,
             },
             platforms,
             rules: raw.rules,
@@ -341,6 +519,10 @@ impl Config {
     pub fn redis_key(&self, key: &str) -> String {
         format!("{}:{key}", self.redis_prefix)
     }
+}
+
+fn serialize_millis<S: serde::Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn check_url_scheme(problems: &mut Problems, key: &str, env: &str, value: &str, schemes: &[&str]) {

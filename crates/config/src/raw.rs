@@ -21,6 +21,7 @@ pub struct RawConfig {
     pub encryption_keys: Option<SecretString>,
     pub data_dir: PathBuf,
     pub api: RawApi,
+    pub media: RawMedia,
     pub worker: RawWorker,
     pub platforms: RawPlatforms,
     /// Content rules: an overlay on the spec's defaults, key by key.
@@ -34,6 +35,40 @@ pub struct RawApi {
     pub addr: SocketAddr,
     pub max_schedule_ahead_days: u32,
     pub body_limit_bytes: usize,
+    pub json_limit_bytes: usize,
+    pub max_targets: usize,
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    pub oauth_state_ttl_secs: u64,
+    pub events_poll_ms: u64,
+    pub webhooks: RawWebhooks,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawWebhooks {
+    pub retry_schedule_secs: Vec<u64>,
+    pub timeout_secs: u64,
+    pub poll_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawMedia {
+    pub store: crate::MediaStoreKind,
+    pub dir: PathBuf,
+    pub max_bytes: u64,
+    pub url_ttl_secs: u64,
+    #[serde(default)]
+    pub s3: RawS3,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawS3 {
+    #[serde(default)]
+    pub bucket: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +78,19 @@ pub struct RawWorker {
     pub token_refresh_margin_secs: u64,
     pub max_attempts: u32,
     pub media: RawMediaFetch,
+    pub per_platform_concurrency: usize,
+    pub heartbeat_secs: u64,
+    pub missed_heartbeats: usize,
+    pub poll_interval_ms: u64,
+    pub retry_schedule_secs: Vec<u64>,
+    pub retry_jitter: f64,
+    pub sweep_interval_ms: u64,
+    pub redispatch_after_secs: u64,
+    pub shutdown_grace_secs: u64,
+    pub unknown_outcome: crate::UnknownOutcomePolicy,
+    pub platform_poll_interval_ms: u64,
+    pub per_account_per_second: u32,
+    pub x_posts_per_15min: u32,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,8 +13,18 @@
 //! **Connections.** redis-rs answers a slow reply after 500 ms with an error by default; under
 //! load that has been seen to kill a whole worker pool (apalis-redis#76). Connections here
 //! wait longer and reconnect on their own.
+//!
+//! **Modules.** [`jobs`] pushes and stores publish jobs (apalis-redis, with what it lacks made
+//! up for in its header); [`limits`] is the fleet-wide GCRA limiter and the `blocked_until`
+//! keys that platform rate signals set.
 
 use std::time::Duration;
+
+pub mod jobs;
+pub mod limits;
+
+pub use jobs::{ConsumerSettings, JobQueue, PUBLISH_QUEUE, QueueDepth};
+pub use limits::{Gcra, GcraDecision, RateLimiter};
 
 use herald_domain::Platform;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -82,6 +92,10 @@ pub enum QueueError {
     InvalidUrl(String),
     #[error("cannot reach Redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("the job queue failed: {0}")]
+    Apalis(#[from] apalis_redis::Error),
+    #[error("a job could not be encoded: {0}")]
+    Encode(serde_json::Error),
 }
 
 /// A self-reconnecting connection with Herald's timeouts.

@@ -212,6 +212,34 @@ impl<'a> Journal<'a> {
     }
 }
 
+impl Journal<'_> {
+    /// `sending` steps of deliveries waiting for another attempt (not running, not finished),
+    /// begun at least `older_than` ago: the sweeper resolves these by lookup so the next
+    /// attempt knows whether to send again. Oldest first.
+    pub async fn unresolved_pending(
+        &self,
+        older_than: std::time::Duration,
+        limit: i64,
+    ) -> Result<Vec<Step>, StoreError> {
+        let rows = sqlx::query_as!(
+            StepRow,
+            "SELECT s.delivery_id, s.step, s.state, s.remote_id, s.detail, s.started_at,
+                    s.finished_at
+             FROM delivery_steps s JOIN deliveries d ON d.id = s.delivery_id
+             WHERE s.state = 'sending'
+               AND d.state IN ('scheduled', 'queued', 'retrying', 'rate_limited')
+               AND s.started_at < now() - $1::bigint * interval '1 millisecond'
+             ORDER BY s.started_at
+             LIMIT $2",
+            crate::millis(older_than),
+            limit
+        )
+        .fetch_all(self.pool)
+        .await?;
+        rows.into_iter().map(Step::try_from).collect()
+    }
+}
+
 /// Step names are a lowercase word and optional `:`-separated parts (`media:0`, `part:2`).
 fn validate_step_name(step: &str) -> Result<(), StoreError> {
     let mut parts = step.split(':');

@@ -19,11 +19,13 @@ pub mod connections;
 pub mod deliveries;
 mod error;
 pub mod journal;
+pub mod media;
 pub mod oauth_states;
 pub mod posts;
 pub mod rotation;
 pub mod sealing;
 pub mod tenants;
+pub mod webhooks;
 pub mod windows;
 
 use std::str::FromStr;
@@ -43,11 +45,13 @@ pub use deliveries::{
 };
 pub use error::StoreError;
 pub use journal::{Journal, Step, StepStart};
+pub use media::{MediaFile, MediaFiles, NewMedia, SignedUrl};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStates};
 pub use posts::{Idempotency, NewDelivery, NewPost, PostInsert, Posts, StoredPost};
 pub use rotation::{ResealReport, reseal_all};
 pub use sealing::{Keyring, KeyringError, SealError, SealedField};
 pub use tenants::{Tenant, Tenants};
+pub use webhooks::{AttemptOutcome, DueWebhookDelivery, Webhook, WebhookDelivery, Webhooks};
 pub use windows::{Reservation, ReserveRequest, Windows};
 
 /// The migrations in `migrations/`, embedded at build time.
@@ -103,6 +107,14 @@ impl Store {
 
     pub fn oauth_states(&self) -> OAuthStates<'_> {
         OAuthStates::new(&self.pool, &self.keyring)
+    }
+
+    pub fn media(&self) -> MediaFiles<'_> {
+        MediaFiles::new(&self.pool)
+    }
+
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks::new(&self.pool, &self.keyring)
     }
 }
 
@@ -202,4 +214,46 @@ pub(crate) fn quote_identifier(name: &str) -> String {
 /// Whole milliseconds of a duration, for `$n * interval '1 millisecond'` in SQL.
 pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Leadership of one singleton duty across every process (the worker's sweeper), held as a
+/// Postgres session advisory lock on a connection of its own. The lock ends with the
+/// connection, so a leader that dies (or loses its connection) hands over by itself.
+#[derive(Debug)]
+pub struct Leader {
+    conn: PgConnection,
+}
+
+/// The advisory-lock class of leaderships (`LEAD`), apart from window reservations.
+const LEADER_LOCK_CLASS: i32 = 0x4c45_4144;
+
+impl Leader {
+    /// Becomes the leader of `duty` unless another session is; `None` when it is.
+    pub async fn try_acquire(pool: &PgPool, duty: &str) -> Result<Option<Leader>, StoreError> {
+        let mut conn = pool.acquire().await?.detach();
+        let acquired = sqlx::query_scalar!(
+            r#"SELECT pg_try_advisory_lock($1, hashtext($2)) AS "acquired!""#,
+            LEADER_LOCK_CLASS,
+            duty
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        if acquired {
+            Ok(Some(Leader { conn }))
+        } else {
+            conn.close().await?;
+            Ok(None)
+        }
+    }
+
+    /// Whether the session holding the lock still answers (and so still holds it).
+    pub async fn still_leading(&mut self) -> bool {
+        self.conn.ping().await.is_ok()
+    }
+
+    /// Gives leadership up (closing the session releases the lock).
+    pub async fn release(self) -> Result<(), StoreError> {
+        self.conn.close().await?;
+        Ok(())
+    }
 }

@@ -67,13 +67,30 @@ impl<'a> OAuthStates<'a> {
         &self,
         new: &NewOAuthState,
     ) -> Result<(OAuthStateId, SecretString), StoreError> {
-        let id = OAuthStateId::new();
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let state = SecretString::from(base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             bytes,
         ));
+        let id = self.create_with_state(new, &state).await?;
+        Ok((id, state))
+    }
+
+    /// As [`OAuthStates::create`], with a `state` value the caller made (at least 256 random
+    /// bits): for flows where the value must exist before the PKCE verifier that is stored
+    /// with it (the authorize URL carries both).
+    pub async fn create_with_state(
+        &self,
+        new: &NewOAuthState,
+        state: &SecretString,
+    ) -> Result<OAuthStateId, StoreError> {
+        if state.expose_secret().len() < 43 {
+            return Err(StoreError::InvalidInput(
+                "an OAuth state needs at least 256 bits of randomness".to_owned(),
+            ));
+        }
+        let id = OAuthStateId::new();
         let hash = Sha256::digest(state.expose_secret().as_bytes()).to_vec();
         let verifier = new
             .pkce_verifier
@@ -108,7 +125,7 @@ impl<'a> OAuthStates<'a> {
             Some("oauth_states_tenant_id_fkey") => StoreError::UnknownTenant(new.tenant_id),
             _ => e.into(),
         })?;
-        Ok((id, state))
+        Ok(id)
     }
 
     /// Consumes the authorization `state` names. `None` when it is unknown, expired or

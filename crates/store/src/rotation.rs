@@ -59,7 +59,7 @@ enum Resealed {
 }
 
 /// Re-seals every sealed column (connections' access and refresh tokens, OAuth states' PKCE
-/// verifiers) that is not under the keyring's newest key.
+/// verifiers, webhook signing secrets) that is not under the keyring's newest key.
 pub async fn reseal_all(pool: &PgPool, keyring: &Keyring) -> Result<ResealReport, StoreError> {
     let mut report = ResealReport::default();
     for column in Column::ALL {
@@ -97,13 +97,15 @@ enum Column {
     AccessToken,
     RefreshToken,
     PkceVerifier,
+    WebhookSecret,
 }
 
 impl Column {
-    const ALL: [Column; 3] = [
+    const ALL: [Column; 4] = [
         Column::AccessToken,
         Column::RefreshToken,
         Column::PkceVerifier,
+        Column::WebhookSecret,
     ];
 
     fn place(self, id: Uuid) -> SealedField {
@@ -111,6 +113,7 @@ impl Column {
             Column::AccessToken => SealedField::new("connections", id, "access_token"),
             Column::RefreshToken => SealedField::new("connections", id, "refresh_token"),
             Column::PkceVerifier => SealedField::new("oauth_states", id, "pkce_verifier"),
+            Column::WebhookSecret => SealedField::new("webhooks", id, "secret"),
         }
     }
 
@@ -163,6 +166,19 @@ impl Column {
             .into_iter()
             .map(|row| (row.id, row.pkce_verifier))
             .collect(),
+            Column::WebhookSecret => sqlx::query!(
+                "SELECT id, secret FROM webhooks
+                 WHERE id > $1 AND split_part(secret, ':', 1) <> $2
+                 ORDER BY id LIMIT $3",
+                after,
+                newest,
+                BATCH
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.secret))
+            .collect(),
         })
     }
 
@@ -195,6 +211,16 @@ impl Column {
             )
             .execute(pool)
             .await?,
+            Column::WebhookSecret => {
+                sqlx::query!(
+                    "UPDATE webhooks SET secret = $3 WHERE id = $1 AND secret = $2",
+                    id,
+                    old,
+                    new
+                )
+                .execute(pool)
+                .await?
+            }
         };
         Ok(done.rows_affected())
     }

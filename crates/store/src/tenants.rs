@@ -86,6 +86,40 @@ impl<'a> Tenants<'a> {
             })
             .collect())
     }
+
+    /// The tenant's policy for publishes whose outcome cannot be looked up (`unknown` or
+    /// `republish`); `None`: the deployment's default.
+    pub async fn unknown_outcome_policy(&self, id: TenantId) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT unknown_outcome FROM tenants WHERE id = $1",
+            id.into_uuid()
+        )
+        .fetch_optional(self.pool)
+        .await?
+        .flatten())
+    }
+
+    /// Sets (or with `None` clears) the tenant's unknown-outcome policy. Returns whether the
+    /// tenant exists.
+    pub async fn set_unknown_outcome_policy(
+        &self,
+        id: TenantId,
+        policy: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        if policy.is_some_and(|p| p != "unknown" && p != "republish") {
+            return Err(StoreError::InvalidInput(
+                "the unknown-outcome policy is `unknown` or `republish`".to_owned(),
+            ));
+        }
+        let result = sqlx::query!(
+            "UPDATE tenants SET unknown_outcome = $2 WHERE id = $1",
+            id.into_uuid(),
+            policy
+        )
+        .execute(self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
 }
 
 async fn insert_tenant(conn: &mut sqlx::PgConnection, name: &str) -> Result<Tenant, StoreError> {

@@ -3,5 +3,37 @@
 //! outcome; plus the sweeper that re-dispatches what Redis lost and resolves uncertain
 //! publishes (DESIGN.md section 4).
 //!
-//! This crate is filled by the "queue and worker" issue; the store, queue and platform crates
-//! it composes are its building blocks.
+//! **The promise.** Every delivery ends in a final state, each post appears on its platform
+//! at most once, no platform limit is exceeded, and none of that depends on Redis keeping
+//! what it was given. The mechanisms, each in the module that owns it:
+//!
+//! - [`claim`]: the guarded claim and the lease (duplicate jobs are dropped; a lease is
+//!   renewed while its delivery waits).
+//! - `tokens`: single-flight refresh across every worker.
+//! - [`gates`]: the rate gates (Postgres windows, Redis GCRA and blocked-until, governor).
+//! - `media`: SSRF-guarded fetching and validation.
+//! - [`publish`]: the journal, resume and unknown outcomes.
+//! - [`retry`]: the retry schedule; `outcome`: what each result does to the delivery.
+//! - [`sweeper`]: one leader that re-dispatches, expires leases and resolves stale calls.
+//! - [`runner`]: apalis wiring, concurrency and graceful shutdown.
+
+pub mod claim;
+mod context;
+pub mod gates;
+mod media;
+pub mod metrics;
+mod outcome;
+mod pipeline;
+pub mod publish;
+pub mod retry;
+pub mod runner;
+mod settings;
+pub mod sweeper;
+mod tokens;
+
+pub use context::Deps;
+pub use media::{MediaError, MediaFetcher};
+pub use metrics::Metrics;
+pub use retry::RetrySchedule;
+pub use runner::{WorkerError, run};
+pub use settings::{LimitSettings, MediaSettings, WorkerSettings, unique_name};

@@ -1,0 +1,174 @@
+//! Who is calling, what they may do, and how often.
+//!
+//! Every `/v1` route runs behind [`authenticate`]: it reads `Authorization: Bearer <key>`,
+//! checks the key against the store (only its hash is stored), applies the key's rate limit
+//! and hands the handler a [`Caller`]. The caller's tenant scopes every query a handler
+//! makes, so another tenant's ids are simply not found (404), never shown.
+//!
+//! Scopes: `read` for everything that only looks, `publish` for posting, cancelling,
+//! retrying and uploading media, `admin` for connections and webhooks. `admin` includes the
+//! other two.
+//!
+//! The rate limit is one GCRA bucket per key (governor, in process: DESIGN.md 5.3): an
+//! average of `api.rate_limit_per_second` with bursts of `api.rate_limit_burst`. Every
+//! answer carries `RateLimit-Limit` and `RateLimit-Remaining`; a refused request is a 429
+//! with `Retry-After` and `RateLimit-Reset`.
+
+use std::num::NonZeroU32;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderValue, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use herald_domain::{ApiKeyId, Scope, TenantId};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The authenticated caller of a `/v1` request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key_id: ApiKeyId,
+    pub tenant_id: TenantId,
+    pub scopes: Vec<Scope>,
+}
+
+impl Caller {
+    /// Fails with 403 unless the key has `scope` (or `admin`).
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                scope: scope.as_str(),
+            })
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+type KeyedLimiter = RateLimiter<
+    ApiKeyId,
+    DefaultKeyedStateStore<ApiKeyId>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
+
+/// One rate-limit bucket per API key.
+pub(crate) struct KeyLimiter {
+    limiter: KeyedLimiter,
+    burst: u32,
+}
+
+impl std::fmt::Debug for KeyLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyLimiter")
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of a permitted request: what to tell the caller.
+struct Budget {
+    limit: u32,
+    remaining: u32,
+}
+
+impl KeyLimiter {
+    pub(crate) fn new(per_second: u32, burst: u32) -> Self {
+        let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        let burst_nz = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_second(per_second).allow_burst(burst_nz);
+        Self {
+            limiter: RateLimiter::dashmap(quota).with_middleware::<StateInformationMiddleware>(),
+            burst: burst_nz.get(),
+        }
+    }
+
+    fn check(&self, key: ApiKeyId) -> Result<Budget, ApiError> {
+        match self.limiter.check_key(&key) {
+            Ok(snapshot) => Ok(Budget {
+                limit: self.burst,
+                remaining: snapshot.remaining_burst_capacity(),
+            }),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                Err(ApiError::RateLimited {
+                    retry_after_secs: secs.max(1),
+                    limit: self.burst,
+                })
+            }
+        }
+    }
+}
+
+/// Middleware: authenticate, rate-limit, run the handler, add the RateLimit headers.
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let presented = bearer_key(&request);
+    let caller = match caller_of(&state, presented).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let budget = match state.inner.limiter.check(caller.key_id) {
+        Ok(budget) => budget,
+        Err(error) => {
+            state.inner.metrics.rate_limited();
+            return error.into_response();
+        }
+    };
+    request.extensions_mut().insert(caller);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(budget.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(budget.remaining));
+    response
+}
+
+fn bearer_key(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, key) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| key.trim().to_owned())
+        })
+}
+
+async fn caller_of(state: &AppState, presented: Option<String>) -> Result<Caller, ApiError> {
+    let key = presented.ok_or(ApiError::Unauthorized)?;
+    let key = state
+        .inner
+        .store
+        .api_keys()
+        .authenticate(&key)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Caller {
+        key_id: key.key_id,
+        tenant_id: key.tenant_id,
+        scopes: key.scopes,
+    })
+}

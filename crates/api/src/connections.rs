@@ -1,0 +1,516 @@
+//! Connections: list, disconnect, page selection, and Telegram bots.
+//!
+//! A connection is one platform account of a tenant (per end user: the spec's rule of one
+//! connection per user, platform and LinkedIn app). Tokens never leave the store except
+//! into a platform call: no answer carries one.
+//!
+//! Where a platform posts as a page, the account connects first and the page is chosen
+//! after: `GET /v1/connections/{id}/pages` lists what the token can post to and
+//! `PUT /v1/connections/{id}/page` picks one. Facebook stores the Page's own token in place
+//! of the user's (Pages are posted to with Page tokens); LinkedIn company connections post
+//! as the organization with the member's token; Instagram posts as the business account
+//! linked to the chosen Page, so choosing one makes that account the connection's account.
+//!
+//! Telegram has no OAuth: `POST /v1/connections/telegram` takes a bot token and a chat, and
+//! stores them only once `getMe`, `getChat` and `getChatMember` prove the bot can post there.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use chrono::{DateTime, Utc};
+use herald_domain::{AppType, ConnectionId, ConnectionStatus, Platform, PostTargetType, Scope};
+use herald_platforms::{ChatId, TargetKind};
+use herald_store::{Connection, NewConnection, StoreError, Tokens};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiQuery, FieldError, parse_id};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/connections", get(list_connections))
+        .route("/connections/telegram", post(connect_telegram))
+        .route(
+            "/connections/{id}",
+            get(get_connection).delete(delete_connection),
+        )
+        .route("/connections/{id}/pages", get(list_pages))
+        .route("/connections/{id}/page", put(select_page))
+}
+
+/// A connected account, without its tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionOut {
+    pub id: String,
+    pub platform: String,
+    /// LinkedIn: the app (`personal` or `company`); elsewhere where it posts (`personal`
+    /// or `page`).
+    pub target: String,
+    pub post_target_type: String,
+    pub page_id: Option<String>,
+    pub account: AccountOut,
+    /// `active`, `needs_reconnect` or `disabled`.
+    pub status: String,
+    pub last_error: Option<String>,
+    /// The producer's end user this connection belongs to.
+    pub user: Option<String>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub scopes: Vec<String>,
+    /// Requests counted in the platform's hard window, where it has one.
+    pub rate_budget: Option<RateBudget>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountOut {
+    pub id: String,
+    pub name: Option<String>,
+    pub handle: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RateBudget {
+    pub used: i64,
+    pub limit: u32,
+    pub window_secs: u64,
+}
+
+pub(crate) fn connection_out(c: &Connection, rate_budget: Option<RateBudget>) -> ConnectionOut {
+    ConnectionOut {
+        id: c.id.to_string(),
+        platform: c.platform.as_str().to_owned(),
+        target: c
+            .app_type
+            .map_or(c.post_target_type.as_str(), AppType::as_str)
+            .to_owned(),
+        post_target_type: c.post_target_type.as_str().to_owned(),
+        page_id: c.selected_page_id.clone(),
+        account: AccountOut {
+            id: c.account_id.clone(),
+            name: c.account_name.clone(),
+            handle: c.account_handle.clone(),
+        },
+        status: c.status.as_str().to_owned(),
+        last_error: c.last_error.clone(),
+        user: c.external_user_id.clone(),
+        token_expires_at: c.token_expires_at,
+        scopes: c.scopes.clone(),
+        rate_budget,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+/// The hard window that applies to a connection: its limit and length.
+fn window_of(state: &AppState, c: &Connection) -> Option<(u32, Duration)> {
+    let platforms = &state.inner.config.platforms;
+    match c.platform {
+        Platform::Twitter => {
+            let tier = c
+                .rate_tier
+                .as_deref()
+                .unwrap_or(&platforms.twitter.default_tier);
+            let limit = platforms.twitter.tiers.get(tier)?;
+            Some((*limit, platforms.twitter.window))
+        }
+        Platform::Instagram => Some((
+            platforms.instagram.posts_per_window?,
+            platforms.instagram.window?,
+        )),
+        Platform::Threads => Some((platforms.threads.posts_per_window, platforms.threads.window)),
+        _ => None,
+    }
+}
+
+async fn rate_budget(state: &AppState, c: &Connection) -> Result<Option<RateBudget>, ApiError> {
+    let Some((limit, window)) = window_of(state, c) else {
+        return Ok(None);
+    };
+    let used: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM platform_requests
+         WHERE connection_id = $1 AND at > now() - $2::bigint * interval '1 millisecond'",
+    )
+    .bind(c.id.into_uuid())
+    .bind(i64::try_from(window.as_millis()).unwrap_or(i64::MAX))
+    .fetch_one(state.inner.store.pool())
+    .await
+    .map_err(|e| ApiError::internal("rate budget", &e))?;
+    Ok(Some(RateBudget {
+        used,
+        limit,
+        window_secs: window.as_secs(),
+    }))
+}
+
+/// A page of connections.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionPage {
+    pub data: Vec<ConnectionOut>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListConnections {
+    /// Only this end user's connections.
+    pub user: Option<String>,
+}
+
+/// The tenant's connections.
+#[utoipa::path(get, path = "/v1/connections", tag = "connections", params(ListConnections),
+    responses((status = 200, body = ConnectionPage)), security(("api_key" = ["read"])))]
+pub(crate) async fn list_connections(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListConnections>,
+) -> Result<Json<ConnectionPage>, ApiError> {
+    caller.require(Scope::Read)?;
+    let connections = state
+        .inner
+        .store
+        .connections()
+        .list(caller.tenant_id, query.user.as_deref())
+        .await?;
+    let mut data = Vec::with_capacity(connections.len());
+    for c in &connections {
+        data.push(connection_out(c, rate_budget(&state, c).await?));
+    }
+    Ok(Json(ConnectionPage {
+        data,
+        next_cursor: None,
+    }))
+}
+
+pub(crate) async fn tenant_connection(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Connection, ApiError> {
+    let id: ConnectionId = parse_id(id, "connection")?;
+    state
+        .inner
+        .store
+        .connections()
+        .get(id)
+        .await?
+        .filter(|c| c.tenant_id == caller.tenant_id)
+        .ok_or(ApiError::NotFound { what: "connection" })
+}
+
+/// One connection.
+#[utoipa::path(get, path = "/v1/connections/{id}", tag = "connections",
+    params(("id" = String, Path, description = "Connection id")),
+    responses((status = 200, body = ConnectionOut), (status = 404, body = crate::Problem)),
+    security(("api_key" = ["read"])))]
+pub(crate) async fn get_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionOut>, ApiError> {
+    caller.require(Scope::Read)?;
+    let c = tenant_connection(&state, &caller, &id).await?;
+    let budget = rate_budget(&state, &c).await?;
+    Ok(Json(connection_out(&c, budget)))
+}
+
+/// Disconnect. A connection with delivery history is disabled instead of deleted (its
+/// history stays readable; it can no longer be posted to), and the answer says so.
+#[utoipa::path(delete, path = "/v1/connections/{id}", tag = "connections",
+    params(("id" = String, Path, description = "Connection id")),
+    responses((status = 204, description = "Deleted"),
+        (status = 200, description = "Disabled: it has deliveries", body = ConnectionOut),
+        (status = 404, body = crate::Problem)),
+    security(("api_key" = ["admin"])))]
+pub(crate) async fn delete_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let c = tenant_connection(&state, &caller, &id).await?;
+    let connections = state.inner.store.connections();
+    match connections.delete(caller.tenant_id, c.id).await {
+        Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(false) => Err(ApiError::NotFound { what: "connection" }),
+        Err(StoreError::ConnectionInUse(_)) => {
+            connections
+                .set_status(c.id, ConnectionStatus::Disabled)
+                .await?;
+            let c = tenant_connection(&state, &caller, &id).await?;
+            Ok(Json(connection_out(&c, None)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A place a connection can post to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageOut {
+    /// Pass as `page_id` to PUT /v1/connections/{id}/page.
+    pub id: String,
+    /// `facebook_page`, `instagram_account`, `linkedin_organization`, `profile`.
+    pub kind: &'static str,
+    pub name: Option<String>,
+    pub username: Option<String>,
+    /// Instagram: the Facebook Page the account is linked to.
+    pub page_id: Option<String>,
+    pub selected: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageList {
+    pub data: Vec<PageOut>,
+    pub next_cursor: Option<String>,
+}
+
+fn kind_name(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::Profile => "profile",
+        TargetKind::FacebookPage => "facebook_page",
+        TargetKind::InstagramAccount => "instagram_account",
+        TargetKind::LinkedinOrganization => "linkedin_organization",
+    }
+}
+
+/// Pages (Facebook), organizations (LinkedIn company) or business accounts (Instagram) the
+/// connection can post to.
+#[utoipa::path(get, path = "/v1/connections/{id}/pages", tag = "connections",
+    params(("id" = String, Path, description = "Connection id")),
+    responses((status = 200, body = PageList), (status = 404, body = crate::Problem),
+        (status = 422, description = "The platform refused (with its hint)", body = crate::Problem)),
+    security(("api_key" = ["read"])))]
+pub(crate) async fn list_pages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PageList>, ApiError> {
+    caller.require(Scope::Read)?;
+    let c = tenant_connection(&state, &caller, &id).await?;
+    let targets = targets_of(&state, &c).await?;
+    Ok(Json(PageList {
+        data: targets
+            .into_iter()
+            .map(|t| PageOut {
+                selected: c.selected_page_id.as_deref() == Some(t.id.as_str())
+                    || (c.platform == Platform::Instagram
+                        && c.post_target_type == PostTargetType::Page
+                        && c.account_id == t.id),
+                id: t.id,
+                kind: kind_name(t.kind),
+                name: t.name,
+                username: t.username,
+                page_id: t.page_id,
+            })
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn targets_of(
+    state: &AppState,
+    c: &Connection,
+) -> Result<Vec<herald_platforms::Target>, ApiError> {
+    if !matches!(
+        c.platform,
+        Platform::Facebook | Platform::Instagram | Platform::Linkedin
+    ) {
+        return Err(ApiError::conflict(
+            "pages_unsupported",
+            format!("{} connections have no pages", c.platform.display_name()),
+        ));
+    }
+    let with_tokens = state
+        .inner
+        .store
+        .connections()
+        .get_with_tokens(c.id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "connection" })?;
+    Ok(state
+        .inner
+        .platforms
+        .targets(c.platform, c.app_type, &with_tokens.access_token)
+        .await?)
+}
+
+/// The page to post to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelectPage {
+    pub page_id: String,
+}
+
+/// Choose the page the connection posts to.
+#[utoipa::path(put, path = "/v1/connections/{id}/page", tag = "connections",
+    params(("id" = String, Path, description = "Connection id")),
+    request_body = SelectPage,
+    responses((status = 200, body = ConnectionOut), (status = 404, body = crate::Problem),
+        (status = 422, body = crate::Problem)),
+    security(("api_key" = ["admin"])))]
+pub(crate) async fn select_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SelectPage>,
+) -> Result<Json<ConnectionOut>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let c = tenant_connection(&state, &caller, &id).await?;
+    if c.platform == Platform::Linkedin && c.app_type != Some(AppType::Company) {
+        return Err(ApiError::conflict(
+            "pages_unsupported",
+            "a personal LinkedIn connection posts as the member: connect with target \
+             `company` to post as an organization",
+        ));
+    }
+    let targets = targets_of(&state, &c).await?;
+    let Some(target) = targets
+        .into_iter()
+        .find(|t| t.id == body.page_id || t.page_id.as_deref() == Some(body.page_id.as_str()))
+    else {
+        return Err(ApiError::invalid(vec![FieldError::new(
+            "page_id",
+            "page.unknown",
+            "this account cannot post to that page: choose one from GET /v1/connections/{id}/pages",
+        )]));
+    };
+    select_target(&state, &c, target).await?;
+    let c = tenant_connection(&state, &caller, &id).await?;
+    Ok(Json(connection_out(&c, None)))
+}
+
+/// Points a connection at one of its targets.
+pub(crate) async fn select_target(
+    state: &AppState,
+    c: &Connection,
+    target: herald_platforms::Target,
+) -> Result<(), ApiError> {
+    let connections = state.inner.store.connections();
+    match c.platform {
+        Platform::Facebook => {
+            let tokens = target.access_token.map(|token| Tokens {
+                access_token: token,
+                refresh_token: None,
+                expires_at: None,
+            });
+            connections
+                .select_page(c.id, &target.id, tokens.as_ref())
+                .await?;
+        }
+        Platform::Instagram => {
+            // Instagram posts as the business account: it becomes the connection's account.
+            let current = connections
+                .get_with_tokens(c.id)
+                .await?
+                .ok_or(ApiError::NotFound { what: "connection" })?;
+            connections
+                .upsert(&NewConnection {
+                    tenant_id: c.tenant_id,
+                    external_user_id: c.external_user_id.clone(),
+                    platform: c.platform,
+                    app_type: c.app_type,
+                    post_target_type: PostTargetType::Page,
+                    selected_page_id: target.page_id.clone(),
+                    account_id: target.id.clone(),
+                    account_name: target.name.clone(),
+                    account_handle: target.username.clone(),
+                    scopes: c.scopes.clone(),
+                    rate_tier: c.rate_tier.clone(),
+                    tokens: Tokens {
+                        access_token: current.access_token,
+                        refresh_token: current.refresh_token,
+                        expires_at: c.token_expires_at,
+                    },
+                })
+                .await?;
+        }
+        _ => {
+            connections.select_page(c.id, &target.id, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A Telegram bot and the channel it posts to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectTelegram {
+    /// From @BotFather. Stored sealed; never shown again.
+    #[schema(value_type = String)]
+    pub bot_token: SecretString,
+    /// `@channelname` or the numeric id (`-1001234567890`).
+    pub chat_id: String,
+    /// The producer's end user this connection belongs to.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// Connect a Telegram channel with a bot token.
+#[utoipa::path(post, path = "/v1/connections/telegram", tag = "connections",
+    request_body = ConnectTelegram,
+    responses((status = 201, body = ConnectionOut),
+        (status = 422, description = "Invalid token or chat, or the bot cannot post (with the spec's hint)", body = crate::Problem)),
+    security(("api_key" = ["admin"])))]
+pub(crate) async fn connect_telegram(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ConnectTelegram>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    check_user(body.user.as_deref())?;
+    let chat = ChatId::parse(&body.chat_id)?;
+    let channel = state
+        .inner
+        .platforms
+        .connect_telegram(&body.bot_token, &chat)
+        .await?;
+    let (connection, created) = state
+        .inner
+        .store
+        .connections()
+        .upsert(&NewConnection {
+            tenant_id: caller.tenant_id,
+            external_user_id: body.user,
+            platform: Platform::Telegram,
+            app_type: None,
+            post_target_type: PostTargetType::Personal,
+            selected_page_id: None,
+            account_id: channel.chat_id.to_string(),
+            account_name: channel.title,
+            account_handle: channel.username,
+            scopes: Vec::new(),
+            rate_tier: None,
+            tokens: Tokens {
+                access_token: body.bot_token,
+                refresh_token: None,
+                expires_at: None,
+            },
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(connection_out(&connection, None))).into_response())
+}
+
+/// An end user id is 1 to 255 characters.
+pub(crate) fn check_user(user: Option<&str>) -> Result<(), ApiError> {
+    match user {
+        Some(u) if u.is_empty() || u.len() > 255 => Err(ApiError::invalid(vec![FieldError::new(
+            "user",
+            "user.invalid",
+            "user must be 1 to 255 characters",
+        )])),
+        _ => Ok(()),
+    }
+}

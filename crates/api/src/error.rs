@@ -1,0 +1,439 @@
+//! One error type for the whole API, answered as `application/problem+json` (RFC 9457).
+//!
+//! Every answer that is not a success goes through [`ApiError`], so every error a client
+//! sees has the same shape: `type`, `title`, `status`, `detail` and a stable `code` that
+//! programs can branch on (the codes are part of the API: add new ones, never rename), plus
+//! fields of its own where the problem has more to say (`errors` for validation, `class`,
+//! `platform_code` and `hint` for a platform's refusal).
+//!
+//! Unexpected failures (a database error, a bug) are logged with their cause chain and
+//! answered as an opaque 500: no SQL, no stack, no secret reaches the client. Extractors of
+//! our own ([`ApiJson`], [`ApiQuery`]) replace axum's plain-text rejections, so malformed
+//! input is a problem document too.
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use herald_domain::{ErrorClass, PlatformFailure};
+use herald_store::StoreError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+/// One problem with a request's content: which target, which field, which rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The index of the target in `targets` the problem is about; absent for the whole post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// `text`, `thread[2]`, `media[0]`, `targets[1]`, `publish_at`, ...
+    pub field: String,
+    /// A stable rule name: `text.too_long`, `connection.unknown`, ...
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub(crate) fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            target: None,
+            connection_id: None,
+            platform: None,
+            field: field.into(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The problem document, as documented in the OpenAPI description.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, machine-readable: `validation_failed`, `not_found`, `rate_limited`, ...
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// For a platform's refusal: its error class, its own code and what to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// Everything a handler can answer instead of a success.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No key, a malformed key, an unknown or revoked key: all answered alike.
+    Unauthorized,
+    Forbidden {
+        scope: &'static str,
+    },
+    NotFound {
+        what: &'static str,
+    },
+    MethodNotAllowed,
+    /// The request cannot be read: malformed JSON, a bad query parameter, a missing header.
+    BadRequest {
+        code: &'static str,
+        detail: String,
+    },
+    /// The request reads fine but breaks rules; every broken rule is listed.
+    Validation {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    Conflict {
+        code: &'static str,
+        detail: String,
+    },
+    TooLarge {
+        limit: usize,
+    },
+    UnsupportedMediaType {
+        detail: String,
+    },
+    RateLimited {
+        retry_after_secs: u64,
+        limit: u32,
+    },
+    /// A platform refused or failed (Telegram validation, OAuth exchange, page listing).
+    Platform(PlatformFailure),
+    Unavailable {
+        detail: String,
+    },
+    /// Something that should not happen: logged in full, answered opaquely.
+    Internal(String),
+}
+
+impl ApiError {
+    pub(crate) fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => one.message.clone(),
+            many => format!("the request breaks {} rules (see errors)", many.len()),
+        };
+        Self::Validation { detail, errors }
+    }
+
+    pub(crate) fn internal(context: &str, error: &dyn std::error::Error) -> Self {
+        let mut chain = format!("{context}: {error}");
+        let mut source = error.source();
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self::Internal(chain)
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Platform(failure) => match failure.class {
+                ErrorClass::Retryable | ErrorClass::UnknownOutcome => StatusCode::BAD_GATEWAY,
+                ErrorClass::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                ErrorClass::Permanent | ErrorClass::ReconnectRequired => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+            },
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem document this error answers with.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (code, detail): (&str, String) = match self {
+            ApiError::Unauthorized => (
+                "unauthorized",
+                "a valid API key is required: Authorization: Bearer hrld_...".to_owned(),
+            ),
+            ApiError::Forbidden { scope } => (
+                "insufficient_scope",
+                format!("this API key lacks the `{scope}` scope"),
+            ),
+            ApiError::NotFound { what } => ("not_found", format!("no such {what}")),
+            ApiError::MethodNotAllowed => (
+                "method_not_allowed",
+                "this method is not allowed on this route".to_owned(),
+            ),
+            ApiError::BadRequest { code, detail } => (code, detail.clone()),
+            ApiError::Validation { detail, .. } => ("validation_failed", detail.clone()),
+            ApiError::Conflict { code, detail } => (code, detail.clone()),
+            ApiError::TooLarge { limit } => (
+                "payload_too_large",
+                format!("the request body is larger than {limit} bytes"),
+            ),
+            ApiError::UnsupportedMediaType { detail } => ("unsupported_media_type", detail.clone()),
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => (
+                "rate_limited",
+                format!("too many requests for this API key: retry in {retry_after_secs} s"),
+            ),
+            ApiError::Platform(failure) => ("platform_error", failure.to_string()),
+            ApiError::Unavailable { detail } => ("unavailable", detail.clone()),
+            ApiError::Internal(_) => (
+                "internal",
+                "an unexpected error occurred; it has been logged".to_owned(),
+            ),
+        };
+        let mut problem = Problem {
+            kind: format!("https://herald.dev/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: code.to_owned(),
+            errors: None,
+            class: None,
+            platform_code: None,
+            hint: None,
+        };
+        match self {
+            ApiError::Validation { errors, .. } => problem.errors = Some(errors.clone()),
+            ApiError::Platform(failure) => {
+                problem.class = Some(failure.class.as_str().to_owned());
+                problem.platform_code = failure.code.clone();
+                problem.hint = failure.hint.clone();
+            }
+            _ => {}
+        }
+        problem
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(chain) = &self {
+            tracing::error!(error = %chain, "request failed");
+        }
+        let problem = self.problem();
+        let status = self.status();
+        let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match &self {
+            ApiError::RateLimited {
+                retry_after_secs,
+                limit,
+            } => {
+                let secs = HeaderValue::from(*retry_after_secs);
+                headers.insert(header::RETRY_AFTER, secs.clone());
+                headers.insert("ratelimit-limit", HeaderValue::from(*limit));
+                headers.insert("ratelimit-remaining", HeaderValue::from(0u32));
+                headers.insert("ratelimit-reset", secs);
+            }
+            ApiError::Unauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"herald\""),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::IdempotencyConflict { key } => ApiError::conflict(
+                "idempotency_conflict",
+                format!("Idempotency-Key `{key}` was already used with a different request body"),
+            ),
+            StoreError::ConnectionInUse(_) => {
+                ApiError::conflict("connection_in_use", "the connection still has deliveries")
+            }
+            StoreError::UnknownConnection(_) | StoreError::ForeignConnection { .. } => {
+                ApiError::NotFound { what: "connection" }
+            }
+            StoreError::UnknownDelivery(_) => ApiError::NotFound { what: "delivery" },
+            other => ApiError::internal("store", &other),
+        }
+    }
+}
+
+impl From<PlatformFailure> for ApiError {
+    fn from(failure: PlatformFailure) -> Self {
+        ApiError::Platform(failure)
+    }
+}
+
+/// A JSON body read strictly: `Content-Type: application/json`, within the body limit, and
+/// deserialized into a type that rejects unknown fields. Failures are problem documents
+/// that say what was wrong and where (`unknown field `txt`, expected one of ...`).
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType {
+                detail: "send the body as JSON with Content-Type: application/json".to_owned(),
+            });
+        }
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// The body's bytes, or a 413 when it is over the route's limit.
+pub(crate) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(e)
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                ApiError::TooLarge { limit: 0 }
+            }
+            other => ApiError::bad_request("unreadable_body", other.body_text()),
+        })
+}
+
+/// Parses JSON, telling malformed JSON (400) from JSON of the wrong shape (422).
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+    reject_nul(&value)?;
+    serde_json::from_value(value).map_err(|e| json_error(&e))
+}
+
+/// Postgres cannot store U+0000 in text or jsonb, and no platform wants it: a string (or
+/// key) anywhere in a body that holds one is refused up front, rather than failing later.
+pub(crate) fn reject_nul(value: &serde_json::Value) -> Result<(), ApiError> {
+    use serde_json::Value;
+    let bad = |s: &str| s.contains('\0');
+    let found = match value {
+        Value::String(s) => bad(s),
+        Value::Array(items) => return items.iter().try_for_each(reject_nul),
+        Value::Object(map) => {
+            for (key, item) in map {
+                if bad(key) {
+                    return Err(nul_error());
+                }
+                reject_nul(item)?;
+            }
+            false
+        }
+        _ => false,
+    };
+    if found { Err(nul_error()) } else { Ok(()) }
+}
+
+fn nul_error() -> ApiError {
+    ApiError::invalid(vec![FieldError::new(
+        "body",
+        "invalid_body",
+        "strings may not contain the NUL character (U+0000)",
+    )])
+}
+
+pub(crate) fn json_error(error: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Data => ApiError::invalid(vec![FieldError::new(
+            "body",
+            "invalid_body",
+            error.to_string(),
+        )]),
+        Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not valid JSON: {error}"),
+        ),
+    }
+}
+
+/// Query parameters into `T`, with problem documents for unknown or malformed ones.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        if query.contains("%00") || query.contains('\0') {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "query parameters may not contain the NUL character (U+0000)",
+            ));
+        }
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+    }
+}
+
+/// Parses an id from a path segment; anything that is not an id names nothing (404).
+pub(crate) fn parse_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound { what })
+}
+
+/// The fallback for unknown routes.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::NotFound { what: "route" }
+}
+
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

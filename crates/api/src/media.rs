@@ -1,0 +1,271 @@
+//! Media: `POST /v1/media` (multipart upload), `GET /v1/media/{id}`, and the signed public
+//! URLs `GET /media/{id}?expires=..&sig=..` that platforms fetch images from.
+//!
+//! An upload is read up to `media.max_bytes` (a larger one is refused as it streams in,
+//! never buffered whole), recognised by its bytes, not its name or declared type
+//! (`ImageInfo::sniff`: JPEG, PNG, GIF or WebP, headers only), written to the media store
+//! under a content-independent key, and recorded in Postgres with its format, size, pixels
+//! and SHA-256. Per-platform image rules are applied when a post uses it, because they
+//! depend on where it goes.
+//!
+//! The store is pluggable: [`MediaStore`] is the local directory (`media.dir`) today; an
+//! S3-compatible bucket is the production option (configuration is recognised, the API
+//! refuses to start with it until it is built). Signed URLs are minted and checked by
+//! `herald_store::MediaFiles`, so the worker can mint one for Instagram and Threads.
+
+use std::path::PathBuf;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use herald_domain::{ImageInfo, MediaId, Scope};
+use herald_store::{MediaFile, NewMedia};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, parse_id};
+
+/// Where uploaded bytes live.
+#[derive(Debug, Clone)]
+pub(crate) enum MediaStore {
+    Local { dir: PathBuf },
+}
+
+impl MediaStore {
+    pub(crate) fn local(dir: PathBuf) -> Self {
+        MediaStore::Local { dir }
+    }
+
+    async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            MediaStore::Local { dir } => {
+                let path = dir.join(key);
+                if let Some(parent) = path.parent() {
+                    tokio::fs::create_dir_all(parent).await?;
+                }
+                // Write aside, then rename: a reader never sees half a file.
+                let partial = path.with_extension("partial");
+                tokio::fs::write(&partial, bytes).await?;
+                tokio::fs::rename(&partial, &path).await
+            }
+        }
+    }
+
+    async fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        match self {
+            MediaStore::Local { dir } => tokio::fs::read(dir.join(key)).await,
+        }
+    }
+}
+
+pub(crate) fn upload_routes() -> Router<AppState> {
+    Router::new()
+        .route("/media", post(upload))
+        .route("/media/{id}", get(get_media))
+}
+
+pub(crate) fn public_routes() -> Router<AppState> {
+    Router::new().route("/media/{id}", get(serve))
+}
+
+/// An uploaded file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MediaOut {
+    /// Use as `{"media_id": ...}` in a post.
+    pub id: String,
+    pub content_type: String,
+    pub bytes: i64,
+    pub width: i32,
+    pub height: i32,
+    pub sha256: String,
+    pub filename: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// A signed URL that serves the file until `url_expires_at`.
+    pub url: String,
+    pub url_expires_at: DateTime<Utc>,
+}
+
+async fn media_out(state: &AppState, file: &MediaFile) -> Result<MediaOut, ApiError> {
+    let signed = state
+        .inner
+        .store
+        .media()
+        .signed_url(
+            file.id,
+            state.inner.config.public_url.as_str(),
+            state.inner.config.media.url_ttl,
+        )
+        .await?
+        .ok_or(ApiError::NotFound { what: "media" })?;
+    Ok(MediaOut {
+        id: file.id.to_string(),
+        content_type: file.content_type.clone(),
+        bytes: file.bytes,
+        width: file.width,
+        height: file.height,
+        sha256: file.sha256.iter().map(|b| format!("{b:02x}")).collect(),
+        filename: file.filename.clone(),
+        created_at: file.created_at,
+        url: signed.url,
+        url_expires_at: signed.expires_at,
+    })
+}
+
+/// Upload an image (multipart/form-data, the file in a field named `file`).
+#[utoipa::path(post, path = "/v1/media", tag = "media",
+    request_body(content_type = "multipart/form-data", description = "A `file` field with a JPEG, PNG, GIF or WebP image"),
+    responses((status = 201, body = MediaOut), (status = 413, body = crate::Problem),
+        (status = 415, description = "Not an image Herald recognises", body = crate::Problem)),
+    security(("api_key" = ["publish"])))]
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Publish)?;
+    let mut multipart = multipart.map_err(|_| ApiError::UnsupportedMediaType {
+        detail: "upload the file as multipart/form-data in a field named `file`".to_owned(),
+    })?;
+    let max = usize::try_from(state.inner.config.media.max_bytes).unwrap_or(usize::MAX);
+    let multipart_error = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge { limit: max }
+        } else {
+            ApiError::bad_request("invalid_multipart", e.body_text())
+        }
+    };
+    let mut found = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename = field
+            .file_name()
+            .map(|n| {
+                n.chars()
+                    .filter(|c| !c.is_control())
+                    .take(255)
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty());
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if bytes.len() + chunk.len() > max {
+                return Err(ApiError::TooLarge { limit: max });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        found = Some((filename, bytes));
+        break;
+    }
+    let Some((filename, bytes)) = found else {
+        return Err(ApiError::bad_request(
+            "missing_file",
+            "no field named `file` in the upload",
+        ));
+    };
+    let info = ImageInfo::sniff(&bytes).map_err(|e| ApiError::UnsupportedMediaType {
+        detail: format!("the file is {e}; Herald accepts JPEG, PNG, GIF and WebP images"),
+    })?;
+    let id = MediaId::new();
+    let key = format!("{}/{id}.{}", caller.tenant_id, info.format.as_str());
+    state
+        .inner
+        .media
+        .put(&key, &bytes)
+        .await
+        .map_err(|e| ApiError::internal("media store", &e))?;
+    let file = state
+        .inner
+        .store
+        .media()
+        .insert(&NewMedia {
+            id,
+            tenant_id: caller.tenant_id,
+            content_type: info.format.mime_type().to_owned(),
+            bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            width: i32::try_from(info.width).unwrap_or(i32::MAX),
+            height: i32::try_from(info.height).unwrap_or(i32::MAX),
+            sha256: Sha256::digest(&bytes).into(),
+            storage_key: key,
+            filename,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(media_out(&state, &file).await?)).into_response())
+}
+
+/// An uploaded file, with a fresh signed URL.
+#[utoipa::path(get, path = "/v1/media/{id}", tag = "media",
+    params(("id" = String, Path, description = "Media id")),
+    responses((status = 200, body = MediaOut), (status = 404, body = crate::Problem)),
+    security(("api_key" = ["read"])))]
+pub(crate) async fn get_media(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<MediaOut>, ApiError> {
+    caller.require(Scope::Read)?;
+    let id: MediaId = parse_id(&id, "media")?;
+    let file = state
+        .inner
+        .store
+        .media()
+        .get(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "media" })?;
+    Ok(Json(media_out(&state, &file).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Signature {
+    expires: Option<i64>,
+    sig: Option<String>,
+}
+
+/// `GET /media/{id}?expires=..&sig=..`: the file, to whoever holds a valid signed URL.
+/// Every failure is the same 404, so a URL reveals nothing about other files.
+pub(crate) async fn serve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<Signature>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let not_found = ApiError::NotFound { what: "media" };
+    let Ok(Query(Signature {
+        expires: Some(expires),
+        sig: Some(sig),
+    })) = query
+    else {
+        return Err(not_found);
+    };
+    let id: MediaId = parse_id(&id, "media")?;
+    let Some(file) = state.inner.store.media().verify(id, expires, &sig).await? else {
+        return Err(not_found);
+    };
+    let bytes = state
+        .inner
+        .media
+        .get(&file.storage_key)
+        .await
+        .map_err(|e| ApiError::internal("media store", &e))?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&file.content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,82 @@
+//! The OpenAPI description, generated from the handlers' `#[utoipa::path]` annotations and
+//! the request and response types' `ToSchema` derives, so it cannot drift from the code.
+//! Served at `/openapi.json`, with a documentation UI (Scalar) at `/docs`.
+
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_scalar::{Scalar, Servable};
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Herald",
+        description = "Publish to social platforms, reliably. Every /v1 route takes \
+            `Authorization: Bearer <api key>`; scopes are `read`, `publish` and `admin` \
+            (which includes the other two). Errors are application/problem+json with a \
+            stable `code`. Lists answer `{\"data\": [...], \"next_cursor\": ...}`."
+    ),
+    paths(
+        crate::posts::create_post,
+        crate::posts::get_post,
+        crate::posts::cancel_post,
+        crate::deliveries::list_deliveries,
+        crate::deliveries::get_delivery,
+        crate::deliveries::retry_delivery,
+        crate::deliveries::resolve_delivery,
+        crate::media::upload,
+        crate::media::get_media,
+        crate::connections::list_connections,
+        crate::connections::get_connection,
+        crate::connections::delete_connection,
+        crate::connections::list_pages,
+        crate::connections::select_page,
+        crate::connections::connect_telegram,
+        crate::oauth::connect_post,
+        crate::events::events,
+        crate::webhooks::create_webhook,
+        crate::webhooks::list_webhooks,
+        crate::webhooks::get_webhook,
+        crate::webhooks::delete_webhook,
+        crate::webhooks::list_deliveries,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerKey),
+    tags(
+        (name = "posts", description = "Enqueue posts and follow them"),
+        (name = "deliveries", description = "One post on one connection"),
+        (name = "media", description = "Uploaded images"),
+        (name = "connections", description = "Connected accounts, OAuth, pages, Telegram"),
+        (name = "events", description = "Server-sent delivery events"),
+        (name = "webhooks", description = "Signed event callbacks"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("hrld_...")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .merge(Router::from(Scalar::with_url("/docs", ApiDoc::openapi())))
+}

@@ -1,0 +1,478 @@
+//! Webhooks: `POST /v1/webhooks` registers a URL for some event types, `GET /v1/webhooks`,
+//! `DELETE /v1/webhooks/{id}`, and `GET /v1/webhooks/{id}/deliveries` shows every attempt.
+//!
+//! # Signing
+//!
+//! Each request carries `Herald-Timestamp: <unix seconds>` and
+//! `Herald-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, with the secret
+//! returned once at registration. A receiver recomputes the HMAC over the raw body and
+//! rejects timestamps too far from its clock, which stops replays of captured requests.
+//! `Herald-Event-Id` lets it drop duplicates: delivery is at least once.
+//!
+//! # Sending
+//!
+//! [`run_sender`] runs beside the HTTP server in every API process. Each round it fans new
+//! events out into the webhook delivery log (once per event and webhook, whichever process
+//! does it: see `herald_store::webhooks`), claims due attempts with a lease, and sends them.
+//! A 2xx is delivered; anything else is retried after the next wait of
+//! `api.webhooks.retry_schedule_secs` (with jitter, so a recovering receiver is not hit by
+//! every retry at once) and failed for good once the schedule is exhausted. Redirects are
+//! not followed, and the response body is not read beyond its status.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt;
+use herald_domain::{DeliveryState, Scope};
+use herald_store::{AttemptOutcome, DueWebhookDelivery, Webhook};
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use tokio::sync::watch;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiQuery, FieldError, parse_id};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks", get(list_webhooks).post(create_webhook))
+        .route("/webhooks/{id}", get(get_webhook).delete(delete_webhook))
+        .route("/webhooks/{id}/deliveries", get(list_deliveries))
+}
+
+/// A webhook to register.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhook {
+    /// Where to POST events (http or https).
+    pub url: String,
+    /// `delivery.published`, `delivery.failed`, ... (one per delivery state), or `*`.
+    pub event_types: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookOut {
+    pub id: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    /// Only in the answer to its creation: sign-check requests with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+fn webhook_out(w: &Webhook, secret: Option<String>) -> WebhookOut {
+    WebhookOut {
+        id: w.id.to_string(),
+        url: w.url.clone(),
+        event_types: w.event_types.clone(),
+        active: w.active,
+        created_at: w.created_at,
+        secret,
+    }
+}
+
+/// Register a webhook.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhook,
+    responses((status = 201, body = WebhookOut), (status = 422, body = crate::Problem)),
+    security(("api_key" = ["admin"])))]
+pub(crate) async fn create_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateWebhook>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let mut errors = Vec::new();
+    // Stored as parsed (scheme and host lowercased, odd characters escaped).
+    let url = url::Url::parse(&body.url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .map(String::from);
+    if url.as_ref().is_none_or(|u| u.len() > 2048) {
+        errors.push(FieldError::new(
+            "url",
+            "url.invalid",
+            "url must be an absolute http(s) URL",
+        ));
+    }
+    if body.event_types.is_empty() {
+        errors.push(FieldError::new(
+            "event_types",
+            "event_types.required",
+            "name at least one event type, or `*`",
+        ));
+    }
+    let known: Vec<String> = DeliveryState::ALL
+        .iter()
+        .map(|s| format!("delivery.{s}"))
+        .collect();
+    for (i, kind) in body.event_types.iter().enumerate() {
+        if kind != "*" && !known.contains(kind) {
+            errors.push(FieldError::new(
+                format!("event_types[{i}]"),
+                "event_type.unknown",
+                format!("expected `*` or one of {}", known.join(", ")),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let (webhook, secret) = state
+        .inner
+        .store
+        .webhooks()
+        .create(
+            caller.tenant_id,
+            url.as_deref().unwrap_or_default(),
+            &body.event_types,
+        )
+        .await?;
+    let out = webhook_out(&webhook, Some(secret.expose_secret().to_owned()));
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookPage {
+    pub data: Vec<WebhookOut>,
+    pub next_cursor: Option<String>,
+}
+
+/// The tenant's webhooks.
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
+    responses((status = 200, body = WebhookPage)), security(("api_key" = ["read"])))]
+pub(crate) async fn list_webhooks(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<WebhookPage>, ApiError> {
+    caller.require(Scope::Read)?;
+    let hooks = state.inner.store.webhooks().list(caller.tenant_id).await?;
+    Ok(Json(WebhookPage {
+        data: hooks.iter().map(|w| webhook_out(w, None)).collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn tenant_webhook(state: &AppState, caller: &Caller, id: &str) -> Result<Webhook, ApiError> {
+    let id: Uuid = parse_id(id, "webhook")?;
+    state
+        .inner
+        .store
+        .webhooks()
+        .get(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "webhook" })
+}
+
+/// One webhook.
+#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = WebhookOut), (status = 404, body = crate::Problem)),
+    security(("api_key" = ["read"])))]
+pub(crate) async fn get_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookOut>, ApiError> {
+    caller.require(Scope::Read)?;
+    let hook = tenant_webhook(&state, &caller, &id).await?;
+    Ok(Json(webhook_out(&hook, None)))
+}
+
+/// Remove a webhook and its delivery log.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 204), (status = 404, body = crate::Problem)),
+    security(("api_key" = ["admin"])))]
+pub(crate) async fn delete_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Scope::Admin)?;
+    let hook = tenant_webhook(&state, &caller, &id).await?;
+    state
+        .inner
+        .store
+        .webhooks()
+        .delete(caller.tenant_id, hook.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    pub cursor: Option<i64>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookDeliveryOut {
+    pub id: i64,
+    pub event_id: i64,
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status: Option<i16>,
+    pub last_error: Option<String>,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookDeliveryPage {
+    pub data: Vec<WebhookDeliveryOut>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every event sent (or being sent) to a webhook, newest first.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id"), DeliveriesQuery),
+    responses((status = 200, body = WebhookDeliveryPage), (status = 404, body = crate::Problem)),
+    security(("api_key" = ["read"])))]
+pub(crate) async fn list_deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<DeliveriesQuery>,
+) -> Result<Json<WebhookDeliveryPage>, ApiError> {
+    caller.require(Scope::Read)?;
+    let hook = tenant_webhook(&state, &caller, &id).await?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid(vec![FieldError::new(
+            "limit",
+            "query.invalid",
+            "must be between 1 and 200",
+        )]));
+    }
+    let mut rows = state
+        .inner
+        .store
+        .webhooks()
+        .deliveries(hook.id, query.cursor, limit + 1)
+        .await?;
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = if more {
+        rows.last().map(|d| d.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(WebhookDeliveryPage {
+        data: rows
+            .into_iter()
+            .map(|d| WebhookDeliveryOut {
+                next_attempt_at: (d.state == "pending").then_some(d.next_attempt_at),
+                id: d.id,
+                event_id: d.event_id,
+                event_type: d.event_type,
+                state: d.state,
+                attempts: d.attempts,
+                last_status: d.last_status,
+                last_error: d.last_error,
+                payload: d.payload,
+                created_at: d.created_at,
+                finished_at: d.finished_at,
+            })
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// The signature header value for `body` sent at `timestamp`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("v1={hex}")
+}
+
+const CLAIM_BATCH: i64 = 32;
+const CONCURRENCY: usize = 8;
+
+/// Sends webhook deliveries until `stop` turns true.
+pub(crate) async fn run_sender(state: AppState, mut stop: watch::Receiver<bool>) {
+    let poll = state.inner.config.api.webhooks.poll;
+    loop {
+        if let Err(error) = round(&state).await {
+            tracing::warn!(?error, "webhook round failed; retrying");
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(poll) => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+async fn round(state: &AppState) -> Result<(), herald_store::StoreError> {
+    let webhooks = state.inner.store.webhooks();
+    webhooks.fan_out(500).await?;
+    let lease = state.inner.config.api.webhooks.timeout + Duration::from_secs(30);
+    let due = webhooks.claim_due(CLAIM_BATCH, lease).await?;
+    futures::stream::iter(due)
+        .for_each_concurrent(CONCURRENCY, |attempt| async move {
+            send(state, attempt).await;
+        })
+        .await;
+    Ok(())
+}
+
+async fn send(state: &AppState, attempt: DueWebhookDelivery) {
+    let body = serde_json::to_vec(&attempt.payload).unwrap_or_default();
+    let timestamp = Utc::now().timestamp();
+    let event_id = attempt
+        .payload
+        .get("id")
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let result = state
+        .inner
+        .http
+        .post(&attempt.url)
+        .header("content-type", "application/json")
+        .header("user-agent", "herald-webhooks/1")
+        .header("herald-webhook-id", attempt.webhook_id.to_string())
+        .header("herald-event-id", event_id)
+        .header("herald-timestamp", timestamp.to_string())
+        .header(
+            "herald-signature",
+            signature(attempt.secret.expose_secret(), timestamp, &body),
+        )
+        .body(body)
+        .send()
+        .await;
+    let (status, error) = match result {
+        Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
+        Ok(response) => (
+            Some(response.status().as_u16()),
+            Some(format!("answered {}", response.status())),
+        ),
+        // Without the URL: it may carry a receiver's own secret.
+        Err(e) => (None, Some(transport_error(&e))),
+    };
+    let delivered = error.is_none();
+    state.inner.metrics.webhook_attempt(delivered);
+    let schedule = &state.inner.config.api.webhooks.retry_schedule_secs;
+    let outcome = if delivered {
+        AttemptOutcome::Delivered
+    } else {
+        match schedule.get(usize::try_from(attempt.attempts - 1).unwrap_or(usize::MAX)) {
+            Some(wait) => AttemptOutcome::RetryAt(Utc::now() + jittered(*wait)),
+            None => AttemptOutcome::Failed,
+        }
+    };
+    if let Err(e) = state
+        .inner
+        .store
+        .webhooks()
+        .record_attempt(attempt.id, status, error.as_deref(), outcome)
+        .await
+    {
+        tracing::warn!(error = %e, "could not record a webhook attempt");
+    }
+}
+
+/// `wait` seconds, plus or minus up to 10 %.
+fn jittered(wait: u64) -> TimeDelta {
+    let millis = i64::try_from(wait.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
+    let spread = millis / 10;
+    let jitter = if spread > 0 {
+        rand::rng().random_range(-spread..=spread)
+    } else {
+        0
+    };
+    TimeDelta::milliseconds(millis + jitter)
+}
+
+fn transport_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        let text = e.to_string();
+        match e.url() {
+            Some(url) => text.replace(url.as_str(), "<url>"),
+            None => text,
+        }
+    }
+}
+
+/// `Ok` while a request body's signature header matches: what a receiver does.
+pub fn verify(secret: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    signature(secret, timestamp, body)
+        .as_bytes()
+        .ct_eq(header.as_bytes())
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_cover_the_timestamp_and_the_body() {
+        let signature = signature("whsec_test", 1_700_000_000, b"{\"id\":1}");
+        assert!(signature.starts_with("v1=") && signature.len() == 3 + 64);
+        assert!(verify(
+            "whsec_test",
+            1_700_000_000,
+            b"{\"id\":1}",
+            &signature
+        ));
+        assert!(!verify(
+            "whsec_test",
+            1_700_000_001,
+            b"{\"id\":1}",
+            &signature
+        ));
+        assert!(!verify(
+            "whsec_test",
+            1_700_000_000,
+            b"{\"id\":2}",
+            &signature
+        ));
+        assert!(!verify(
+            "whsec_other",
+            1_700_000_000,
+            b"{\"id\":1}",
+            &signature
+        ));
+    }
+
+    #[test]
+    fn retry_waits_are_jittered_within_a_tenth() {
+        for _ in 0..100 {
+            let wait = jittered(10).num_milliseconds();
+            assert!((9_000..=11_000).contains(&wait), "{wait}");
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The worker's Prometheus metrics, registered in a `prometheus_client` registry that the
+//! process exposes (the API's `/metrics` can register the same families in its registry with
+//! [`Metrics::register`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_domain::Platform;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    platform: String,
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PlatformLabels {
+    platform: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GateLabels {
+    platform: String,
+    gate: String,
+}
+
+/// Counters and histograms the pipeline updates. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    deliveries: Family<OutcomeLabels, Counter>,
+    publish_seconds: Family<PlatformLabels, Histogram>,
+    rate_limit_waits: Family<GateLabels, Counter>,
+    refreshes: Family<OutcomeLabels, Counter>,
+    duplicates: Counter,
+    in_flight: Gauge,
+}
+
+impl Metrics {
+    /// Registers the worker's metrics in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            deliveries: Family::default(),
+            publish_seconds: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.05, 2.0, 12))
+            }),
+            rate_limit_waits: Family::default(),
+            refreshes: Family::default(),
+            duplicates: Counter::default(),
+            in_flight: Gauge::default(),
+        };
+        registry.register(
+            "herald_deliveries",
+            "Deliveries finished or rescheduled, by platform and outcome",
+            metrics.deliveries.clone(),
+        );
+        registry.register(
+            "herald_publish_seconds",
+            "Time from claim to a recorded outcome",
+            metrics.publish_seconds.clone(),
+        );
+        registry.register(
+            "herald_rate_limit_waits",
+            "Deliveries sent to wait for a rate window, by platform and gate",
+            metrics.rate_limit_waits.clone(),
+        );
+        registry.register(
+            "herald_token_refreshes",
+            "Token refreshes, by platform and result",
+            metrics.refreshes.clone(),
+        );
+        registry.register(
+            "herald_duplicate_jobs",
+            "Jobs that found nothing to claim (duplicates, already done)",
+            metrics.duplicates.clone(),
+        );
+        registry.register(
+            "herald_deliveries_in_flight",
+            "Deliveries this process is running",
+            metrics.in_flight.clone(),
+        );
+        metrics
+    }
+
+    /// Metrics in a registry of their own, returned alongside.
+    pub fn standalone() -> (Self, Arc<Registry>) {
+        let mut registry = Registry::default();
+        let metrics = Self::register(&mut registry);
+        (metrics, Arc::new(registry))
+    }
+
+    pub(crate) fn outcome(&self, platform: Platform, outcome: &str) {
+        self.deliveries
+            .get_or_create(&OutcomeLabels {
+                platform: platform.as_str().to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn publish_time(&self, platform: Platform, elapsed: Duration) {
+        self.publish_seconds
+            .get_or_create(&PlatformLabels {
+                platform: platform.as_str().to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub(crate) fn rate_limited(&self, platform: Platform, gate: &str) {
+        self.rate_limit_waits
+            .get_or_create(&GateLabels {
+                platform: platform.as_str().to_owned(),
+                gate: gate.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn refresh(&self, platform: Platform, result: &str) {
+        self.refreshes
+            .get_or_create(&OutcomeLabels {
+                platform: platform.as_str().to_owned(),
+                outcome: result.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn duplicate(&self) {
+        self.duplicates.inc();
+    }
+
+    pub(crate) fn in_flight(&self) -> &Gauge {
+        &self.in_flight
+    }
+}

@@ -1,0 +1,132 @@
+//! Running the worker: apalis consumes the Redis queue, the pipeline handles each job, the
+//! sweeper runs beside it, and a stop signal winds everything down in order.
+//!
+//! **Consuming.** One apalis worker per process, registered in Redis under a name unique to
+//! the process (host + random suffix, plus the restart count: a restarted worker must not
+//! reuse a name still counted as alive). Heartbeats and orphan recovery are set explicitly
+//! (`heartbeat x missed_heartbeats`, 12 s by default), and the connection's response timeout
+//! is long (apalis-redis#76). The monitor restarts the worker if its loop stops on an error.
+//! Each job is spawned as its own task, so hundreds of deliveries wait concurrently (async
+//! sleeps and I/O, no threads held) on every core; `concurrency` bounds them and each
+//! platform has its own cap inside the pipeline.
+//!
+//! **Stopping** (SIGTERM, or the future passed to [`run`]):
+//! 1. take no new work: the monitor stops fetching, buffered jobs go back to Redis, a job
+//!    that arrives anyway is pushed back;
+//! 2. running deliveries finish the step they are in; between steps they checkpoint (back to
+//!    `queued`, attempt refunded) and the next worker resumes from the journal;
+//! 3. after the grace period whatever still runs is abandoned: a delivery between calls is
+//!    handed back at once, one with a call in flight keeps its lease until it expires, and
+//!    its journal row is resolved by lookup (never by calling again);
+//! 4. the sweeper gives up its leadership.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::layers::WorkerBuilderExt;
+use apalis::prelude::{BackendExt, BoxDynError, Data, Monitor, WorkerBuilder};
+use herald_domain::PublishJob;
+
+use crate::context::{Ctx, Deps};
+use crate::pipeline;
+use crate::settings::WorkerSettings;
+use crate::sweeper;
+
+/// The worker could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Media(#[from] crate::MediaError),
+    #[error("the queue consumer failed: {0}")]
+    Monitor(String),
+}
+
+/// Runs a worker process until `shutdown` completes, then stops gracefully (see the module
+/// docs).
+pub async fn run(
+    settings: WorkerSettings,
+    deps: Deps,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WorkerError> {
+    let grace = settings.shutdown_grace;
+    let ctx = Arc::new(Ctx::new(settings, deps)?);
+    tracing::info!(worker = ctx.worker(), "worker starting");
+
+    let sweeper_stop = tokio_util::sync::CancellationToken::new();
+    let sweeper = tokio::spawn(sweeper::run(Arc::clone(&ctx), sweeper_stop.clone()));
+
+    let signal = {
+        let ctx = Arc::clone(&ctx);
+        async move {
+            shutdown.await;
+            tracing::info!("stopping: taking no new work");
+            ctx.stopping.cancel();
+            let hard = Arc::clone(&ctx);
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                if !hard.in_flight().is_empty() {
+                    tracing::warn!(
+                        running = hard.in_flight().len(),
+                        "grace period over; abandoning what still runs"
+                    );
+                }
+                hard.hard_stop.cancel();
+            });
+            Ok(())
+        }
+    };
+
+    let monitor = {
+        let ctx = Arc::clone(&ctx);
+        Monitor::new()
+            .register(move |restarts| {
+                let name = if restarts == 0 {
+                    ctx.worker().to_owned()
+                } else {
+                    format!("{}-r{restarts}", ctx.worker())
+                };
+                let storage = ctx
+                    .queue
+                    .storage(&ctx.settings.consumer)
+                    .poll_with_interval(ctx.settings.consumer.poll_interval);
+                WorkerBuilder::new(name)
+                    .backend(storage)
+                    .concurrency(ctx.settings.concurrency)
+                    .data(Arc::clone(&ctx))
+                    .build(handle)
+            })
+            .should_restart(|worker, error| {
+                tracing::error!(worker = worker.name(), %error, "the queue consumer stopped; restarting it");
+                true
+            })
+            // A backstop: the pipeline itself stops at the grace period.
+            .shutdown_timeout(grace + Duration::from_secs(5))
+    };
+    let result = monitor.run_with_signal(signal).await;
+    // Whatever still runs after the monitor is done is abandoned now; wait (briefly) for
+    // those pipelines to record how they stopped.
+    ctx.hard_stop.cancel();
+    ctx.tasks.close();
+    if tokio::time::timeout(Duration::from_secs(10), ctx.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some deliveries did not record how they stopped; their leases will expire");
+    }
+    sweeper_stop.cancel();
+    let _ = sweeper.await;
+    tracing::info!(worker = ctx.worker(), "worker stopped");
+    result.map_err(|e| WorkerError::Monitor(e.to_string()))
+}
+
+/// The apalis handler: runs the pipeline on a task of its own (so jobs use every core and a
+/// panic stays with its job), and always succeeds from apalis' point of view.
+async fn handle(job: PublishJob, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
+    let ctx: Arc<Ctx> = Arc::clone(&ctx);
+    let task = ctx.tasks.spawn(pipeline::handle(Arc::clone(&ctx), job));
+    if let Err(err) = task.await {
+        tracing::error!(error = %err, "a delivery's task panicked; the sweeper will recover it");
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Everything the worker needs to know, read once from the configuration. Tests build it
+//! from a `Config` too and shorten what they must (leases, heartbeats, retry waits).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use herald_config::{Config, UnknownOutcomePolicy};
+use herald_domain::rules::ContentRules;
+use herald_queue::ConsumerSettings;
+
+use crate::retry::RetrySchedule;
+
+/// The worker's settings. Build with [`WorkerSettings::from_config`].
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// This process' name in Redis and on leases: host name plus a random suffix, so two
+    /// processes (or a restart of one) never share a name.
+    pub name: String,
+    pub concurrency: usize,
+    pub per_platform_concurrency: usize,
+    pub lease: Duration,
+    pub token_refresh_margin: Duration,
+    pub retry: RetrySchedule,
+    pub consumer: ConsumerSettings,
+    pub sweep_interval: Duration,
+    pub redispatch_after: Duration,
+    pub shutdown_grace: Duration,
+    pub unknown_outcome: UnknownOutcomePolicy,
+    /// The longest a job that arrived early (Redis keeps whole seconds) waits in place for
+    /// its delivery's `run_at`; later ones are pushed back to Redis.
+    pub early_wait: Duration,
+    pub media: MediaSettings,
+    pub limits: LimitSettings,
+    pub rules: ContentRules,
+}
+
+/// Fetching media.
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    pub timeout: Duration,
+    pub max_bytes: u64,
+    /// `host` or `host:port` allowed over plain http and on local addresses.
+    pub allow_hosts: Vec<String>,
+    /// Herald's public base URL, for signed URLs of stored media (Instagram and Threads
+    /// fetch images themselves).
+    pub public_url: String,
+    pub url_ttl: Duration,
+    /// The local media store's directory (stored media are read from it).
+    pub store_dir: Option<std::path::PathBuf>,
+}
+
+/// The limits the rate gates enforce.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// X posts per rolling window, by tier.
+    pub x_tiers: BTreeMap<String, u32>,
+    pub x_default_tier: String,
+    pub x_window: Duration,
+    pub x_posts_per_15min: u32,
+    pub instagram_quota: Option<(u32, Duration)>,
+    pub threads_quota: (u32, Duration),
+    pub telegram_per_chat_per_second: u32,
+    pub telegram_per_bot_per_second: u32,
+    pub per_account_per_second: u32,
+}
+
+impl WorkerSettings {
+    pub fn from_config(config: &Config) -> Self {
+        let worker = &config.worker;
+        let platforms = &config.platforms;
+        Self {
+            name: unique_name(),
+            concurrency: worker.concurrency,
+            per_platform_concurrency: worker.per_platform_concurrency,
+            lease: worker.lease,
+            token_refresh_margin: worker.token_refresh_margin,
+            retry: RetrySchedule::new(
+                worker
+                    .retry_schedule_secs
+                    .iter()
+                    .map(|s| Duration::from_secs(*s))
+                    .collect(),
+                worker.retry_jitter,
+            ),
+            consumer: ConsumerSettings {
+                heartbeat: worker.heartbeat,
+                missed_heartbeats: worker.missed_heartbeats,
+                batch_size: 32,
+                poll_interval: worker.poll_interval,
+            },
+            sweep_interval: worker.sweep_interval,
+            redispatch_after: worker.redispatch_after,
+            shutdown_grace: worker.shutdown_grace,
+            unknown_outcome: worker.unknown_outcome,
+            early_wait: Duration::from_secs(3),
+            media: MediaSettings {
+                timeout: worker.media.timeout,
+                max_bytes: worker.media.max_bytes,
+                allow_hosts: worker.media.allow_hosts.clone(),
+                public_url: config.public_url.to_string(),
+                url_ttl: config.media.url_ttl,
+                store_dir: (config.media.store == herald_config::MediaStoreKind::Local)
+                    .then(|| config.media.dir.clone()),
+            },
+            limits: LimitSettings {
+                x_tiers: platforms.twitter.tiers.clone(),
+                x_default_tier: platforms.twitter.default_tier.clone(),
+                x_window: platforms.twitter.window,
+                x_posts_per_15min: worker.x_posts_per_15min,
+                instagram_quota: platforms
+                    .instagram
+                    .posts_per_window
+                    .zip(platforms.instagram.window),
+                threads_quota: (platforms.threads.posts_per_window, platforms.threads.window),
+                telegram_per_chat_per_second: platforms.telegram.per_chat_per_second,
+                telegram_per_bot_per_second: platforms.telegram.per_bot_per_second,
+                per_account_per_second: worker.per_account_per_second,
+            },
+            rules: config.rules.clone(),
+        }
+    }
+}
+
+/// The host name and a random suffix: unique per process, and recognisable in Redis and on
+/// leases.
+pub fn unique_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "herald".to_owned());
+    format!("{host}-{:08x}", rand::random::<u32>())
+}
