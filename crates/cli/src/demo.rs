@@ -59,6 +59,13 @@ pub(crate) async fn run(
             format!("[\"{sim_host}\"]"),
         ),
         ("HERALD_LOG", "warn,herald=info".to_owned()),
+        // A small Threads publishing window, so the demo shows a delivery waiting for its
+        // window (rate_limited, no attempt used) and then going out.
+        (
+            "HERALD_PLATFORMS__THREADS__POSTS_PER_WINDOW",
+            "2".to_owned(),
+        ),
+        ("HERALD_PLATFORMS__THREADS__WINDOW_SECS", "15".to_owned()),
     ];
 
     step("starting the API and a worker (herald serve, herald work)");
@@ -454,6 +461,12 @@ async fn enqueue(api: &Api, accounts: &Accounts, image: &str) -> anyhow::Result<
             json!({"targets": ids(&["Telegram", "LinkedIn member"]),
                    "text": format!("Scheduled for {}", in_15s.format("%H:%M:%S")),
                    "publish_at": in_15s.to_rfc3339()}),
+        ),
+        (
+            "over the window",
+            "published",
+            json!({"targets": ids(&["Threads"]),
+                   "text": format!("Threads allows 2 posts per 15 s here: this one waits ({stamp}).")}),
         ),
         (
             "duplicate tweet",

@@ -24,17 +24,22 @@ async fn the_demo_publishes_its_whole_batch_and_exits_zero() {
         stdout.contains("Every delivery reached the state the demo expected."),
         "{stdout}"
     );
-    // One row per delivery: 16, each in its expected state (a `!` marks a miss).
+    // One row per delivery: 17, each in its expected state (a `!` marks a miss).
     let rows: Vec<&str> = stdout
         .lines()
         .skip_while(|l| !l.starts_with("target "))
         .skip(1)
         .take_while(|l| !l.is_empty())
         .collect();
-    assert_eq!(rows.len(), 16, "{stdout}");
+    assert_eq!(rows.len(), 17, "{stdout}");
     assert!(rows.iter().all(|r| !r.contains('!')), "{stdout}");
     let published = rows.iter().filter(|r| r.contains(" published ")).count();
-    assert_eq!(published, 15, "{stdout}");
+    assert_eq!(published, 16, "{stdout}");
+    assert!(
+        stdout.contains("over the window  queued -> rate_limited")
+            || stdout.contains("over the window  rate_limited"),
+        "the post over the Threads window waits for it: {stdout}"
+    );
 
     // The posts really reached the database the demo was pointed at.
     let deliveries: i64 =
@@ -42,5 +47,5 @@ async fn the_demo_publishes_its_whole_batch_and_exits_zero() {
             .fetch_one(db.pool())
             .await
             .unwrap();
-    assert_eq!(deliveries, 15);
+    assert_eq!(deliveries, 16);
 }
