@@ -6,6 +6,7 @@
 //! succeeds: the worker's sweeper finds due deliveries that are not in flight in Postgres
 //! and dispatches them. A push can therefore never lose a delivery, only delay it.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,9 +22,14 @@ pub(crate) async fn push(state: &AppState, deliveries: &[(DeliveryId, DateTime<U
     if deliveries.is_empty() {
         return;
     }
+    let trace = trace_context();
     let jobs: Vec<(PublishJob, DateTime<Utc>)> = deliveries
         .iter()
-        .map(|(id, run_at)| (PublishJob::new(*id), *run_at))
+        .map(|(id, run_at)| {
+            let mut job = PublishJob::new(*id);
+            job.trace.clone_from(&trace);
+            (job, *run_at)
+        })
         .collect();
     match tokio::time::timeout(PUSH_TIMEOUT, state.inner.queue.push_many(&jobs)).await {
         Ok(Ok(())) => state.inner.metrics.dispatched(jobs.len()),
@@ -40,4 +46,21 @@ pub(crate) async fn push(state: &AppState, deliveries: &[(DeliveryId, DateTime<U
             );
         }
     }
+}
+
+/// The current span's W3C trace context (`traceparent`, `tracestate`), for the worker to
+/// continue the request's trace. Empty unless OTLP export is on.
+fn trace_context() -> BTreeMap<String, String> {
+    struct Fields<'a>(&'a mut BTreeMap<String, String>);
+    impl opentelemetry::propagation::Injector for Fields<'_> {
+        fn set(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+    }
+    let context = tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current());
+    let mut trace = BTreeMap::new();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut Fields(&mut trace));
+    });
+    trace
 }

@@ -227,6 +227,7 @@ pub fn aggregate_state(states: impl Iterator<Item = DeliveryState>) -> &'static 
         (status = 422, description = "Every broken rule, by target and field", body = crate::Problem),
     ),
     security(("api_key" = ["publish"])))]
+#[tracing::instrument(name = "POST /v1/posts", skip_all)]
 pub(crate) async fn create_post(
     State(state): State<AppState>,
     caller: Caller,

@@ -52,6 +52,8 @@ pub(crate) async fn run(
         ("HERALD_PLATFORM_BASE_URL", sim_url.clone()),
         ("HERALD_PUBLIC_URL", api_url.clone()),
         ("HERALD_API__ADDR", format!("127.0.0.1:{api_port}")),
+        // Any free port: a worker already running here may hold the default one.
+        ("HERALD_WORKER__METRICS_ADDR", "127.0.0.1:0".to_owned()),
         ("HERALD_REDIS_PREFIX", prefix),
         // The simulator is on loopback over plain http: allow exactly it for media fetches.
         (

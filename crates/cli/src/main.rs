@@ -128,7 +128,12 @@ fn main() -> ExitCode {
     if let Command::Config(ConfigCommand::Check) = cli.command {
         return admin::config_check(&config);
     }
-    telemetry::init(&config.log);
+    let service = match cli.command {
+        Command::Serve { .. } => "herald-api",
+        Command::Work => "herald-worker",
+        _ => "herald",
+    };
+    let _telemetry = telemetry::init(&config.log, service);
     finish(runtime().and_then(|rt| rt.block_on(run(cli.command, config, cli.config))))
 }
 

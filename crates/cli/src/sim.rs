@@ -9,10 +9,13 @@ use herald_config::{LogConfig, LogFormat};
 use herald_sim::SimConfig;
 
 pub(crate) async fn run(addr: SocketAddr, config: Option<&Path>) -> anyhow::Result<()> {
-    crate::telemetry::init(&LogConfig {
-        format: LogFormat::Pretty,
-        filter: std::env::var("HERALD_LOG").unwrap_or_else(|_| "info".to_owned()),
-    });
+    let _telemetry = crate::telemetry::init(
+        &LogConfig {
+            format: LogFormat::Pretty,
+            filter: std::env::var("HERALD_LOG").unwrap_or_else(|_| "info".to_owned()),
+        },
+        "herald-sim",
+    );
     let config = match config {
         Some(path) => SimConfig::from_toml_file(path)
             .with_context(|| format!("cannot use simulator configuration {}", path.display()))?,

@@ -1,5 +1,6 @@
 //! `herald work`: a worker process. Loads everything the pipeline needs, then runs it until
-//! SIGTERM or Ctrl-C, and stops gracefully (see `herald_worker::runner`).
+//! SIGTERM or Ctrl-C, and stops gracefully (see `herald_worker::runner`). Prometheus
+//! `/metrics` and `/healthz` are served on `worker.metrics_addr` while it runs.
 
 use std::sync::Arc;
 
@@ -39,9 +40,17 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     )
     .await
     .context("cannot connect to Redis (REDIS_URL)")?;
-    let (metrics, _registry) = Metrics::standalone();
+    let (metrics, registry) = Metrics::standalone();
+    let metrics_addr = config.worker.metrics_addr;
+    let listener = tokio::net::TcpListener::bind(metrics_addr)
+        .await
+        .with_context(|| format!("cannot serve metrics on {metrics_addr} (worker.metrics_addr)"))?;
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics_server = tokio::spawn(herald_worker::metrics::serve(registry, listener, async {
+        let _ = metrics_stopped.await;
+    }));
     tracing::info!(worker = %settings.name, concurrency = settings.concurrency, "herald work");
-    herald_worker::run(
+    let result = herald_worker::run(
         settings,
         Deps {
             store,
@@ -51,6 +60,10 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
         },
         crate::serve::shutdown_signal(),
     )
-    .await?;
+    .await;
+    // Metrics stay up until the worker has stopped, so the last scrape sees the drain.
+    let _ = stop_metrics.send(());
+    let _ = metrics_server.await;
+    result?;
     Ok(())
 }

@@ -177,6 +177,8 @@ pub struct WorkerConfig {
     pub per_account_per_second: u32,
     /// X's 15-minute limit of posts per account (the fleet-wide Redis limiter).
     pub x_posts_per_15min: u32,
+    /// Where `herald work` serves `/metrics` and `/healthz`.
+    pub metrics_addr: SocketAddr,
 }
 
 /// What happens to a publish whose outcome is unknown and cannot be looked up (Telegram).
@@ -495,6 +497,7 @@ impl Config {
                 platform_poll_interval: Duration::from_millis(raw.worker.platform_poll_interval_ms),
                 per_account_per_second: raw.worker.per_account_per_second,
                 x_posts_per_15min: raw.worker.x_posts_per_15min,
+                metrics_addr: raw.worker.metrics_addr,
             },
             platforms,
             rules: raw.rules,

@@ -91,6 +91,7 @@ pub struct RawWorker {
     pub platform_poll_interval_ms: u64,
     pub per_account_per_second: u32,
     pub x_posts_per_15min: u32,
+    pub metrics_addr: SocketAddr,
 }
 
 #[derive(Debug, Deserialize)]

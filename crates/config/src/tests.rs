@@ -29,6 +29,7 @@ fn defaults_work_on_a_developer_machine() {
         "https://api.x.com"
     );
     assert_eq!(config.platforms.twitter.tiers["free"], 17);
+    assert_eq!(config.worker.metrics_addr.to_string(), "127.0.0.1:9464");
     let twitter = config.platforms.twitter.app.as_ref().unwrap();
     assert!(twitter.development_default);
     assert_eq!(twitter.client_id, "herald-dev-twitter");
@@ -49,6 +50,7 @@ fn the_environment_overrides_the_defaults_file() {
             "[\"127.0.0.1:9400\", \"sim\"]",
         ),
         ("HERALD_PLATFORMS__LINKEDIN__PARTNER_APP", "true"),
+        ("HERALD_WORKER__METRICS_ADDR", "0.0.0.0:9100"),
     ])
     .unwrap();
     assert_eq!(
@@ -63,6 +65,7 @@ fn the_environment_overrides_the_defaults_file() {
         vec!["127.0.0.1:9400", "sim"]
     );
     assert!(config.platforms.linkedin.partner_app);
+    assert_eq!(config.worker.metrics_addr.to_string(), "0.0.0.0:9100");
 }
 
 #[test]

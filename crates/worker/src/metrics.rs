@@ -1,9 +1,16 @@
 //! The worker's Prometheus metrics, registered in a `prometheus_client` registry that the
-//! process exposes (the API's `/metrics` can register the same families in its registry with
-//! [`Metrics::register`]).
+//! process exposes with [`serve`] (`herald work` on `worker.metrics_addr`; the API's `/metrics`
+//! can register the same families in its registry with [`Metrics::register`]).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 use herald_domain::Platform;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -136,4 +143,38 @@ impl Metrics {
     pub(crate) fn in_flight(&self) -> &Gauge {
         &self.in_flight
     }
+}
+
+/// Serves `GET /metrics` (the OpenMetrics text of `registry`) and `GET /healthz` on
+/// `listener` until `shutdown` completes.
+pub async fn serve(
+    registry: Arc<Registry>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "worker metrics listening");
+    }
+    let app = Router::new()
+        .route("/metrics", get(render))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(registry);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn render(State(registry): State<Arc<Registry>>) -> Response {
+    let mut body = String::new();
+    if prometheus_client::encoding::text::encode(&mut body, &registry).is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }

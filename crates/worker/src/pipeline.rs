@@ -24,6 +24,7 @@ pub(crate) async fn handle(ctx: Arc<Ctx>, job: PublishJob) {
         platform = tracing::field::Empty,
         traceparent = job.trace.get("traceparent").map(String::as_str).unwrap_or_default(),
     );
+    continue_trace(&span, &job);
     async move {
         if ctx.stopping.is_cancelled() {
             // Stopping: leave the job for another worker.
@@ -201,4 +202,26 @@ async fn abandon(ctx: &Ctx, claimed: &Claimed, job: &PublishJob) -> &'static str
         return "abandoned";
     }
     outcome::record(ctx, &claimed.delivery, job, Ended::Checkpoint).await
+}
+
+/// Makes `span` a child of the trace the job was enqueued in (its W3C trace context), so one
+/// trace runs from the API request to the platform calls. Nothing happens without OTLP export.
+fn continue_trace(span: &tracing::Span, job: &PublishJob) {
+    struct Fields<'a>(&'a std::collections::BTreeMap<String, String>);
+    impl opentelemetry::propagation::Extractor for Fields<'_> {
+        fn get(&self, key: &str) -> Option<&str> {
+            self.0.get(key).map(String::as_str)
+        }
+        fn keys(&self) -> Vec<&str> {
+            self.0.keys().map(String::as_str).collect()
+        }
+    }
+    if job.trace.is_empty() {
+        return;
+    }
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&Fields(&job.trace))
+    });
+    // Without the OpenTelemetry layer there is nothing to attach to.
+    let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(span, parent);
 }

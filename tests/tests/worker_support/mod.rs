@@ -115,11 +115,20 @@ impl Harness {
 
     /// Starts a worker in this process with `settings`.
     pub fn spawn_worker_with(&self, settings: WorkerSettings) -> RunningWorker {
+        self.spawn_worker_with_metrics(settings, Metrics::standalone().0)
+    }
+
+    /// Starts a worker in this process that counts into `metrics`.
+    pub fn spawn_worker_with_metrics(
+        &self,
+        settings: WorkerSettings,
+        metrics: Metrics,
+    ) -> RunningWorker {
         let deps = Deps {
             store: self.store.clone(),
             platforms: Platforms::new(&self.config.platforms, &http_settings()).expect("platforms"),
             queue: self.queue.clone(),
-            metrics: Metrics::standalone().0,
+            metrics,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(herald_worker::run(settings, deps, async {
@@ -462,6 +471,8 @@ impl Harness {
                 "HERALD_ENCRYPTION_KEYS".into(),
                 herald_testkit::TEST_KEYRING.into(),
             ),
+            // Workers run side by side: each serves its metrics on a port of its own.
+            ("HERALD_WORKER__METRICS_ADDR".into(), "127.0.0.1:0".into()),
         ]
     }
 }
