@@ -131,7 +131,10 @@ fn window_of(state: &AppState, c: &Connection) -> Option<(u32, Duration)> {
     }
 }
 
-async fn rate_budget(state: &AppState, c: &Connection) -> Result<Option<RateBudget>, ApiError> {
+pub(crate) async fn rate_budget(
+    state: &AppState,
+    c: &Connection,
+) -> Result<Option<RateBudget>, ApiError> {
     let Some((limit, window)) = window_of(state, c) else {
         return Ok(None);
     };

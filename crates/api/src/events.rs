@@ -90,7 +90,7 @@ struct Feed {
     first: bool,
 }
 
-fn feed(
+pub(crate) fn feed(
     state: AppState,
     tenant: TenantId,
     after: i64,

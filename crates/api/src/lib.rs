@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod connections;
+pub mod dashboard;
 pub mod deliveries;
 pub mod dispatch;
 pub mod error;
@@ -142,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .nest("/v1", v1)
+        .nest("/dashboard", dashboard::routes())
         .merge(oauth::browser_routes())
         .merge(media::public_routes())
         .merge(openapi::routes())

@@ -1,0 +1,321 @@
+//! The ops dashboard at `/dashboard`: server-rendered pages for people watching jobs.
+//!
+//! - Sign-in takes an admin-scoped API key and opens a server-side session: a random id in
+//!   the `herald_session` cookie (HttpOnly, SameSite=Strict, Path=/dashboard, Secure when
+//!   the public URL is https) that maps to the key's tenant. The key itself is not kept.
+//!   Sessions live in this process's memory for [`SESSION_TTL`]: a restart signs everyone
+//!   out, and with several API instances a load balancer must keep a browser on one
+//!   (a table in Postgres would lift both limits). Every request re-checks that the key
+//!   is not revoked, so revoking it signs its sessions out (an open live feed runs on
+//!   until the browser reconnects).
+//! - Pages: the overview (deliveries by state and platform, published in the last hour,
+//!   dead and unknown counts, queue depth), the deliveries list with filters, a delivery
+//!   with its timeline, and the connections. Without a session every page redirects to the
+//!   sign-in form.
+//! - Actions are POST forms (retry, resolve, cancel, sign out), each carrying the session's
+//!   CSRF token, checked before anything happens; SameSite=Strict stops the cookie from
+//!   riding along cross-site in the first place.
+//! - Live updates: a small inline script follows `/dashboard/events`, the same feed as
+//!   `GET /v1/events` behind the session instead of a bearer key, and rewrites the state
+//!   badges of the rows on the page.
+
+mod actions;
+mod html;
+mod pages;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::sse::{KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use herald_domain::{ApiKeyId, Scope, TenantId};
+use rand::RngCore;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::AppState;
+
+/// How long a session lasts after sign-in.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
+const COOKIE: &str = "herald_session";
+const SIGN_IN: &str = "/dashboard/login";
+
+/// The dashboard's routes, to be nested at `/dashboard`. Each call has its own sessions.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/deliveries", get(pages::deliveries))
+        .route("/deliveries/{id}", get(pages::delivery))
+        .route("/deliveries/{id}/retry", post(actions::retry))
+        .route("/deliveries/{id}/resolve", post(actions::resolve))
+        .route("/deliveries/{id}/cancel", post(actions::cancel))
+        .route("/connections", get(pages::connections))
+        .route("/events", get(events))
+        .layer(Extension(Arc::new(Sessions::default())))
+}
+
+/// A signed-in browser.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub(crate) tenant_id: TenantId,
+    pub(crate) key_id: ApiKeyId,
+    /// Every form of this session carries it; a POST without it is refused.
+    pub(crate) csrf: String,
+    id: String,
+    expires: Instant,
+}
+
+impl Session {
+    /// Whether a form carries this session's CSRF token.
+    pub(crate) fn csrf_ok(&self, presented: &str) -> bool {
+        !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(self.csrf.as_bytes()))
+    }
+
+    /// The answer to a form without this session's CSRF token.
+    pub(crate) fn csrf_refused(&self) -> Response {
+        html::message(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "This form is missing its security token or it is stale (CSRF check). \
+             Reload the page and try again.",
+            Some(&self.csrf),
+        )
+    }
+}
+
+/// Sessions by id, in memory (see the module documentation).
+#[derive(Debug, Default)]
+pub(crate) struct Sessions {
+    by_id: Mutex<HashMap<String, Session>>,
+}
+
+impl Sessions {
+    fn open(&self, tenant_id: TenantId, key_id: ApiKeyId) -> Session {
+        let session = Session {
+            tenant_id,
+            key_id,
+            csrf: random_token(),
+            id: random_token(),
+            expires: Instant::now() + SESSION_TTL,
+        };
+        let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        map.retain(|_, s| s.expires > now);
+        map.insert(session.id.clone(), session.clone());
+        session
+    }
+
+    fn get(&self, id: &str) -> Option<Session> {
+        let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(id) {
+            Some(s) if s.expires > Instant::now() => Some(s.clone()),
+            Some(_) => {
+                map.remove(id);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn close(&self, id: &str) {
+        self.by_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn sessions_of(parts: &Parts) -> Option<Arc<Sessions>> {
+    parts.extensions.get::<Arc<Sessions>>().cloned()
+}
+
+impl FromRequestParts<AppState> for Session {
+    /// A redirect to the sign-in form.
+    type Rejection = Response;
+
+    /// The request's live session: known, not expired, and its key not revoked since
+    /// sign-in (checked on every request, so revoking the key signs its sessions out).
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_sign_in = || Redirect::to(SIGN_IN).into_response();
+        let sessions = sessions_of(parts).ok_or_else(to_sign_in)?;
+        let session = cookie_value(&parts.headers, COOKIE)
+            .and_then(|id| sessions.get(&id))
+            .ok_or_else(to_sign_in)?;
+        let live: Option<bool> = sqlx::query_scalar(
+            "SELECT revoked_at IS NULL FROM api_keys WHERE id = $1 AND tenant_id = $2",
+        )
+        .bind(session.key_id.into_uuid())
+        .bind(session.tenant_id.into_uuid())
+        .fetch_optional(state.inner.store.pool())
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "dashboard could not check the session's key");
+            html::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Unavailable",
+                "The session could not be checked right now; try again.",
+                None,
+            )
+        })?;
+        if live == Some(true) {
+            Ok(session)
+        } else {
+            sessions.close(&session.id);
+            Err(to_sign_in())
+        }
+    }
+}
+
+fn set_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if state.inner.config.public_url.as_str().starts_with("https:") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("herald_session=; Path=/dashboard; Max-Age=0"))
+}
+
+async fn login_form(Extension(sessions): Extension<Arc<Sessions>>, headers: HeaderMap) -> Response {
+    match cookie_value(&headers, COOKIE).and_then(|id| sessions.get(&id)) {
+        Some(_) => Redirect::to("/dashboard").into_response(),
+        None => html::sign_in(StatusCode::OK, None),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignIn {
+    #[serde(default)]
+    key: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: HeaderMap,
+    Form(form): Form<SignIn>,
+) -> Response {
+    // No session yet, so no CSRF token: a browser's own word that the form came from
+    // another site is enough to refuse (login CSRF).
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return html::sign_in(
+            StatusCode::FORBIDDEN,
+            Some("Sign in from the dashboard's own page."),
+        );
+    }
+    let key = form.key.trim();
+    let found = if key.is_empty() {
+        Ok(None)
+    } else {
+        state.inner.store.api_keys().authenticate(key).await
+    };
+    let key = match found {
+        Ok(Some(key)) => key,
+        Ok(None) => {
+            return html::sign_in(
+                StatusCode::UNAUTHORIZED,
+                Some("That API key is not valid (unknown or revoked)."),
+            );
+        }
+        Err(error) => {
+            tracing::warn!(%error, "dashboard sign-in could not check the key");
+            return html::sign_in(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("The key could not be checked right now; try again."),
+            );
+        }
+    };
+    if !key.scopes.contains(&Scope::Admin) {
+        return html::sign_in(
+            StatusCode::FORBIDDEN,
+            Some("That key is valid but not admin-scoped: the dashboard needs an admin key."),
+        );
+    }
+    let session = sessions.open(key.tenant_id, key.key_id);
+    let max_age = SESSION_TTL.as_secs();
+    let mut response = Redirect::to("/dashboard").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&state, &session.id, max_age));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    session: Session,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return session.csrf_refused();
+    }
+    sessions.close(&session.id);
+    let mut response = Redirect::to(SIGN_IN).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&state, "", 0));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct EventsQuery {
+    after: Option<String>,
+}
+
+/// The tenant's delivery events, as `GET /v1/events` serves them.
+async fn events(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<EventsQuery>,
+) -> Response {
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let after = last
+        .or_else(|| query.after.and_then(|a| a.trim().parse().ok()))
+        .unwrap_or(0)
+        .max(0);
+    let stream = crate::events::feed(state, session.tenant_id, after);
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}

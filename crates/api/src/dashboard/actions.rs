@@ -1,0 +1,173 @@
+//! The dashboard's actions: the same guarded transitions as the `/v1` routes, each behind
+//! the session's CSRF token. A success redirects to the delivery's page with a notice.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use herald_domain::{DeliveryId, DeliveryState};
+use herald_store::{Attempts, Delivery, Outcome, Transition};
+use serde::Deserialize;
+
+use super::Session;
+use super::html::message;
+use super::pages::{failed, tenant_delivery};
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    url: String,
+}
+
+fn conflict(session: &Session, d: &Delivery, what: &str) -> Response {
+    message(
+        StatusCode::CONFLICT,
+        "Not possible",
+        &format!("{what}; this delivery is {}.", d.state),
+        Some(&session.csrf),
+    )
+}
+
+async fn after_action(state: &AppState, session: &Session, id: DeliveryId, done: &str) -> Response {
+    if let Ok(Some(d)) = state.inner.store.deliveries().get(id).await
+        && d.state == DeliveryState::Queued
+    {
+        crate::dispatch::push(state, &[(d.id, d.run_at)]).await;
+    }
+    tracing::info!(key = %session.key_id, delivery = %id, action = done, "dashboard action");
+    Redirect::to(&format!("/dashboard/deliveries/{id}?done={done}")).into_response()
+}
+
+/// `POST /dashboard/deliveries/{id}/retry`.
+pub(super) async fn retry(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return session.csrf_refused();
+    }
+    let d = match tenant_delivery(&state, &session, &id).await {
+        Ok(d) => d,
+        Err(response) => return response,
+    };
+    let transition = Transition::new(
+        d.id,
+        DeliveryState::RETRYABLE_BY_OPERATOR,
+        DeliveryState::Queued,
+    )
+    .due_now()
+    .attempts(Attempts::Reset)
+    .detail("reason", "retried from the dashboard");
+    match state.inner.store.deliveries().transition(transition).await {
+        Ok(true) => after_action(&state, &session, d.id, "retried").await,
+        Ok(false) => conflict(
+            &session,
+            &d,
+            "Only failed or dead deliveries can be retried",
+        ),
+        Err(error) => failed(&session, "retry the delivery", &error),
+    }
+}
+
+/// `POST /dashboard/deliveries/{id}/resolve`: `outcome` is `published` (with `url`) or
+/// `retry`.
+pub(super) async fn resolve(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return session.csrf_refused();
+    }
+    let d = match tenant_delivery(&state, &session, &id).await {
+        Ok(d) => d,
+        Err(response) => return response,
+    };
+    const UNKNOWN: &[DeliveryState] = &[DeliveryState::Unknown];
+    let transition = match form.outcome.as_str() {
+        "published" => {
+            let url = form.url.trim();
+            if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                return message(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Not resolved",
+                    "A published delivery needs the post's http(s) URL.",
+                    Some(&session.csrf),
+                );
+            }
+            Transition::new(d.id, UNKNOWN, DeliveryState::Published)
+                .outcome(Outcome {
+                    remote_id: None,
+                    public_url: Some(url.to_owned()),
+                    degraded: d.degraded.clone(),
+                })
+                .detail("reason", "resolved from the dashboard: published")
+        }
+        "retry" => Transition::new(d.id, UNKNOWN, DeliveryState::Queued)
+            .due_now()
+            .attempts(Attempts::Reset)
+            .detail(
+                "reason",
+                "resolved from the dashboard: not published, retry",
+            ),
+        _ => {
+            return message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Not resolved",
+                "Choose `published` (with its URL) or `retry`.",
+                Some(&session.csrf),
+            );
+        }
+    };
+    match state.inner.store.deliveries().transition(transition).await {
+        Ok(true) => after_action(&state, &session, d.id, "resolved").await,
+        Ok(false) => conflict(
+            &session,
+            &d,
+            "Only deliveries whose outcome is unknown can be resolved",
+        ),
+        Err(error) => failed(&session, "resolve the delivery", &error),
+    }
+}
+
+/// `POST /dashboard/deliveries/{id}/cancel`: cancels the delivery's post (every delivery of
+/// it that has not started), as `POST /v1/posts/{id}/cancel` does.
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return session.csrf_refused();
+    }
+    let d = match tenant_delivery(&state, &session, &id).await {
+        Ok(d) => d,
+        Err(response) => return response,
+    };
+    match state
+        .inner
+        .store
+        .deliveries()
+        .cancel_post(session.tenant_id, d.post_id)
+        .await
+    {
+        Ok(cancelled) if cancelled.contains(&d.id) => {
+            after_action(&state, &session, d.id, "cancelled").await
+        }
+        Ok(_) => conflict(
+            &session,
+            &d,
+            "Only deliveries that have not started can be cancelled",
+        ),
+        Err(error) => failed(&session, "cancel the post", &error),
+    }
+}

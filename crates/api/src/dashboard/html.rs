@@ -1,0 +1,184 @@
+//! The dashboard's HTML: one layout, a few fragments, and [`esc`], through which every
+//! interpolated value goes (ids and numbers included, so no call site has to decide what is
+//! safe).
+
+use std::fmt::Display;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+/// Escapes text for an HTML element or a double- or single-quoted attribute.
+pub(crate) fn esc(value: impl Display) -> String {
+    let text = value.to_string();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A time as shown on every page.
+pub(crate) fn at(time: DateTime<Utc>) -> String {
+    esc(time.format("%Y-%m-%d %H:%M:%S UTC"))
+}
+
+pub(crate) fn opt_at(time: Option<DateTime<Utc>>) -> String {
+    time.map_or_else(|| "—".to_owned(), at)
+}
+
+/// A state badge; the live script finds it by its class and rewrites it.
+pub(crate) fn badge(state: &str) -> String {
+    format!("<span class=\"badge s-{s}\">{s}</span>", s = esc(state))
+}
+
+/// The CSRF field every form carries.
+pub(crate) fn csrf_field(token: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(token)
+    )
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222}\
+header{background:#223;color:#fff;padding:.6em 1em;display:flex;gap:1.2em;align-items:center}\
+header a{color:#fff}header form{margin-left:auto}main{padding:1em}\
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left}\
+.badge{padding:.1em .4em;border-radius:.3em;background:#ddd}.s-published{background:#bfb}\
+.s-failed,.s-dead{background:#fbb}.s-unknown{background:#fd8}.s-running{background:#bdf}\
+.notice{background:#eef;padding:.5em}.error{background:#fee;padding:.5em}";
+
+/// The live-update script: subscribes to `/dashboard/events` and rewrites the state badges
+/// of the deliveries on the page (rows carry `data-delivery`).
+const SCRIPT: &str = r#"(function(){
+if(!window.EventSource)return;
+var after=document.body.getAttribute('data-after')||'0';
+var live=document.getElementById('live');
+var es=new EventSource('/dashboard/events?after='+encodeURIComponent(after));
+es.onopen=function(){if(live)live.textContent='live';};
+es.onerror=function(){if(live)live.textContent='reconnecting';};
+var states=['scheduled','queued','running','retrying','rate_limited','published','failed','dead','unknown','cancelled'];
+states.forEach(function(s){es.addEventListener('delivery.'+s,function(e){
+var d;try{d=JSON.parse(e.data);}catch(_){return;}
+if(typeof d.delivery_id!=='string'||!/^[0-9a-f-]+$/.test(d.delivery_id))return;
+var rows=document.querySelectorAll('[data-delivery="'+d.delivery_id+'"]');
+rows.forEach(function(row){row.querySelectorAll('.badge').forEach(function(b){
+b.textContent=d.to;b.className='badge s-'+d.to;});});
+if(!rows.length){var n=document.getElementById('unseen');
+if(n){n.hidden=false;var c=n.querySelector('span');c.textContent=String(1+Number(c.textContent));}}
+});});
+})();"#;
+
+/// A whole page. `body` is already-built HTML; everything else is escaped here.
+pub(crate) struct Page<'a> {
+    pub(crate) title: &'a str,
+    /// The signed-in session's CSRF token (for the sign-out form); `None` on sign-in.
+    pub(crate) csrf: Option<&'a str>,
+    /// The last event id when the page was built: the live script resumes after it.
+    pub(crate) live_after: Option<i64>,
+    pub(crate) body: String,
+}
+
+impl Page<'_> {
+    pub(crate) fn render(self, status: StatusCode) -> Response {
+        let nav = match self.csrf {
+            Some(token) => format!(
+                "<a href=\"/dashboard\">Overview</a><a href=\"/dashboard/deliveries\">Deliveries</a>\
+                 <a href=\"/dashboard/connections\">Connections</a>\
+                 <form method=\"post\" action=\"/dashboard/logout\">{}\
+                 <button type=\"submit\">Sign out</button></form>",
+                csrf_field(token)
+            ),
+            None => String::new(),
+        };
+        let (after, script) = match self.live_after {
+            Some(id) => (
+                format!(" data-after=\"{}\"", esc(id)),
+                format!(
+                    "<p><small>Updates: <span id=\"live\">off</span></small></p>\
+                     <script>{SCRIPT}</script>"
+                ),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let html = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\">\
+             <title>{title} · Herald</title><style>{STYLE}</style></head>\
+             <body{after}><header><strong>Herald</strong>{nav}</header>\
+             <main><h1>{title}</h1>{body}{script}</main></body></html>",
+            title = esc(self.title),
+            body = self.body,
+        );
+        let mut response = (status, Html(html)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        response
+    }
+}
+
+/// The sign-in form, with a message when the last try failed.
+pub(crate) fn sign_in(status: StatusCode, message: Option<&str>) -> Response {
+    let message = message
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default();
+    Page {
+        title: "Sign in",
+        csrf: None,
+        live_after: None,
+        body: format!(
+            "{message}<form method=\"post\" action=\"/dashboard/login\">\
+             <label>Admin API key <input type=\"password\" name=\"key\" autocomplete=\"off\" \
+             required></label> <button type=\"submit\">Sign in</button></form>"
+        ),
+    }
+    .render(status)
+}
+
+/// A page that only says something went wrong (or what was refused).
+pub(crate) fn message(status: StatusCode, title: &str, text: &str, csrf: Option<&str>) -> Response {
+    Page {
+        title,
+        csrf,
+        live_after: None,
+        body: format!(
+            "<p class=\"error\" role=\"alert\">{}</p><p><a href=\"/dashboard\">Back to the \
+             overview</a></p>",
+            esc(text)
+        ),
+    }
+    .render(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_interpolated_is_escaped() {
+        assert_eq!(
+            esc("<a href=\"x\" onclick='y'>&</a>"),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
+        assert_eq!(
+            badge("<b>"),
+            "<span class=\"badge s-&lt;b&gt;\">&lt;b&gt;</span>"
+        );
+    }
+}
