@@ -131,6 +131,7 @@ pub(crate) async fn run(
 
     let ok = print_table(&results);
     println!();
+    println!("Dashboard:    {api_url}/dashboard   (sign in with the API key below)");
     println!("API:          {api_url}   (OpenAPI at {api_url}/docs)");
     println!("API key:      {}", api.key);
     println!("Simulator:    {sim_url}/_sim/posts lists what was posted");
