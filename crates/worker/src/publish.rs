@@ -135,19 +135,27 @@ impl Run<'_> {
         }
         match self.call(step, prior).await {
             Ok(outcome) => {
-                let _ = journal
-                    .complete(self.delivery_id, key, Some(&outcome.remote_id), None)
-                    .await;
+                journaled(
+                    journal
+                        .complete(self.delivery_id, key, Some(&outcome.remote_id), None)
+                        .await,
+                    self.delivery_id,
+                    key,
+                );
                 Ok(Done::from_outcome(outcome))
             }
             Err(failure) => {
-                let _ = journal
-                    .fail(
-                        self.delivery_id,
-                        key,
-                        Some(&json!({"error": failure.to_string()})),
-                    )
-                    .await;
+                journaled(
+                    journal
+                        .fail(
+                            self.delivery_id,
+                            key,
+                            Some(&json!({"error": failure.to_string()})),
+                        )
+                        .await,
+                    self.delivery_id,
+                    key,
+                );
                 Err(Ended::Failed(failure))
             }
         }
@@ -206,14 +214,18 @@ impl Run<'_> {
                 match result {
                     Ok(outcome) => {
                         let detail = json!({"url": outcome.url});
-                        let _ = journal
-                            .complete(
-                                self.delivery_id,
-                                key,
-                                Some(&outcome.remote_id),
-                                Some(&detail),
-                            )
-                            .await;
+                        journaled(
+                            journal
+                                .complete(
+                                    self.delivery_id,
+                                    key,
+                                    Some(&outcome.remote_id),
+                                    Some(&detail),
+                                )
+                                .await,
+                            self.delivery_id,
+                            key,
+                        );
                         Ok(Done::from_outcome(outcome))
                     }
                     Err(failure) if failure.class == ErrorClass::UnknownOutcome => {
@@ -227,25 +239,37 @@ impl Run<'_> {
                         }
                     }
                     Err(failure) => {
-                        let _ = journal
-                            .fail(
-                                self.delivery_id,
-                                key,
-                                Some(&json!({"error": failure.to_string()})),
-                            )
-                            .await;
+                        journaled(
+                            journal
+                                .fail(
+                                    self.delivery_id,
+                                    key,
+                                    Some(&json!({"error": failure.to_string()})),
+                                )
+                                .await,
+                            self.delivery_id,
+                            key,
+                        );
                         Err(Ended::Failed(failure))
                     }
                 }
             }
             Ok(Admission::Wait { until, gate }) => {
-                let _ = journal
-                    .fail(self.delivery_id, key, Some(&json!({"gate": gate})))
-                    .await;
+                journaled(
+                    journal
+                        .fail(self.delivery_id, key, Some(&json!({"gate": gate})))
+                        .await,
+                    self.delivery_id,
+                    key,
+                );
                 Err(Ended::Wait { until, gate })
             }
             Err(failure) => {
-                let _ = journal.fail(self.delivery_id, key, None).await;
+                journaled(
+                    journal.fail(self.delivery_id, key, None).await,
+                    self.delivery_id,
+                    key,
+                );
                 Err(Ended::Failed(failure))
             }
         }
@@ -266,9 +290,9 @@ impl Run<'_> {
             Ok(Lookup::Found { remote_id, url }) => {
                 tracing::info!(step = key, %remote_id, "the lost publish was found on the platform");
                 let detail = json!({"url": url, "resolved_by": "lookup"});
-                let _ = journal
+                journaled(journal
                     .complete(self.delivery_id, key, Some(&remote_id), Some(&detail))
-                    .await;
+                    .await, self.delivery_id, key);
                 Ok(Some(Done {
                     remote_id,
                     url,
@@ -276,16 +300,16 @@ impl Run<'_> {
                 }))
             }
             Ok(Lookup::NotFound) => {
-                let _ = journal
+                journaled(journal
                     .fail(self.delivery_id, key, Some(&json!({"resolved_by": "lookup", "found": false})))
-                    .await;
+                    .await, self.delivery_id, key);
                 Ok(None)
             }
             Ok(Lookup::CannotKnow) => match self.policy().await {
                 UnknownOutcomePolicy::Republish => {
-                    let _ = journal
+                    journaled(journal
                         .fail(self.delivery_id, key, Some(&json!({"resolved_by": "policy_republish"})))
-                        .await;
+                        .await, self.delivery_id, key);
                     Ok(None)
                 }
                 UnknownOutcomePolicy::Unknown => Err(Ended::Unknown(
@@ -421,4 +445,18 @@ fn concurrent(platform: herald_domain::Platform) -> PlatformFailure {
         "another attempt is resolving this publish",
     )
     .with_code("concurrent_attempt")
+}
+
+/// Journal writes around a platform call are best effort once the call has happened: a step
+/// left `sending` is resolved by lookup (the sweeper), so a failed write must not fail the
+/// delivery, but it must not pass silently either.
+fn journaled(written: Result<bool, herald_store::StoreError>, delivery: DeliveryId, step: &str) {
+    if let Err(error) = written {
+        tracing::warn!(
+            %error,
+            %delivery,
+            step,
+            "journal write failed; the step will be resolved by lookup"
+        );
+    }
 }
