@@ -68,6 +68,46 @@ pub(crate) struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Marks a `sending` step done. Journal writes once the platform call has happened are
+    /// best effort: a step left `sending` is resolved by lookup (the sweeper), so a failed
+    /// write must not fail the delivery, but it must not pass silently either.
+    async fn mark_done(
+        &self,
+        key: &str,
+        remote_id: Option<&str>,
+        detail: Option<&serde_json::Value>,
+    ) {
+        let written = self
+            .ctx
+            .store
+            .journal()
+            .complete(self.delivery_id, key, remote_id, detail)
+            .await;
+        self.journaled(written, key);
+    }
+
+    /// Marks a `sending` step failed (it may be sent again); best effort, as [`Self::mark_done`].
+    async fn mark_failed(&self, key: &str, detail: Option<&serde_json::Value>) {
+        let written = self
+            .ctx
+            .store
+            .journal()
+            .fail(self.delivery_id, key, detail)
+            .await;
+        self.journaled(written, key);
+    }
+
+    fn journaled(&self, written: Result<bool, herald_store::StoreError>, step: &str) {
+        if let Err(error) = written {
+            tracing::warn!(
+                %error,
+                delivery = %self.delivery_id,
+                step,
+                "journal write failed; the step will be resolved by lookup"
+            );
+        }
+    }
+
     /// Runs `plan`, resuming from the journal.
     pub(crate) async fn execute(mut self, plan: &[Step]) -> Ended {
         let journal = self.ctx.store.journal();
@@ -135,27 +175,12 @@ impl Run<'_> {
         }
         match self.call(step, prior).await {
             Ok(outcome) => {
-                journaled(
-                    journal
-                        .complete(self.delivery_id, key, Some(&outcome.remote_id), None)
-                        .await,
-                    self.delivery_id,
-                    key,
-                );
+                self.mark_done(key, Some(&outcome.remote_id), None).await;
                 Ok(Done::from_outcome(outcome))
             }
             Err(failure) => {
-                journaled(
-                    journal
-                        .fail(
-                            self.delivery_id,
-                            key,
-                            Some(&json!({"error": failure.to_string()})),
-                        )
-                        .await,
-                    self.delivery_id,
-                    key,
-                );
+                self.mark_failed(key, Some(&json!({"error": failure.to_string()})))
+                    .await;
                 Err(Ended::Failed(failure))
             }
         }
@@ -214,18 +239,8 @@ impl Run<'_> {
                 match result {
                     Ok(outcome) => {
                         let detail = json!({"url": outcome.url});
-                        journaled(
-                            journal
-                                .complete(
-                                    self.delivery_id,
-                                    key,
-                                    Some(&outcome.remote_id),
-                                    Some(&detail),
-                                )
-                                .await,
-                            self.delivery_id,
-                            key,
-                        );
+                        self.mark_done(key, Some(&outcome.remote_id), Some(&detail))
+                            .await;
                         Ok(Done::from_outcome(outcome))
                     }
                     Err(failure) if failure.class == ErrorClass::UnknownOutcome => {
@@ -239,37 +254,18 @@ impl Run<'_> {
                         }
                     }
                     Err(failure) => {
-                        journaled(
-                            journal
-                                .fail(
-                                    self.delivery_id,
-                                    key,
-                                    Some(&json!({"error": failure.to_string()})),
-                                )
-                                .await,
-                            self.delivery_id,
-                            key,
-                        );
+                        self.mark_failed(key, Some(&json!({"error": failure.to_string()})))
+                            .await;
                         Err(Ended::Failed(failure))
                     }
                 }
             }
             Ok(Admission::Wait { until, gate }) => {
-                journaled(
-                    journal
-                        .fail(self.delivery_id, key, Some(&json!({"gate": gate})))
-                        .await,
-                    self.delivery_id,
-                    key,
-                );
+                self.mark_failed(key, Some(&json!({"gate": gate}))).await;
                 Err(Ended::Wait { until, gate })
             }
             Err(failure) => {
-                journaled(
-                    journal.fail(self.delivery_id, key, None).await,
-                    self.delivery_id,
-                    key,
-                );
+                self.mark_failed(key, None).await;
                 Err(Ended::Failed(failure))
             }
         }
@@ -283,16 +279,13 @@ impl Run<'_> {
         since: &DateTime<Utc>,
         text: &str,
     ) -> Result<Option<Done>, Ended> {
-        let journal = self.ctx.store.journal();
         let key = step.key.as_str();
         let since = *since - TimeDelta::seconds(30);
         match self.ctx.platforms.lookup(&self.account(), text, since).await {
             Ok(Lookup::Found { remote_id, url }) => {
                 tracing::info!(step = key, %remote_id, "the lost publish was found on the platform");
                 let detail = json!({"url": url, "resolved_by": "lookup"});
-                journaled(journal
-                    .complete(self.delivery_id, key, Some(&remote_id), Some(&detail))
-                    .await, self.delivery_id, key);
+                self.mark_done(key, Some(&remote_id), Some(&detail)).await;
                 Ok(Some(Done {
                     remote_id,
                     url,
@@ -300,16 +293,12 @@ impl Run<'_> {
                 }))
             }
             Ok(Lookup::NotFound) => {
-                journaled(journal
-                    .fail(self.delivery_id, key, Some(&json!({"resolved_by": "lookup", "found": false})))
-                    .await, self.delivery_id, key);
+                self.mark_failed(key, Some(&json!({"resolved_by": "lookup", "found": false}))).await;
                 Ok(None)
             }
             Ok(Lookup::CannotKnow) => match self.policy().await {
                 UnknownOutcomePolicy::Republish => {
-                    journaled(journal
-                        .fail(self.delivery_id, key, Some(&json!({"resolved_by": "policy_republish"})))
-                        .await, self.delivery_id, key);
+                    self.mark_failed(key, Some(&json!({"resolved_by": "policy_republish"}))).await;
                     Ok(None)
                 }
                 UnknownOutcomePolicy::Unknown => Err(Ended::Unknown(
@@ -445,18 +434,4 @@ fn concurrent(platform: herald_domain::Platform) -> PlatformFailure {
         "another attempt is resolving this publish",
     )
     .with_code("concurrent_attempt")
-}
-
-/// Journal writes around a platform call are best effort once the call has happened: a step
-/// left `sending` is resolved by lookup (the sweeper), so a failed write must not fail the
-/// delivery, but it must not pass silently either.
-fn journaled(written: Result<bool, herald_store::StoreError>, delivery: DeliveryId, step: &str) {
-    if let Err(error) = written {
-        tracing::warn!(
-            %error,
-            %delivery,
-            step,
-            "journal write failed; the step will be resolved by lookup"
-        );
-    }
 }
