@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use herald_domain::{ConnectionId, DeliveryId, DeliveryState, Platform, PostId, Scope};
-use herald_store::{Attempts, Delivery, DeliveryFilter, Outcome, Transition};
+use herald_store::{Delivery, DeliveryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -279,16 +279,7 @@ pub(crate) async fn retry_delivery(
         .inner
         .store
         .deliveries()
-        .transition(
-            Transition::new(
-                delivery.id,
-                DeliveryState::RETRYABLE_BY_OPERATOR,
-                DeliveryState::Queued,
-            )
-            .due_now()
-            .attempts(Attempts::Reset)
-            .detail("reason", "retried by the producer"),
-        )
+        .transition(crate::operator::retry(delivery.id, "by the producer"))
         .await?;
     if !moved {
         return Err(ApiError::conflict(
@@ -303,16 +294,9 @@ pub(crate) async fn retry_delivery(
 }
 
 async fn after_requeue(state: &AppState, id: DeliveryId) -> Result<Json<DeliveryDetail>, ApiError> {
-    let delivery = state
-        .inner
-        .store
-        .deliveries()
-        .get(id)
+    let delivery = crate::operator::redispatch(state, id)
         .await?
         .ok_or(ApiError::NotFound { what: "delivery" })?;
-    if delivery.state == DeliveryState::Queued {
-        crate::dispatch::push(state, &[(delivery.id, delivery.run_at)]).await;
-    }
     Ok(Json(detail(state, &delivery).await?))
 }
 
@@ -346,14 +330,11 @@ pub(crate) async fn resolve_delivery(
 ) -> Result<Json<DeliveryDetail>, ApiError> {
     caller.require(Scope::Publish)?;
     let delivery = tenant_delivery(&state, &caller, &id).await?;
-    const UNKNOWN: &[DeliveryState] = &[DeliveryState::Unknown];
     let transition = match body.outcome.as_str() {
         "published" => {
             let url = body
                 .url
-                .filter(|u| {
-                    url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-                })
+                .filter(|u| crate::operator::is_http_url(u))
                 .ok_or_else(|| {
                     ApiError::invalid(vec![FieldError::new(
                         "url",
@@ -361,18 +342,9 @@ pub(crate) async fn resolve_delivery(
                         "a published delivery needs the post's http(s) URL",
                     )])
                 })?;
-            Transition::new(delivery.id, UNKNOWN, DeliveryState::Published)
-                .outcome(Outcome {
-                    remote_id: body.remote_id,
-                    public_url: Some(url),
-                    degraded: delivery.degraded.clone(),
-                })
-                .detail("reason", "resolved by the producer: published")
+            crate::operator::resolve_published(&delivery, body.remote_id, url, "by the producer")
         }
-        "retry" => Transition::new(delivery.id, UNKNOWN, DeliveryState::Queued)
-            .due_now()
-            .attempts(Attempts::Reset)
-            .detail("reason", "resolved by the producer: not published, retry"),
+        "retry" => crate::operator::resolve_retry(delivery.id, "by the producer"),
         other => {
             return Err(ApiError::invalid(vec![FieldError::new(
                 "outcome",

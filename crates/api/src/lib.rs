@@ -27,6 +27,7 @@ pub mod media;
 pub mod metrics;
 pub mod oauth;
 pub mod openapi;
+mod operator;
 pub mod posts;
 pub mod webhooks;
 

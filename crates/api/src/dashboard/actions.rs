@@ -5,14 +5,14 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_domain::{DeliveryId, DeliveryState};
-use herald_store::{Attempts, Delivery, Outcome, Transition};
+use herald_domain::DeliveryId;
+use herald_store::Delivery;
 use serde::Deserialize;
 
 use super::Session;
 use super::html::message;
 use super::pages::{failed, tenant_delivery};
-use crate::AppState;
+use crate::{AppState, operator};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ActionForm {
@@ -34,11 +34,8 @@ fn conflict(session: &Session, d: &Delivery, what: &str) -> Response {
 }
 
 async fn after_action(state: &AppState, session: &Session, id: DeliveryId, done: &str) -> Response {
-    if let Ok(Some(d)) = state.inner.store.deliveries().get(id).await
-        && d.state == DeliveryState::Queued
-    {
-        crate::dispatch::push(state, &[(d.id, d.run_at)]).await;
-    }
+    // The transition is committed; a failed re-read only delays dispatch to the sweeper.
+    let _ = operator::redispatch(state, id).await;
     tracing::info!(key = %session.key_id, delivery = %id, action = done, "dashboard action");
     Redirect::to(&format!("/dashboard/deliveries/{id}?done={done}")).into_response()
 }
@@ -57,14 +54,7 @@ pub(super) async fn retry(
         Ok(d) => d,
         Err(response) => return response,
     };
-    let transition = Transition::new(
-        d.id,
-        DeliveryState::RETRYABLE_BY_OPERATOR,
-        DeliveryState::Queued,
-    )
-    .due_now()
-    .attempts(Attempts::Reset)
-    .detail("reason", "retried from the dashboard");
+    let transition = operator::retry(d.id, "from the dashboard");
     match state.inner.store.deliveries().transition(transition).await {
         Ok(true) => after_action(&state, &session, d.id, "retried").await,
         Ok(false) => conflict(
@@ -91,11 +81,10 @@ pub(super) async fn resolve(
         Ok(d) => d,
         Err(response) => return response,
     };
-    const UNKNOWN: &[DeliveryState] = &[DeliveryState::Unknown];
     let transition = match form.outcome.as_str() {
         "published" => {
             let url = form.url.trim();
-            if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            if !operator::is_http_url(url) {
                 return message(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Not resolved",
@@ -103,21 +92,9 @@ pub(super) async fn resolve(
                     Some(&session.csrf),
                 );
             }
-            Transition::new(d.id, UNKNOWN, DeliveryState::Published)
-                .outcome(Outcome {
-                    remote_id: None,
-                    public_url: Some(url.to_owned()),
-                    degraded: d.degraded.clone(),
-                })
-                .detail("reason", "resolved from the dashboard: published")
+            operator::resolve_published(&d, None, url.to_owned(), "from the dashboard")
         }
-        "retry" => Transition::new(d.id, UNKNOWN, DeliveryState::Queued)
-            .due_now()
-            .attempts(Attempts::Reset)
-            .detail(
-                "reason",
-                "resolved from the dashboard: not published, retry",
-            ),
+        "retry" => operator::resolve_retry(d.id, "from the dashboard"),
         _ => {
             return message(
                 StatusCode::UNPROCESSABLE_ENTITY,
