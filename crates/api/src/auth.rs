@@ -172,3 +172,15 @@ async fn caller_of(state: &AppState, presented: Option<String>) -> Result<Caller
         scopes: key.scopes,
     })
 }
+
+/// The value of cookie `name` among the request's `Cookie` headers.
+pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}

@@ -20,7 +20,7 @@
 //!   badges of the rows on the page.
 
 mod actions;
-mod html;
+pub(crate) mod html;
 mod pages;
 
 use std::collections::HashMap;
@@ -140,17 +140,6 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 fn sessions_of(parts: &Parts) -> Option<Arc<Sessions>> {
     parts.extensions.get::<Arc<Sessions>>().cloned()
 }
@@ -164,7 +153,7 @@ impl FromRequestParts<AppState> for Session {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_sign_in = || Redirect::to(SIGN_IN).into_response();
         let sessions = sessions_of(parts).ok_or_else(to_sign_in)?;
-        let session = cookie_value(&parts.headers, COOKIE)
+        let session = crate::auth::cookie_value(&parts.headers, COOKIE)
             .and_then(|id| sessions.get(&id))
             .ok_or_else(to_sign_in)?;
         let live: Option<bool> = sqlx::query_scalar(
@@ -205,7 +194,7 @@ fn set_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
 }
 
 async fn login_form(Extension(sessions): Extension<Arc<Sessions>>, headers: HeaderMap) -> Response {
-    match cookie_value(&headers, COOKIE).and_then(|id| sessions.get(&id)) {
+    match crate::auth::cookie_value(&headers, COOKIE).and_then(|id| sessions.get(&id)) {
         Some(_) => Redirect::to("/dashboard").into_response(),
         None => html::sign_in(StatusCode::OK, None),
     }

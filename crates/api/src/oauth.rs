@@ -41,6 +41,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::connections::check_user;
+use crate::dashboard::html::esc;
 use crate::error::{ApiError, FieldError};
 
 pub(crate) fn api_routes() -> Router<AppState> {
@@ -314,7 +315,7 @@ async fn finish(
     let Some(state_value) = query.get("state").filter(|s| !s.is_empty()) else {
         return rejected("The platform sent no state: start the connection again.");
     };
-    if let Some(cookie) = cookie_value(headers, &cookie_name(platform))
+    if let Some(cookie) = crate::auth::cookie_value(headers, &cookie_name(platform))
         && cookie != *state_value
     {
         return rejected("This browser started another connection: start again.");
@@ -493,35 +494,17 @@ fn rejected(message: &str) -> Response {
 /// A plain result page for a person in a browser.
 fn page(status: StatusCode, title: &str, message: &str, hint: Option<&str>) -> Response {
     let hint = hint
-        .map(|h| format!("<p><strong>What to do:</strong> {}</p>", escape(h)))
+        .map(|h| format!("<p><strong>What to do:</strong> {}</p>", esc(h)))
         .unwrap_or_default();
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body><h1>{title}</h1><p>{message}</p>{hint}</body></html>",
-        title = escape(title),
-        message = escape(message),
+        title = esc(title),
+        message = esc(message),
     );
     let mut response = (status, Html(html)).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
 }
