@@ -21,6 +21,11 @@ check:
 fmt:
     cargo fmt --all
 
+# Fail on any declared dependency no code uses, workspace declarations included (CI runs this;
+# installs cargo-shear into /var/tmp/herald-tools the first time).
+unused-deps:
+    bash .ci/unused-deps
+
 # Create the database (if missing) and apply migrations.
 migrate:
     cargo run -p herald -- migrate

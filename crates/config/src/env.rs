@@ -1,5 +1,5 @@
 //! The environment layer. `HERALD_*` variables map onto keys (`__` nests:
-//! `HERALD_WORKER__CONCURRENCY` is `worker.concurrency`); the spec's own names
+//! `HERALD_WORKER__CONCURRENCY` is `worker.concurrency`); the well-known names
 //! (`TWITTER_CLIENT_ID`, `LINKEDIN_COMPANY_CLIENT_SECRET`, `DATABASE_URL`, ...) map onto
 //! theirs.
 //!
@@ -11,7 +11,7 @@ use figment::Figment;
 use figment::providers::Serialized;
 use figment::value::Value;
 
-/// Spec names and the keys they set, beyond the mechanical `HERALD_A__B` -> `a.b` rule.
+/// Well-known names and the keys they set, beyond the mechanical `HERALD_A__B` -> `a.b` rule.
 const NAMED: &[(&str, &str)] = &[
     ("DATABASE_URL", "database_url"),
     ("REDIS_URL", "redis_url"),
@@ -68,7 +68,7 @@ pub(crate) fn key_of(name: &str) -> Option<String> {
     Some(rest.to_ascii_lowercase().replace("__", "."))
 }
 
-/// The environment variable that sets a key: the spec's name where there is one.
+/// The environment variable that sets a key: the well-known name where there is one.
 pub(crate) fn name_of(key: &str) -> Option<String> {
     if let Some((env, _)) = NAMED.iter().find(|(_, k)| *k == key) {
         return Some((*env).to_owned());
@@ -82,8 +82,8 @@ pub(crate) fn name_of(key: &str) -> Option<String> {
     ))
 }
 
-/// Merges the variables that set keys onto `figment`, in a fixed order so that the spec's
-/// name and its `HERALD_` twin resolve the same way every time (the spec's name wins).
+/// Merges the variables that set keys onto `figment`, in a fixed order so that a well-known
+/// name and its `HERALD_` twin resolve the same way every time (the well-known name wins).
 pub(crate) fn merge(mut figment: Figment, vars: &[(String, String)]) -> Figment {
     let mut settings: Vec<(usize, String, &str)> = vars
         .iter()

@@ -1,10 +1,10 @@
 //! Herald's configuration: loaded once, validated, then immutable.
 //!
-//! Layers, later wins (DESIGN.md section 8):
+//! Layers, later wins:
 //! 1. `config/herald.default.toml`, compiled into the binary, every key commented;
 //! 2. an optional `herald.toml` (or the file named by `HERALD_CONFIG`);
 //! 3. the environment: `HERALD_*` (nested keys with `__`, e.g. `HERALD_API__ADDR`), plus
-//!    the spec's own names (`DATABASE_URL`, `REDIS_URL`, `TWITTER_CLIENT_ID`,
+//!    the well-known names (`DATABASE_URL`, `REDIS_URL`, `TWITTER_CLIENT_ID`,
 //!    `LINKEDIN_COMPANY_CLIENT_SECRET`, `FACEBOOK_REDIRECT_URI`, ...).
 //!
 //! Loading is two-phase. [`RawConfig`] is exactly what the layers say, every field optional
@@ -88,7 +88,7 @@ pub struct ApiConfig {
     /// Requests per second one API key may make on average, and the burst above it.
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
-    /// How long a started OAuth connection may take (the spec's 10 minutes).
+    /// How long a started OAuth connection may take (10 minutes by default).
     #[serde(with = "redact::secs")]
     pub oauth_state_ttl: Duration,
     /// How often `GET /v1/events` looks for new delivery events.
@@ -239,17 +239,25 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Collects problems while a configuration is resolved.
+/// Collects problems while a configuration is resolved. A problem names its key once; the
+/// environment variable that sets the key is derived from it, so the two cannot disagree.
 #[derive(Debug, Default)]
 pub(crate) struct Problems(Vec<Problem>);
 
 impl Problems {
-    pub(crate) fn push(&mut self, key: &str, env: Option<&str>, rule: impl Into<String>) {
+    pub(crate) fn push(&mut self, key: &str, rule: impl Into<String>) {
         self.0.push(Problem {
             key: key.to_owned(),
-            env: env.map(str::to_owned),
+            env: env::name_of(key),
             rule: rule.into(),
         });
+    }
+
+    /// Records `rule` against `key` unless `ok`.
+    pub(crate) fn require(&mut self, ok: bool, key: &str, rule: &str) {
+        if !ok {
+            self.push(key, rule);
+        }
     }
 }
 
@@ -311,14 +319,12 @@ impl Config {
         check_url_scheme(
             &mut problems,
             "database_url",
-            "DATABASE_URL",
             raw.database_url.expose_secret(),
             &["postgres", "postgresql"],
         );
         check_url_scheme(
             &mut problems,
             "redis_url",
-            "REDIS_URL",
             raw.redis_url.expose_secret(),
             &["redis", "rediss"],
         );
@@ -328,108 +334,84 @@ impl Config {
                 .redis_prefix
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'));
-        if !prefix_ok {
-            problems.push(
-                "redis_prefix",
-                Some("HERALD_REDIS_PREFIX"),
-                "must be 1 to 64 characters of letters, digits, '-', '_', ':' or '.'",
-            );
-        }
+        problems.require(
+            prefix_ok,
+            "redis_prefix",
+            "must be 1 to 64 characters of letters, digits, '-', '_', ':' or '.'",
+        );
         let public_url = match BaseUrl::parse(&raw.public_url) {
             Ok(url) => url,
             Err(rule) => {
-                problems.push("public_url", Some("HERALD_PUBLIC_URL"), rule);
+                problems.push("public_url", rule);
                 BaseUrl::placeholder()
             }
         };
         let encryption_keys = raw
             .encryption_keys
             .filter(|keys| !keys.expose_secret().trim().is_empty());
-        if env == Environment::Production && encryption_keys.is_none() {
-            problems.push(
-                "encryption_keys",
-                Some("HERALD_ENCRYPTION_KEYS"),
-                "is required when HERALD_ENV=production (tokens are sealed with it); \
-                 create one with `herald keys gen-encryption`",
-            );
-        }
+        problems.require(
+            env == Environment::Development || encryption_keys.is_some(),
+            "encryption_keys",
+            "is required when HERALD_ENV=production (tokens are sealed with it); \
+             create one with `herald keys gen-encryption`",
+        );
 
-        if raw.api.max_schedule_ahead_days == 0 {
-            problems.push(
+        let (api, worker) = (&raw.api, &raw.worker);
+        let checks: [(bool, &str, &str); 11] = [
+            (
+                api.max_schedule_ahead_days > 0,
                 "api.max_schedule_ahead_days",
-                Some("HERALD_API__MAX_SCHEDULE_AHEAD_DAYS"),
                 "must be at least 1",
-            );
-        }
-        if raw.api.rate_limit_per_second == 0 || raw.api.rate_limit_burst == 0 {
-            problems.push(
+            ),
+            (
+                api.rate_limit_per_second > 0 && api.rate_limit_burst > 0,
                 "api.rate_limit_per_second",
-                Some("HERALD_API__RATE_LIMIT_PER_SECOND"),
                 "the rate and the burst must be at least 1",
-            );
-        }
-        if raw.api.max_targets == 0 {
-            problems.push(
-                "api.max_targets",
-                Some("HERALD_API__MAX_TARGETS"),
-                "must be at least 1",
-            );
-        }
-        if raw.media.store == MediaStoreKind::S3 && raw.media.s3.bucket.is_none() {
-            problems.push(
+            ),
+            (api.max_targets > 0, "api.max_targets", "must be at least 1"),
+            (
+                raw.media.store != MediaStoreKind::S3 || raw.media.s3.bucket.is_some(),
                 "media.s3.bucket",
-                Some("HERALD_MEDIA__S3__BUCKET"),
                 "is required when media.store = \"s3\"",
-            );
-        }
-        if raw.worker.concurrency == 0 {
-            problems.push(
+            ),
+            (
+                worker.concurrency > 0,
                 "worker.concurrency",
-                Some("HERALD_WORKER__CONCURRENCY"),
                 "must be at least 1",
-            );
-        }
-        if raw.worker.max_attempts == 0 {
-            problems.push(
+            ),
+            (
+                worker.max_attempts > 0,
                 "worker.max_attempts",
-                Some("HERALD_WORKER__MAX_ATTEMPTS"),
                 "must be at least 1",
-            );
-        }
-        if raw.worker.per_platform_concurrency == 0 {
-            problems.push(
+            ),
+            (
+                worker.per_platform_concurrency > 0,
                 "worker.per_platform_concurrency",
-                Some("HERALD_WORKER__PER_PLATFORM_CONCURRENCY"),
                 "must be at least 1",
-            );
-        }
-        if raw.worker.heartbeat_secs == 0 || raw.worker.missed_heartbeats == 0 {
-            problems.push(
+            ),
+            (
+                worker.heartbeat_secs > 0 && worker.missed_heartbeats > 0,
                 "worker.heartbeat_secs",
-                Some("HERALD_WORKER__HEARTBEAT_SECS"),
                 "the heartbeat and the missed heartbeats must be at least 1",
-            );
-        }
-        if raw.worker.retry_schedule_secs.is_empty() {
-            problems.push(
+            ),
+            (
+                !worker.retry_schedule_secs.is_empty(),
                 "worker.retry_schedule_secs",
-                Some("HERALD_WORKER__RETRY_SCHEDULE_SECS"),
                 "needs at least one wait",
-            );
-        }
-        if !(0.0..=1.0).contains(&raw.worker.retry_jitter) {
-            problems.push(
+            ),
+            (
+                (0.0..=1.0).contains(&worker.retry_jitter),
                 "worker.retry_jitter",
-                Some("HERALD_WORKER__RETRY_JITTER"),
                 "must be between 0 and 1",
-            );
-        }
-        if raw.worker.lease_secs < 5 {
-            problems.push(
+            ),
+            (
+                worker.lease_secs >= 5,
                 "worker.lease_secs",
-                Some("HERALD_WORKER__LEASE_SECS"),
                 "must be at least 5 seconds",
-            );
+            ),
+        ];
+        for (ok, key, rule) in checks {
+            problems.require(ok, key, rule);
         }
 
         let platforms = platforms::resolve(raw.platforms, env, &public_url, &mut problems);
@@ -528,19 +510,18 @@ fn serialize_millis<S: serde::Serializer>(value: &Duration, s: S) -> Result<S::O
     s.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn check_url_scheme(problems: &mut Problems, key: &str, env: &str, value: &str, schemes: &[&str]) {
+fn check_url_scheme(problems: &mut Problems, key: &str, value: &str, schemes: &[&str]) {
     match Url::parse(value) {
         Ok(url) if schemes.contains(&url.scheme()) => {}
         Ok(url) => problems.push(
             key,
-            Some(env),
             format!(
                 "scheme `{}` is not supported; expected {}",
                 url.scheme(),
                 schemes.join(" or ")
             ),
         ),
-        Err(err) => problems.push(key, Some(env), format!("is not a valid URL ({err})")),
+        Err(err) => problems.push(key, format!("is not a valid URL ({err})")),
     }
 }
 

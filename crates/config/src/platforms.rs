@@ -3,7 +3,7 @@
 //! Where a platform lives is resolved per host, most specific first: an explicit
 //! `platforms.<name>.web_url`/`api_url`, then `HERALD_PLATFORM_BASE_URL` plus the
 //! simulator's prefix for that host, then the real host. Credentials: explicit ones; for
-//! Instagram and Threads, Facebook's (the spec: "can use FACEBOOK_CLIENT_ID"); in development,
+//! Instagram and Threads, Facebook's (one Meta app can serve all three); in development,
 //! the simulator's registered development apps; in production, none (the platform is
 //! reported as not configured and cannot be connected).
 
@@ -58,7 +58,7 @@ pub struct TwitterConfig {
 pub enum LinkedinFlow {
     /// Images API + Posts API (`/rest`), polling the image until AVAILABLE.
     Current,
-    /// The spec's assets registerUpload + ugcPosts (`/v2`), with its fixed processing wait.
+    /// The older assets registerUpload + ugcPosts (`/v2`), with its fixed processing wait.
     Legacy,
 }
 
@@ -166,8 +166,7 @@ impl Hosts<'_> {
     fn resolve(&mut self, key: &str, explicit: Option<&str>, prefix: &str, real: &str) -> BaseUrl {
         if let Some(value) = explicit {
             return BaseUrl::parse(value).unwrap_or_else(|rule| {
-                self.problems
-                    .push(key, crate::env::name_of(key).as_deref(), rule);
+                self.problems.push(key, rule);
                 BaseUrl::placeholder()
             });
         }
@@ -186,9 +185,7 @@ pub(crate) fn resolve(
 ) -> PlatformsConfig {
     let base = raw.base_url.as_deref().and_then(|value| {
         BaseUrl::parse(value)
-            .map_err(|rule| {
-                problems.push("platforms.base_url", Some("HERALD_PLATFORM_BASE_URL"), rule)
-            })
+            .map_err(|rule| problems.push("platforms.base_url", rule))
             .ok()
     });
     let callback = |platform: &str| format!("{public_url}/api/social/{platform}/callback");
@@ -226,10 +223,10 @@ pub(crate) fn resolve(
     {
         problems.push(
             "platforms.linkedin.company.redirect_uri",
-            Some("LINKEDIN_COMPANY_REDIRECT_URI"),
             format!(
-                "must equal LINKEDIN_REDIRECT_URI ({personal_callback}): both LinkedIn apps use \
-                 the same callback URL, or LinkedIn answers `redirect_uri does not match`"
+                "must equal {} ({personal_callback}): both LinkedIn apps use \
+                 the same callback URL, or LinkedIn answers `redirect_uri does not match`",
+                env_or_key("platforms.linkedin.redirect_uri")
             ),
         );
     }
@@ -350,7 +347,6 @@ pub(crate) fn resolve(
     if !twitter.tiers.contains_key(&twitter.default_tier) {
         hosts.problems.push(
             "platforms.twitter.default_tier",
-            Some("HERALD_PLATFORMS__TWITTER__DEFAULT_TIER"),
             format!(
                 "`{}` is not one of the configured tiers ({})",
                 twitter.default_tier,
@@ -362,13 +358,9 @@ pub(crate) fn resolve(
         ("platforms.twitter.window_secs", twitter.window.as_secs()),
         ("platforms.threads.window_secs", threads.window.as_secs()),
     ] {
-        if secs == 0 {
-            hosts.problems.push(
-                key,
-                crate::env::name_of(key).as_deref(),
-                "must be at least 1 second",
-            );
-        }
+        hosts
+            .problems
+            .require(secs > 0, key, "must be at least 1 second");
     }
 
     PlatformsConfig {
@@ -456,11 +448,7 @@ fn resolve_app(
         Some(value) => match BaseUrl::parse(value) {
             Ok(url) => url.0,
             Err(rule) => {
-                problems.push(
-                    &redirect_key,
-                    crate::env::name_of(&redirect_key).as_deref(),
-                    rule,
-                );
+                problems.push(&redirect_key, rule);
                 return None;
             }
         },
@@ -488,7 +476,6 @@ fn resolve_app(
         (Some(_), None) => {
             problems.push(
                 &secret_key,
-                crate::env::name_of(&secret_key).as_deref(),
                 format!("is required because {} is set", env_or_key(&id_key)),
             );
             None
@@ -496,7 +483,6 @@ fn resolve_app(
         (None, Some(_)) => {
             problems.push(
                 &id_key,
-                crate::env::name_of(&id_key).as_deref(),
                 format!("is required because {} is set", env_or_key(&secret_key)),
             );
             None

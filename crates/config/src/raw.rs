@@ -24,7 +24,7 @@ pub struct RawConfig {
     pub media: RawMedia,
     pub worker: RawWorker,
     pub platforms: RawPlatforms,
-    /// Content rules: an overlay on the spec's defaults, key by key.
+    /// Content rules: an overlay on the documented defaults, key by key.
     #[serde(default)]
     pub rules: herald_domain::rules::ContentRules,
     pub log: RawLog,
@@ -150,7 +150,7 @@ pub struct RawTwitter {
     pub urls: RawUrls,
     pub scopes: Vec<String>,
     pub default_tier: String,
-    /// Posts per 24-hour window by API tier (the spec: free 17, basic 100).
+    /// Posts per 24-hour window by API tier (by default: free 17, basic 100).
     pub tiers: std::collections::BTreeMap<String, u32>,
     pub window_secs: u64,
 }

@@ -1,5 +1,5 @@
-//! The simulator's configuration: token lifetimes, rate windows, processing delays, the modes
-//! the spec describes, start-up faults and the fixtures.
+//! The simulator's configuration: token lifetimes, rate windows, processing delays, the
+//! platform modes Herald must cope with, start-up faults and the fixtures.
 //!
 //! Every field has a default (`#[serde(default)]` everywhere), so an empty TOML file, or none,
 //! gives the standard fixtures and realistic limits. Unknown keys are rejected so a typo in a
@@ -126,7 +126,7 @@ impl SimConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenConfig {
-    /// Authorization codes are single-use and live this long (the spec: about 10 minutes).
+    /// Authorization codes are single-use and live this long (about 10 minutes on the real platforms).
     pub code_ttl_secs: u64,
     pub x_access_secs: u64,
     pub x_refresh_secs: u64,
@@ -212,7 +212,8 @@ pub struct XConfig {
     pub posts_per_15min: Limit,
     /// Every read endpoint (users/me, tweet lookups, media status) per user.
     pub reads_per_15min: Limit,
-    /// The spec's free-tier behaviour: media upload works, a tweet with media is refused (403).
+    /// X's documented free-tier behaviour: media upload works, a tweet with media is refused
+    /// (403).
     pub free_tier_rejects_media: bool,
     pub max_weighted_length: i32,
     pub max_media_per_tweet: usize,
@@ -323,7 +324,7 @@ impl Default for MetaConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FacebookConfig {
-    /// The platform's own limit (the spec's 2,000 is Herald's choice, not Facebook's).
+    /// The platform's own limit (Herald's default of 2,000 is its own choice, not Facebook's).
     pub max_message_chars: usize,
     pub photo_max_bytes: u64,
     /// Posts and photos per Page per window before code 613.
@@ -351,7 +352,8 @@ pub struct InstagramConfig {
     pub container_expiry_secs: u64,
     pub max_caption_chars: usize,
     pub image_max_bytes: u64,
-    /// PNG is not accepted by the API (the spec's list has it): turn on to accept it.
+    /// PNG is not accepted by the API (although some of Meta's documentation lists it): turn
+    /// on to accept it.
     pub accept_png: bool,
     pub image_min_width: u32,
     pub image_min_aspect: f64,

@@ -2,7 +2,7 @@
 //! Instagram, Threads, Telegram), served on one port, stateful, with faults.
 //!
 //! Every test, benchmark and the demo reaches "the platforms" through this crate, so it
-//! follows the live APIs as `PLATFORMS.md` documents them (request and response shapes,
+//! follows the live APIs as their documentation describes them (request and response shapes,
 //! status codes, headers, error bodies) and shares no code with `herald-platforms`: each
 //! side is written on its own, so a misread API fails a test instead of agreeing with
 //! itself.

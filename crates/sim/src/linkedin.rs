@@ -24,8 +24,8 @@ use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::fixtures::{AppPlatform, LinkedInOrganization};
-use crate::oauth::{self, AccessToken, AuthCode, Lookup, RefreshToken, TokenKind};
+use crate::fixtures::{AppFixture, AppPlatform, LinkedInOrganization};
+use crate::oauth::{self, AccessToken, AuthorizeRules, Lookup, RefreshToken, Refusal, TokenKind};
 use crate::request::{bearer, json};
 use crate::state::{Platform, SharedSim, World};
 
@@ -264,75 +264,48 @@ async fn authorize(
     State(sim): State<SharedSim>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let now = sim.now_ms();
-    let mut world = sim.world();
-    let param = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    let Some(app) = world
-        .fixtures
-        .app(param("client_id"))
-        .filter(|a| a.platform == AppPlatform::Linkedin)
-        .cloned()
-    else {
-        return oauth::error_page("Invalid client_id: this application is not registered.");
-    };
-    let redirect_uri = param("redirect_uri").to_owned();
-    if !oauth::redirect_allowed(&app, &redirect_uri) {
-        return oauth::error_page("The redirect_uri does not match the registered value");
-    }
-    let state = param("state").to_owned();
-    let fail = |error: &str, description: &str| {
-        oauth::redirect_to(
-            &redirect_uri,
-            &[
-                ("error", error),
-                ("error_description", description),
-                ("state", &state),
-            ],
-            "",
-        )
-    };
-    if param("response_type") != "code" {
-        return fail("invalid_request", "response_type must be code");
-    }
-    let scopes = oauth::split_scopes(param("scope"));
+    oauth::authorize(&sim, &q, &AUTHORIZE)
+}
+
+/// www.linkedin.com's authorization page: scopes outside the app's products are refused
+/// (`unauthorized_scope_error`), which is why Company Pages need the second app.
+const AUTHORIZE: AuthorizeRules = AuthorizeRules {
+    platform: AppPlatform::Linkedin,
+    unknown_app: "Invalid client_id: this application is not registered.",
+    bad_redirect: "The redirect_uri does not match the registered value",
+    response_type_error: Some("invalid_request"),
+    pkce: false,
+    scopes: judge_scopes,
+    denied: &[
+        ("error", "user_cancelled_authorize"),
+        ("error_description", "The user cancelled the authorization"),
+    ],
+    user: |fixtures, wanted| {
+        fixtures
+            .linkedin
+            .members
+            .iter()
+            .find(|m| wanted.is_empty() || m.sub == wanted || m.email == wanted)
+            .map(|m| m.sub.clone())
+    },
+    no_user: "No such test member.",
+    fragment: "",
+};
+
+fn judge_scopes(app: &AppFixture, scopes: Vec<String>) -> Result<Vec<String>, Refusal> {
     if scopes.is_empty() {
-        return fail("invalid_request", "The scope parameter is missing");
+        return Err(Refusal::Redirect(
+            "invalid_request",
+            "The scope parameter is missing".into(),
+        ));
     }
-    if let Some(scope) = oauth::unapproved_scopes(&app, &scopes).first() {
-        return fail(
+    if let Some(scope) = oauth::unapproved_scopes(app, &scopes).first() {
+        return Err(Refusal::Redirect(
             "unauthorized_scope_error",
-            &format!("Scope \"{scope}\" is not authorized for your application"),
-        );
+            format!("Scope \"{scope}\" is not authorized for your application"),
+        ));
     }
-    if q.contains_key("deny") {
-        return fail(
-            "user_cancelled_authorize",
-            "The user cancelled the authorization",
-        );
-    }
-    let wanted = param("user");
-    let Some(user) = world
-        .fixtures
-        .linkedin
-        .members
-        .iter()
-        .find(|m| wanted.is_empty() || m.sub == wanted || m.email == wanted)
-        .map(|m| m.sub.clone())
-    else {
-        return oauth::error_page("No such test member.");
-    };
-    let ttl = world.config.tokens.code_ttl_secs * 1000;
-    let code = world.oauth.issue_code(AuthCode {
-        platform: AppPlatform::Linkedin,
-        client_id: app.client_id,
-        user,
-        redirect_uri: redirect_uri.clone(),
-        scopes,
-        challenge: None,
-        expires_ms: now + ttl,
-        used: false,
-    });
-    oauth::redirect_to(&redirect_uri, &[("code", &code), ("state", &state)], "")
+    Ok(scopes)
 }
 
 async fn access_token(State(sim): State<SharedSim>, body: Bytes) -> Response {

@@ -1,7 +1,7 @@
-//! The spec's LinkedIn flow, still served: `POST /v2/assets?action=registerUpload`, the PUT
+//! LinkedIn's older flow, still served: `POST /v2/assets?action=registerUpload`, the PUT
 //! of the bytes, `GET /v2/assets/{id}` (the asset's recipe status) and `POST /v2/ugcPosts`
-//! with the asset URN. Assets follow the same processing states as images (the spec waits a
-//! fixed 20 s; the simulator makes the asset AVAILABLE after `linkedin.image_processing_ms`).
+//! with the asset URN. Assets follow the same processing states as images (Herald's legacy
+//! flow waits a fixed 20 s; the simulator makes the asset AVAILABLE after `linkedin.image_processing_ms`).
 
 use std::collections::HashMap;
 

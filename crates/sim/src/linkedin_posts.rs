@@ -1,4 +1,4 @@
-//! LinkedIn images and posts: the current `/rest/images` + `/rest/posts` flow (the spec's
+//! LinkedIn images and posts: the current `/rest/images` + `/rest/posts` flow (the older
 //! legacy `/v2/assets` + `/v2/ugcPosts` flow, in `linkedin_legacy.rs`, reuses its parts).
 //!
 //! An image (or asset) is `WAITING_UPLOAD` until its bytes are PUT to the upload URL the

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::fixtures::AppPlatform;
 use crate::graph::{GraphError, expired_error, is_version};
-use crate::oauth::{self, AccessToken, AuthCode, Lookup, TokenKind};
+use crate::oauth::{self, AccessToken, AuthorizeRules, Lookup, Refusal, TokenKind};
 use crate::request::{Params, json};
 use crate::state::{Platform, SharedSim};
 
@@ -30,74 +30,47 @@ pub(crate) async fn dialog(
     if !is_version(&version) {
         return oauth::error_page("Sorry, this content isn't available right now");
     }
-    let now = sim.now_ms();
-    let mut world = sim.world();
-    let param = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    let Some(app) = world
-        .fixtures
-        .app(param("client_id"))
-        .filter(|a| a.platform == AppPlatform::Meta)
-        .cloned()
-    else {
-        return oauth::error_page(
-            "Invalid App ID: The provided app ID does not look like a valid app ID.",
-        );
-    };
-    let redirect_uri = param("redirect_uri").to_owned();
-    if !oauth::redirect_allowed(&app, &redirect_uri) {
-        return oauth::error_page(
-            "URL Blocked: This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings.",
-        );
-    }
-    let mut scopes = oauth::split_scopes(param("scope"));
-    if scopes.is_empty() {
-        scopes.push("public_profile".to_owned());
-    }
-    let invalid = oauth::unapproved_scopes(&app, &scopes);
-    if !invalid.is_empty() {
-        return oauth::error_page(&format!(
-            "Invalid Scopes: {}. This message is only shown to developers.",
-            invalid.join(", ")
-        ));
-    }
-    let state = param("state").to_owned();
-    if q.contains_key("deny") {
-        return oauth::redirect_to(
-            &redirect_uri,
-            &[
-                ("error", "access_denied"),
-                ("error_code", "200"),
-                ("error_description", "Permissions error"),
-                ("error_reason", "user_denied"),
-                ("state", &state),
-            ],
-            "_=_",
-        );
-    }
-    let wanted = param("user");
-    let Some(user) = world
-        .fixtures
-        .facebook
-        .users
-        .iter()
-        .find(|u| wanted.is_empty() || u.id == wanted || u.email == wanted)
-        .map(|u| u.id.clone())
-    else {
-        return oauth::error_page("No such test user.");
-    };
-    let ttl = world.config.tokens.code_ttl_secs * 1000;
-    let code = world.oauth.issue_code(AuthCode {
-        platform: AppPlatform::Meta,
-        client_id: app.client_id,
-        user,
-        redirect_uri: redirect_uri.clone(),
-        scopes,
-        challenge: None,
-        expires_ms: now + ttl,
-        used: false,
-    });
-    oauth::redirect_to(&redirect_uri, &[("code", &code), ("state", &state)], "_=_")
+    oauth::authorize(&sim, &q, &DIALOG)
 }
+
+/// Facebook's login dialog: no scope means `public_profile`, scopes outside the app's list
+/// show the "Invalid Scopes" page, and every redirect carries `#_=_`.
+const DIALOG: AuthorizeRules = AuthorizeRules {
+    platform: AppPlatform::Meta,
+    unknown_app: "Invalid App ID: The provided app ID does not look like a valid app ID.",
+    bad_redirect: "URL Blocked: This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings.",
+    response_type_error: None,
+    pkce: false,
+    scopes: |app, mut scopes| {
+        if scopes.is_empty() {
+            scopes.push("public_profile".to_owned());
+        }
+        let invalid = oauth::unapproved_scopes(app, &scopes);
+        if !invalid.is_empty() {
+            return Err(Refusal::Page(format!(
+                "Invalid Scopes: {}. This message is only shown to developers.",
+                invalid.join(", ")
+            )));
+        }
+        Ok(scopes)
+    },
+    denied: &[
+        ("error", "access_denied"),
+        ("error_code", "200"),
+        ("error_description", "Permissions error"),
+        ("error_reason", "user_denied"),
+    ],
+    user: |fixtures, wanted| {
+        fixtures
+            .facebook
+            .users
+            .iter()
+            .find(|u| wanted.is_empty() || u.id == wanted || u.email == wanted)
+            .map(|u| u.id.clone())
+    },
+    no_user: "No such test user.",
+    fragment: "_=_",
+};
 
 fn token_response(access: &str, expires_in: Option<u64>) -> Response {
     let mut body = json!({"access_token": access, "token_type": "bearer"});

@@ -12,8 +12,14 @@
 //!   and a second use is `invalid_grant`-style, which is what logs a double-refreshing client
 //!   out in production.
 //!
-//! How credentials are presented (Basic auth, form fields, query parameters) and what the
-//! errors look like is each platform module's business.
+//! - Every platform's authorize page runs one path, [`authorize`]: the app must be registered
+//!   with that platform, the redirect URI registered with the app, the scopes acceptable; then
+//!   a fixture user approves (or `deny=1` refuses) and the browser goes back with a code. What
+//!   truly differs (PKCE for X, how scopes are judged, the wording of each refusal, the
+//!   fragment Facebook and Threads append) is an [`AuthorizeRules`] in the platform's module.
+//!
+//! How credentials are presented at the token endpoint (Basic auth, form fields, query
+//! parameters) and what its errors look like is each platform module's business.
 
 use std::collections::HashMap;
 
@@ -22,8 +28,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::fixtures::{AppFixture, AppPlatform};
+use crate::fixtures::{AppFixture, AppPlatform, Fixtures};
 use crate::request::random_token;
+use crate::state::SharedSim;
 
 /// What an access token stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,6 +286,122 @@ pub(crate) fn error_page(message: &str) -> Response {
         format!("<!doctype html><title>Error</title><h1>Error</h1><p>{message}</p>"),
     )
         .into_response()
+}
+
+/// How an authorize call is refused.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The platform's own error page: it cannot (or does not) send the browser back.
+    Page(String),
+    /// Back to the redirect URI with `error` and `error_description` (and the state).
+    Redirect(&'static str, String),
+}
+
+/// What one platform's authorize page does differently; everything else is [`authorize`].
+#[derive(Debug)]
+pub(crate) struct AuthorizeRules {
+    /// Apps registered with this platform are the valid client ids.
+    pub(crate) platform: AppPlatform,
+    /// The error page for a client id no app of this platform has.
+    pub(crate) unknown_app: &'static str,
+    /// The error page for a redirect URI the app has not registered.
+    pub(crate) bad_redirect: &'static str,
+    /// The error code when `response_type` is not `code`; `None`: the parameter is not checked.
+    pub(crate) response_type_error: Option<&'static str>,
+    /// X: a PKCE challenge is required (`S256` or `plain`, `plain` when no method is given).
+    pub(crate) pkce: bool,
+    /// Judges the requested scopes for the app; the scopes the code grants, or the refusal.
+    pub(crate) scopes: fn(&AppFixture, Vec<String>) -> Result<Vec<String>, Refusal>,
+    /// The parameters of the redirect when the user refuses (`deny=1`), before the state.
+    pub(crate) denied: &'static [(&'static str, &'static str)],
+    /// The fixture user who approves: `user=` names one (by id, name or email), else the first.
+    pub(crate) user: fn(&Fixtures, &str) -> Option<String>,
+    /// The error page when no fixture user matches.
+    pub(crate) no_user: &'static str,
+    /// Appended to every redirect back (Facebook's `_=_`, Threads' `_`).
+    pub(crate) fragment: &'static str,
+}
+
+/// An authorize page: checks the call against `rules`, then auto-approves for a fixture user
+/// and redirects back with a single-use code that remembers the redirect URI, the scopes and
+/// the PKCE challenge for the token exchange.
+pub(crate) fn authorize(
+    sim: &SharedSim,
+    q: &HashMap<String, String>,
+    rules: &AuthorizeRules,
+) -> Response {
+    let now = sim.now_ms();
+    let mut world = sim.world();
+    let param = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let Some(app) = world
+        .fixtures
+        .app(param("client_id"))
+        .filter(|a| a.platform == rules.platform)
+        .cloned()
+    else {
+        return error_page(rules.unknown_app);
+    };
+    let redirect_uri = param("redirect_uri").to_owned();
+    if !redirect_allowed(&app, &redirect_uri) {
+        return error_page(rules.bad_redirect);
+    }
+    let state = param("state");
+    let back = |params: &[(&str, &str)]| {
+        let mut params = params.to_vec();
+        params.push(("state", state));
+        redirect_to(&redirect_uri, &params, rules.fragment)
+    };
+    let refuse = |refusal: Refusal| match refusal {
+        Refusal::Page(message) => error_page(&message),
+        Refusal::Redirect(error, description) => {
+            back(&[("error", error), ("error_description", &description)])
+        }
+    };
+    if let Some(error) = rules.response_type_error
+        && param("response_type") != "code"
+    {
+        return refuse(Refusal::Redirect(
+            error,
+            "response_type must be code".into(),
+        ));
+    }
+    let challenge = if rules.pkce {
+        let challenge = param("code_challenge");
+        let method = q
+            .get("code_challenge_method")
+            .map_or("plain", String::as_str);
+        if challenge.is_empty() || !(method == "S256" || method == "plain") {
+            return refuse(Refusal::Redirect(
+                "invalid_request",
+                "Missing or invalid PKCE code_challenge".into(),
+            ));
+        }
+        Some((challenge.to_owned(), method.to_owned()))
+    } else {
+        None
+    };
+    let scopes = match (rules.scopes)(&app, split_scopes(param("scope"))) {
+        Ok(scopes) => scopes,
+        Err(refusal) => return refuse(refusal),
+    };
+    if q.contains_key("deny") {
+        return back(rules.denied);
+    }
+    let Some(user) = (rules.user)(&world.fixtures, param("user")) else {
+        return error_page(rules.no_user);
+    };
+    let ttl = world.config.tokens.code_ttl_secs * 1000;
+    let code = world.oauth.issue_code(AuthCode {
+        platform: rules.platform,
+        client_id: app.client_id,
+        user,
+        redirect_uri: redirect_uri.clone(),
+        scopes,
+        challenge,
+        expires_ms: now + ttl,
+        used: false,
+    });
+    back(&[("code", &code)])
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::fixtures::AppPlatform;
 use crate::graph::GraphError;
-use crate::oauth::{self, AccessToken, AuthCode, Lookup, TokenKind};
+use crate::oauth::{self, AccessToken, AuthorizeRules, Lookup, Refusal, TokenKind};
 use crate::request::json;
 use crate::state::{Platform, SharedSim, World, graph_human_time};
 
@@ -36,64 +36,41 @@ async fn authorize(
     State(sim): State<SharedSim>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let now = sim.now_ms();
-    let mut world = sim.world();
-    let param = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    let Some(app) = world
-        .fixtures
-        .app(param("client_id"))
-        .filter(|a| a.platform == AppPlatform::Threads)
-        .cloned()
-    else {
-        return oauth::error_page("Invalid App ID.");
-    };
-    let redirect_uri = param("redirect_uri").to_owned();
-    if !oauth::redirect_allowed(&app, &redirect_uri) {
-        return oauth::error_page(
-            "URL Blocked: the redirect URI is not whitelisted in the app's settings.",
-        );
-    }
-    let scopes = oauth::split_scopes(param("scope"));
-    let invalid = oauth::unapproved_scopes(&app, &scopes);
-    if scopes.is_empty() || !invalid.is_empty() {
-        return oauth::error_page(&format!("Invalid Scopes: {}.", invalid.join(", ")));
-    }
-    let state = param("state").to_owned();
-    if q.contains_key("deny") {
-        return oauth::redirect_to(
-            &redirect_uri,
-            &[
-                ("error", "access_denied"),
-                ("error_reason", "user_denied"),
-                ("error_description", "Permissions error"),
-                ("state", &state),
-            ],
-            "_",
-        );
-    }
-    let wanted = param("user");
-    let Some(user) = world
-        .fixtures
-        .threads
-        .iter()
-        .find(|u| wanted.is_empty() || u.id == wanted || u.username == wanted)
-        .map(|u| u.id.clone())
-    else {
-        return oauth::error_page("No such test user.");
-    };
-    let ttl = world.config.tokens.code_ttl_secs * 1000;
-    let code = world.oauth.issue_code(AuthCode {
-        platform: AppPlatform::Threads,
-        client_id: app.client_id,
-        user,
-        redirect_uri: redirect_uri.clone(),
-        scopes,
-        challenge: None,
-        expires_ms: now + ttl,
-        used: false,
-    });
-    oauth::redirect_to(&redirect_uri, &[("code", &code), ("state", &state)], "_")
+    oauth::authorize(&sim, &q, &AUTHORIZE)
 }
+
+/// threads.net's authorize page: bad scopes show a page, and every redirect carries `#_`.
+const AUTHORIZE: AuthorizeRules = AuthorizeRules {
+    platform: AppPlatform::Threads,
+    unknown_app: "Invalid App ID.",
+    bad_redirect: "URL Blocked: the redirect URI is not whitelisted in the app's settings.",
+    response_type_error: None,
+    pkce: false,
+    scopes: |app, scopes| {
+        let invalid = oauth::unapproved_scopes(app, &scopes);
+        if scopes.is_empty() || !invalid.is_empty() {
+            return Err(Refusal::Page(format!(
+                "Invalid Scopes: {}.",
+                invalid.join(", ")
+            )));
+        }
+        Ok(scopes)
+    },
+    denied: &[
+        ("error", "access_denied"),
+        ("error_reason", "user_denied"),
+        ("error_description", "Permissions error"),
+    ],
+    user: |fixtures, wanted| {
+        fixtures
+            .threads
+            .iter()
+            .find(|u| wanted.is_empty() || u.id == wanted || u.username == wanted)
+            .map(|u| u.id.clone())
+    },
+    no_user: "No such test user.",
+    fragment: "_",
+};
 
 async fn access_token(
     State(sim): State<SharedSim>,

@@ -18,8 +18,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::fixtures::AppPlatform;
-use crate::oauth::{self, AccessToken, AuthCode, RefreshToken, TokenKind};
+use crate::fixtures::{AppFixture, AppPlatform};
+use crate::oauth::{self, AccessToken, AuthorizeRules, RefreshToken, Refusal, TokenKind};
 use crate::request::{basic, json};
 use crate::state::{Platform, SharedSim, World};
 
@@ -67,75 +67,47 @@ async fn authorize(
     State(sim): State<SharedSim>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let now = sim.now_ms();
-    let mut world = sim.world();
-    let param = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    let Some(app) = world
-        .fixtures
-        .app(param("client_id"))
-        .filter(|a| a.platform == AppPlatform::Twitter)
-        .cloned()
-    else {
-        return oauth::error_page("Something went wrong: this app is not registered (client_id).");
-    };
-    let redirect_uri = param("redirect_uri").to_owned();
-    if !oauth::redirect_allowed(&app, &redirect_uri) {
-        return oauth::error_page("Something went wrong: the redirect_uri is not registered.");
-    }
-    let state = param("state").to_owned();
-    let fail = |error: &str, description: &str| {
-        oauth::redirect_to(
-            &redirect_uri,
-            &[
-                ("error", error),
-                ("error_description", description),
-                ("state", &state),
-            ],
-            "",
-        )
-    };
-    if param("response_type") != "code" {
-        return fail("unsupported_response_type", "response_type must be code");
-    }
-    let challenge = param("code_challenge");
-    let method = q
-        .get("code_challenge_method")
-        .map_or("plain", String::as_str);
-    if challenge.is_empty() || !(method == "S256" || method == "plain") {
-        return fail("invalid_request", "Missing or invalid PKCE code_challenge");
-    }
-    let scopes = oauth::split_scopes(param("scope"));
+    oauth::authorize(&sim, &q, &AUTHORIZE)
+}
+
+/// x.com's authorize page: PKCE required, refusals go back to the client as OAuth errors.
+const AUTHORIZE: AuthorizeRules = AuthorizeRules {
+    platform: AppPlatform::Twitter,
+    unknown_app: "Something went wrong: this app is not registered (client_id).",
+    bad_redirect: "Something went wrong: the redirect_uri is not registered.",
+    response_type_error: Some("unsupported_response_type"),
+    pkce: true,
+    scopes: judge_scopes,
+    denied: &[
+        ("error", "access_denied"),
+        ("error_description", "The user denied the request"),
+    ],
+    user: |fixtures, wanted| {
+        fixtures
+            .twitter
+            .iter()
+            .find(|u| wanted.is_empty() || u.id == wanted || u.username == wanted)
+            .map(|u| u.id.clone())
+    },
+    no_user: "No such test user.",
+    fragment: "",
+};
+
+/// Scopes must be ones X knows, and ones the app may request.
+fn judge_scopes(app: &AppFixture, scopes: Vec<String>) -> Result<Vec<String>, Refusal> {
     if scopes.is_empty() || scopes.iter().any(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
-        return fail("invalid_scope", "One or more scopes are not valid");
+        return Err(Refusal::Redirect(
+            "invalid_scope",
+            "One or more scopes are not valid".into(),
+        ));
     }
-    if !oauth::unapproved_scopes(&app, &scopes).is_empty() {
-        return fail("invalid_scope", "The app may not request these scopes");
+    if !oauth::unapproved_scopes(app, &scopes).is_empty() {
+        return Err(Refusal::Redirect(
+            "invalid_scope",
+            "The app may not request these scopes".into(),
+        ));
     }
-    if q.contains_key("deny") {
-        return fail("access_denied", "The user denied the request");
-    }
-    let wanted = param("user");
-    let Some(user) = world
-        .fixtures
-        .twitter
-        .iter()
-        .find(|u| wanted.is_empty() || u.id == wanted || u.username == wanted)
-        .map(|u| u.id.clone())
-    else {
-        return oauth::error_page("No such test user.");
-    };
-    let ttl = world.config.tokens.code_ttl_secs * 1000;
-    let code = world.oauth.issue_code(AuthCode {
-        platform: AppPlatform::Twitter,
-        client_id: app.client_id,
-        user,
-        redirect_uri: redirect_uri.clone(),
-        scopes,
-        challenge: Some((challenge.to_owned(), method.to_owned())),
-        expires_ms: now + ttl,
-        used: false,
-    });
-    oauth::redirect_to(&redirect_uri, &[("state", &state), ("code", &code)], "")
+    Ok(scopes)
 }
 
 /// Checks the Basic credentials every token call must carry.
