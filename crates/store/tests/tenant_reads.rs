@@ -96,7 +96,7 @@ async fn publish(store: &Store, delivery: &herald_store::Delivery) {
         .deliveries()
         .claim(delivery.id, "worker-a", Duration::from_secs(60))
         .await
-        .unwrap()
+        .expect("the claim runs")
         .expect("claimed");
     let published = Transition::new(
         delivery.id,
@@ -108,7 +108,13 @@ async fn publish(store: &Store, delivery: &herald_store::Delivery) {
         remote_id: Some("1790".to_owned()),
         ..Outcome::default()
     });
-    assert!(store.deliveries().transition(published).await.unwrap());
+    assert!(
+        store
+            .deliveries()
+            .transition(published)
+            .await
+            .expect("the transition runs")
+    );
 }
 
 #[tokio::test]
