@@ -138,15 +138,12 @@ pub(crate) async fn rate_budget(
     let Some((limit, window)) = window_of(state, c) else {
         return Ok(None);
     };
-    let used: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM platform_requests
-         WHERE connection_id = $1 AND at > now() - $2::bigint * interval '1 millisecond'",
-    )
-    .bind(c.id.into_uuid())
-    .bind(i64::try_from(window.as_millis()).unwrap_or(i64::MAX))
-    .fetch_one(state.inner.store.pool())
-    .await
-    .map_err(|e| ApiError::internal("rate budget", &e))?;
+    let used = state
+        .inner
+        .store
+        .windows()
+        .used_in_window(c.id, window)
+        .await?;
     Ok(Some(RateBudget {
         used,
         limit,
@@ -203,9 +200,8 @@ pub(crate) async fn tenant_connection(
         .inner
         .store
         .connections()
-        .get(id)
+        .get_for_tenant(caller.tenant_id, id)
         .await?
-        .filter(|c| c.tenant_id == caller.tenant_id)
         .ok_or(ApiError::NotFound { what: "connection" })
 }
 

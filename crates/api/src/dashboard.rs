@@ -156,23 +156,22 @@ impl FromRequestParts<AppState> for Session {
         let session = crate::auth::cookie_value(&parts.headers, COOKIE)
             .and_then(|id| sessions.get(&id))
             .ok_or_else(to_sign_in)?;
-        let live: Option<bool> = sqlx::query_scalar(
-            "SELECT revoked_at IS NULL FROM api_keys WHERE id = $1 AND tenant_id = $2",
-        )
-        .bind(session.key_id.into_uuid())
-        .bind(session.tenant_id.into_uuid())
-        .fetch_optional(state.inner.store.pool())
-        .await
-        .map_err(|error| {
-            tracing::warn!(%error, "dashboard could not check the session's key");
-            html::message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Unavailable",
-                "The session could not be checked right now; try again.",
-                None,
-            )
-        })?;
-        if live == Some(true) {
+        let live = state
+            .inner
+            .store
+            .api_keys()
+            .is_live(session.tenant_id, session.key_id)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "dashboard could not check the session's key");
+                html::message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable",
+                    "The session could not be checked right now; try again.",
+                    None,
+                )
+            })?;
+        if live {
             Ok(session)
         } else {
             sessions.close(&session.id);

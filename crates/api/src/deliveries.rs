@@ -221,9 +221,8 @@ async fn tenant_delivery(
         .inner
         .store
         .deliveries()
-        .get(id)
+        .get_for_tenant(caller.tenant_id, id)
         .await?
-        .filter(|d| d.tenant_id == caller.tenant_id)
         .ok_or(ApiError::NotFound { what: "delivery" })
 }
 

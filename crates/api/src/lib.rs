@@ -5,8 +5,9 @@
 //!   ([`deliveries`]), media uploads served back under signed URLs ([`media`]).
 //! - Connections: OAuth connect and the spec's callback path ([`oauth`]), listing, page
 //!   selection, Telegram bots ([`connections`]).
-//! - Watching: server-sent events ([`events`]), signed webhooks ([`webhooks`]), Prometheus
-//!   metrics ([`metrics`]), the OpenAPI description and its docs UI ([`openapi`]).
+//! - Watching: server-sent events ([`events`]), webhook registrations and their delivery
+//!   logs ([`webhooks`]; `herald work` sends them), Prometheus metrics ([`metrics`]), the
+//!   OpenAPI description and its docs UI ([`openapi`]).
 //! - Probes: `/healthz` answers while the process runs; `/readyz` answers 200 only while
 //!   Postgres and Redis both answer, so a load balancer stops sending requests to an
 //!   instance that could not accept them.
@@ -43,7 +44,7 @@ use axum::{Json, Router, middleware};
 use herald_config::{Config, MediaStoreKind};
 use herald_platforms::Platforms;
 use herald_queue::{JobQueue, RedisKeys};
-use herald_store::Store;
+use herald_store::{MediaStore, Store};
 use redis::aio::ConnectionManager;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -64,10 +65,9 @@ pub(crate) struct Inner {
     pub(crate) queue: JobQueue,
     pub(crate) platforms: Platforms,
     pub(crate) config: Config,
-    pub(crate) media: media::MediaStore,
+    pub(crate) media: MediaStore,
     pub(crate) limiter: auth::KeyLimiter,
     pub(crate) metrics: metrics::Metrics,
-    pub(crate) http: reqwest::Client,
 }
 
 /// Why the API could not start.
@@ -75,8 +75,6 @@ pub(crate) struct Inner {
 pub enum StartError {
     #[error("media.store = \"s3\" is not available in this build yet: use media.store = \"local\"")]
     S3NotBuilt,
-    #[error("cannot build the HTTP client for webhooks: {0}")]
-    Http(#[source] reqwest::Error),
 }
 
 impl AppState {
@@ -93,14 +91,9 @@ impl AppState {
         }
         let queue =
             JobQueue::with_connection(redis.clone(), RedisKeys::new(config.redis_prefix.clone()));
-        let http = reqwest::Client::builder()
-            .timeout(config.api.webhooks.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(StartError::Http)?;
         Ok(AppState {
             inner: Arc::new(Inner {
-                media: media::MediaStore::local(config.media.dir.clone()),
+                media: MediaStore::local(config.media.dir.clone()),
                 limiter: auth::KeyLimiter::new(
                     config.api.rate_limit_per_second,
                     config.api.rate_limit_burst,
@@ -111,7 +104,6 @@ impl AppState {
                 queue,
                 platforms,
                 config,
-                http,
             }),
         })
     }
@@ -164,7 +156,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight. The webhook sender runs alongside for as long.
+/// flight.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
@@ -173,16 +165,9 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
     }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sender = tokio::spawn(webhooks::run_sender(state.clone(), stop_rx));
-    let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        })
-        .await;
-    let _ = sender.await;
-    result
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn healthz() -> &'static str {
@@ -192,14 +177,15 @@ async fn healthz() -> &'static str {
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let postgres = tokio::time::timeout(
-        PROBE_TIMEOUT,
-        sqlx::query("SELECT 1").execute(state.inner.store.pool()),
-    )
-    .await
-    .map_or(Err("timed out".to_owned()), |r| {
-        r.map(|_| ()).map_err(|e| e.to_string())
-    });
+    let postgres = tokio::time::timeout(PROBE_TIMEOUT, state.inner.store.ping())
+        .await
+        .map_or(Err("timed out".to_owned()), |r| {
+            // With its cause: "database error" alone does not say what to fix.
+            r.map_err(|e| match std::error::Error::source(&e) {
+                Some(cause) => format!("{e}: {cause}"),
+                None => e.to_string(),
+            })
+        });
     let mut redis = state.inner.redis.clone();
     let redis = tokio::time::timeout(
         PROBE_TIMEOUT,

@@ -8,12 +8,11 @@
 //! and SHA-256. Per-platform image rules are applied when a post uses it, because they
 //! depend on where it goes.
 //!
-//! The store is pluggable: [`MediaStore`] is the local directory (`media.dir`) today; an
-//! S3-compatible bucket is the production option (configuration is recognised, the API
-//! refuses to start with it until it is built). Signed URLs are minted and checked by
-//! `herald_store::MediaFiles`, so the worker can mint one for Instagram and Threads.
-
-use std::path::PathBuf;
+//! The bytes go to `herald_store::MediaStore`, the one media store the worker reads from
+//! too: the local directory (`media.dir`) today; an S3-compatible bucket is the production
+//! option (configuration is recognised, the API refuses to start with it until it is
+//! built). Signed URLs are minted and checked by `herald_store::MediaFiles`, so the worker
+//! can mint one for Instagram and Threads.
 
 use axum::Json;
 use axum::Router;
@@ -23,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use herald_domain::{ImageInfo, MediaId, Scope};
-use herald_store::{MediaFile, NewMedia};
+use herald_store::{MediaFile, MediaStore, NewMedia};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -31,39 +30,6 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, parse_id};
-
-/// Where uploaded bytes live.
-#[derive(Debug, Clone)]
-pub(crate) enum MediaStore {
-    Local { dir: PathBuf },
-}
-
-impl MediaStore {
-    pub(crate) fn local(dir: PathBuf) -> Self {
-        MediaStore::Local { dir }
-    }
-
-    async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            MediaStore::Local { dir } => {
-                let path = dir.join(key);
-                if let Some(parent) = path.parent() {
-                    tokio::fs::create_dir_all(parent).await?;
-                }
-                // Write aside, then rename: a reader never sees half a file.
-                let partial = path.with_extension("partial");
-                tokio::fs::write(&partial, bytes).await?;
-                tokio::fs::rename(&partial, &path).await
-            }
-        }
-    }
-
-    async fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
-        match self {
-            MediaStore::Local { dir } => tokio::fs::read(dir.join(key)).await,
-        }
-    }
-}
 
 pub(crate) fn upload_routes() -> Router<AppState> {
     Router::new()
@@ -175,7 +141,7 @@ pub(crate) async fn upload(
         detail: format!("the file is {e}; Herald accepts JPEG, PNG, GIF and WebP images"),
     })?;
     let id = MediaId::new();
-    let key = format!("{}/{id}.{}", caller.tenant_id, info.format.as_str());
+    let key = MediaStore::key(caller.tenant_id, id, info.format.as_str());
     state
         .inner
         .media

@@ -1,25 +1,9 @@
 //! Webhooks: `POST /v1/webhooks` registers a URL for some event types, `GET /v1/webhooks`,
 //! `DELETE /v1/webhooks/{id}`, and `GET /v1/webhooks/{id}/deliveries` shows every attempt.
 //!
-//! # Signing
-//!
-//! Each request carries `Herald-Timestamp: <unix seconds>` and
-//! `Herald-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, with the secret
-//! returned once at registration. A receiver recomputes the HMAC over the raw body and
-//! rejects timestamps too far from its clock, which stops replays of captured requests.
-//! `Herald-Event-Id` lets it drop duplicates: delivery is at least once.
-//!
-//! # Sending
-//!
-//! [`run_sender`] runs beside the HTTP server in every API process. Each round it fans new
-//! events out into the webhook delivery log (once per event and webhook, whichever process
-//! does it: see `herald_store::webhooks`), claims due attempts with a lease, and sends them.
-//! A 2xx is delivered; anything else is retried after the next wait of
-//! `api.webhooks.retry_schedule_secs` (with jitter, so a recovering receiver is not hit by
-//! every retry at once) and failed for good once the schedule is exhausted. Redirects are
-//! not followed, and the response body is not read beyond its status.
-
-use std::time::Duration;
+//! The API only records webhooks and reads their delivery log: `herald work` sends them,
+//! signed and retried (`herald_worker::webhooks`, which documents the signature a receiver
+//! checks).
 
 use axum::Json;
 use axum::Router;
@@ -27,16 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, TimeDelta, Utc};
-use futures::StreamExt;
+use chrono::{DateTime, Utc};
 use herald_domain::{DeliveryState, Scope};
-use herald_store::{AttemptOutcome, DueWebhookDelivery, Webhook};
-use hmac::{Hmac, Mac};
-use rand::Rng;
+use herald_store::Webhook;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-use tokio::sync::watch;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -296,183 +275,4 @@ pub(crate) async fn list_deliveries(
             .collect(),
         next_cursor,
     }))
-}
-
-/// The signature header value for `body` sent at `timestamp`.
-pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("v1={hex}")
-}
-
-const CLAIM_BATCH: i64 = 32;
-const CONCURRENCY: usize = 8;
-
-/// Sends webhook deliveries until `stop` turns true.
-pub(crate) async fn run_sender(state: AppState, mut stop: watch::Receiver<bool>) {
-    let poll = state.inner.config.api.webhooks.poll;
-    loop {
-        if let Err(error) = round(&state).await {
-            tracing::warn!(?error, "webhook round failed; retrying");
-        }
-        tokio::select! {
-            _ = stop.changed() => return,
-            () = tokio::time::sleep(poll) => {}
-        }
-        if *stop.borrow() {
-            return;
-        }
-    }
-}
-
-async fn round(state: &AppState) -> Result<(), herald_store::StoreError> {
-    let webhooks = state.inner.store.webhooks();
-    webhooks.fan_out(500).await?;
-    let lease = state.inner.config.api.webhooks.timeout + Duration::from_secs(30);
-    let due = webhooks.claim_due(CLAIM_BATCH, lease).await?;
-    futures::stream::iter(due)
-        .for_each_concurrent(CONCURRENCY, |attempt| async move {
-            send(state, attempt).await;
-        })
-        .await;
-    Ok(())
-}
-
-async fn send(state: &AppState, attempt: DueWebhookDelivery) {
-    let body = serde_json::to_vec(&attempt.payload).unwrap_or_default();
-    let timestamp = Utc::now().timestamp();
-    let event_id = attempt
-        .payload
-        .get("id")
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let result = state
-        .inner
-        .http
-        .post(&attempt.url)
-        .header("content-type", "application/json")
-        .header("user-agent", "herald-webhooks/1")
-        .header("herald-webhook-id", attempt.webhook_id.to_string())
-        .header("herald-event-id", event_id)
-        .header("herald-timestamp", timestamp.to_string())
-        .header(
-            "herald-signature",
-            signature(attempt.secret.expose_secret(), timestamp, &body),
-        )
-        .body(body)
-        .send()
-        .await;
-    let (status, error) = match result {
-        Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
-        Ok(response) => (
-            Some(response.status().as_u16()),
-            Some(format!("answered {}", response.status())),
-        ),
-        // Without the URL: it may carry a receiver's own secret.
-        Err(e) => (None, Some(transport_error(&e))),
-    };
-    let delivered = error.is_none();
-    state.inner.metrics.webhook_attempt(delivered);
-    let schedule = &state.inner.config.api.webhooks.retry_schedule_secs;
-    let outcome = if delivered {
-        AttemptOutcome::Delivered
-    } else {
-        match schedule.get(usize::try_from(attempt.attempts - 1).unwrap_or(usize::MAX)) {
-            Some(wait) => AttemptOutcome::RetryAt(Utc::now() + jittered(*wait)),
-            None => AttemptOutcome::Failed,
-        }
-    };
-    if let Err(e) = state
-        .inner
-        .store
-        .webhooks()
-        .record_attempt(attempt.id, status, error.as_deref(), outcome)
-        .await
-    {
-        tracing::warn!(error = %e, "could not record a webhook attempt");
-    }
-}
-
-/// `wait` seconds, plus or minus up to 10 %.
-fn jittered(wait: u64) -> TimeDelta {
-    let millis = i64::try_from(wait.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
-    let spread = millis / 10;
-    let jitter = if spread > 0 {
-        rand::rng().random_range(-spread..=spread)
-    } else {
-        0
-    };
-    TimeDelta::milliseconds(millis + jitter)
-}
-
-fn transport_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        let text = e.to_string();
-        match e.url() {
-            Some(url) => text.replace(url.as_str(), "<url>"),
-            None => text,
-        }
-    }
-}
-
-/// `Ok` while a request body's signature header matches: what a receiver does.
-pub fn verify(secret: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    signature(secret, timestamp, body)
-        .as_bytes()
-        .ct_eq(header.as_bytes())
-        .into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signatures_cover_the_timestamp_and_the_body() {
-        let signature = signature("whsec_test", 1_700_000_000, b"{\"id\":1}");
-        assert!(signature.starts_with("v1=") && signature.len() == 3 + 64);
-        assert!(verify(
-            "whsec_test",
-            1_700_000_000,
-            b"{\"id\":1}",
-            &signature
-        ));
-        assert!(!verify(
-            "whsec_test",
-            1_700_000_001,
-            b"{\"id\":1}",
-            &signature
-        ));
-        assert!(!verify(
-            "whsec_test",
-            1_700_000_000,
-            b"{\"id\":2}",
-            &signature
-        ));
-        assert!(!verify(
-            "whsec_other",
-            1_700_000_000,
-            b"{\"id\":1}",
-            &signature
-        ));
-    }
-
-    #[test]
-    fn retry_waits_are_jittered_within_a_tenth() {
-        for _ in 0..100 {
-            let wait = jittered(10).num_milliseconds();
-            assert!((9_000..=11_000).contains(&wait), "{wait}");
-        }
-    }
 }

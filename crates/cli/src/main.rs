@@ -51,7 +51,8 @@ enum Command {
         #[arg(long)]
         addr: Option<std::net::SocketAddr>,
     },
-    /// Run a worker: publish queued deliveries until SIGTERM, then stop gracefully.
+    /// Run a worker: publish queued deliveries and send webhooks until SIGTERM, then stop
+    /// gracefully.
     Work,
     /// Run the platform simulator: X, LinkedIn, Facebook, Instagram, Threads and Telegram on
     /// one port, for development, tests and the demo.

@@ -1,5 +1,6 @@
-//! `herald work`: a worker process. Loads everything the pipeline needs, then runs it until
-//! SIGTERM or Ctrl-C, and stops gracefully (see `herald_worker::runner`). Prometheus
+//! `herald work`: a worker process. Loads everything the pipeline needs, then runs it (with
+//! the sweeper and the webhook sender) until SIGTERM or Ctrl-C, and stops gracefully (see
+//! `herald_worker::runner`). Prometheus
 //! `/metrics` and `/healthz` are served on `worker.metrics_addr` while it runs.
 
 use std::sync::Arc;

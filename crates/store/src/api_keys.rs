@@ -127,6 +127,20 @@ impl<'a> ApiKeys<'a> {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Whether `key_id` is a key of `tenant_id` that has not been revoked (a session signed
+    /// in with a key ends when the key is revoked).
+    pub async fn is_live(&self, tenant_id: TenantId, key_id: ApiKeyId) -> Result<bool, StoreError> {
+        let live = sqlx::query_scalar!(
+            r#"SELECT revoked_at IS NULL AS "live!" FROM api_keys
+               WHERE id = $1 AND tenant_id = $2"#,
+            key_id.into_uuid(),
+            tenant_id.into_uuid()
+        )
+        .fetch_optional(self.pool)
+        .await?;
+        Ok(live == Some(true))
+    }
+
     /// The keys of a tenant, newest first, revoked ones included.
     pub async fn list(&self, tenant_id: TenantId) -> Result<Vec<ApiKeyInfo>, StoreError> {
         let rows = sqlx::query!(

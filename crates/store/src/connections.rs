@@ -211,11 +211,35 @@ impl<'a> Connections<'a> {
         ))
     }
 
+    /// A connection by id, whichever tenant it belongs to: for the worker, which acts for
+    /// every tenant. A tenant's request reads with [`Connections::get_for_tenant`].
     pub async fn get(&self, id: ConnectionId) -> Result<Option<Connection>, StoreError> {
         self.get_row(id)
             .await?
             .map(ConnectionRow::into_connection)
             .transpose()
+    }
+
+    /// A connection of `tenant_id`: another tenant's connection is not found.
+    pub async fn get_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        id: ConnectionId,
+    ) -> Result<Option<Connection>, StoreError> {
+        sqlx::query_as!(
+            ConnectionRow,
+            "SELECT id, tenant_id, external_user_id, platform, app_type, post_target_type,
+                    selected_page_id, account_id, account_name, account_handle, access_token,
+                    refresh_token, token_expires_at, scopes, rate_tier, status, last_error,
+                    created_at, updated_at
+             FROM connections WHERE id = $1 AND tenant_id = $2",
+            id.into_uuid(),
+            tenant_id.into_uuid()
+        )
+        .fetch_optional(self.pool)
+        .await?
+        .map(ConnectionRow::into_connection)
+        .transpose()
     }
 
     /// The connection with its tokens opened.

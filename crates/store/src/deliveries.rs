@@ -3,6 +3,8 @@
 //! This module holds the row types and the reads. Every write that changes a delivery's
 //! state lives in `deliveries/transitions.rs` and is one guarded statement.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use herald_domain::{
     ConnectionId, DeliveryId, DeliveryState, ErrorClass, Platform, PlatformFailure, PostContent,
@@ -12,6 +14,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::{StoreError, parse_stored};
+use crate::millis;
 
 mod transitions;
 
@@ -76,6 +79,24 @@ pub struct DeliveryEvent {
     pub to: DeliveryState,
     pub detail: serde_json::Value,
     pub at: DateTime<Utc>,
+}
+
+/// How many deliveries are on one platform in one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryCount {
+    pub platform: Platform,
+    pub state: DeliveryState,
+    pub count: i64,
+}
+
+impl DeliveryCount {
+    fn parse(platform: &str, state: &str, count: i64) -> Result<Self, StoreError> {
+        Ok(Self {
+            platform: parse_stored("platform", platform)?,
+            state: parse_stored("delivery state", state)?,
+            count,
+        })
+    }
 }
 
 /// Which deliveries of a tenant to list, newest first.
@@ -165,6 +186,8 @@ impl<'a> Deliveries<'a> {
         Self { pool }
     }
 
+    /// A delivery by id, whichever tenant it belongs to: for the worker and the sweeper,
+    /// which act for every tenant. A tenant's request reads with [`Deliveries::get_for_tenant`].
     pub async fn get(&self, id: DeliveryId) -> Result<Option<Delivery>, StoreError> {
         let row = sqlx::query_as!(
             DeliveryRow,
@@ -178,6 +201,89 @@ impl<'a> Deliveries<'a> {
         .fetch_optional(self.pool)
         .await?;
         row.map(Delivery::try_from).transpose()
+    }
+
+    /// A delivery of `tenant_id`: another tenant's delivery is not found.
+    pub async fn get_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        id: DeliveryId,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let row = sqlx::query_as!(
+            DeliveryRow,
+            "SELECT id, post_id, tenant_id, connection_id, platform, content, state, attempts,
+                    max_attempts, run_at, lease_owner, lease_expires_at, remote_id, public_url,
+                    degraded, error_class, error_code, error_message, error_hint, created_at,
+                    updated_at, finished_at
+             FROM deliveries WHERE id = $1 AND tenant_id = $2",
+            id.into_uuid(),
+            tenant_id.into_uuid()
+        )
+        .fetch_optional(self.pool)
+        .await?;
+        row.map(Delivery::try_from).transpose()
+    }
+
+    /// How many deliveries of `tenant_id` are in each (platform, state), the empty ones left
+    /// out.
+    pub async fn count_by_state(
+        &self,
+        tenant_id: TenantId,
+    ) -> Result<Vec<DeliveryCount>, StoreError> {
+        let rows = sqlx::query!(
+            r#"SELECT platform, state, count(*) AS "count!" FROM deliveries
+               WHERE tenant_id = $1
+               GROUP BY platform, state ORDER BY platform, state"#,
+            tenant_id.into_uuid()
+        )
+        .fetch_all(self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| DeliveryCount::parse(&r.platform, &r.state, r.count))
+            .collect()
+    }
+
+    /// How many deliveries of every tenant are in each (platform, state), the empty ones
+    /// left out: the fleet's gauges.
+    pub async fn count_by_state_all_tenants(&self) -> Result<Vec<DeliveryCount>, StoreError> {
+        let rows = sqlx::query!(
+            r#"SELECT platform, state, count(*) AS "count!" FROM deliveries
+               GROUP BY platform, state ORDER BY platform, state"#
+        )
+        .fetch_all(self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| DeliveryCount::parse(&r.platform, &r.state, r.count))
+            .collect()
+    }
+
+    /// How many deliveries of `tenant_id` were published within the last `window`.
+    pub async fn published_within(
+        &self,
+        tenant_id: TenantId,
+        window: Duration,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar!(
+            r#"SELECT count(*) AS "count!" FROM delivery_events
+               WHERE tenant_id = $1 AND to_state = 'published'
+                 AND at > now() - $2::bigint * interval '1 millisecond'"#,
+            tenant_id.into_uuid(),
+            millis(window)
+        )
+        .fetch_one(self.pool)
+        .await?)
+    }
+
+    /// The id of the newest event of `tenant_id` (0 when it has none): a live feed that
+    /// starts now follows the events after it.
+    pub async fn last_event_id(&self, tenant_id: TenantId) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar!(
+            r#"SELECT coalesce(max(id), 0)::bigint AS "id!" FROM delivery_events
+               WHERE tenant_id = $1"#,
+            tenant_id.into_uuid()
+        )
+        .fetch_one(self.pool)
+        .await?)
     }
 
     /// A tenant's deliveries matching `filter`, newest first, at most `limit`.

@@ -13,6 +13,7 @@
 //!
 //! The entry point is [`Store`]: a cheap-to-clone handle holding the pool and the keyring,
 //! with one repository per table family (`store.deliveries()`, `store.journal()`, ...).
+//! The bytes of uploaded media live beside Postgres, in the [`MediaStore`].
 
 pub mod api_keys;
 pub mod connections;
@@ -20,6 +21,7 @@ pub mod deliveries;
 mod error;
 pub mod journal;
 pub mod media;
+pub mod media_store;
 pub mod oauth_states;
 pub mod posts;
 pub mod rotation;
@@ -40,12 +42,13 @@ pub use connections::{
     Connection, ConnectionWithTokens, Connections, NewConnection, RefreshLock, Tokens,
 };
 pub use deliveries::{
-    Attempts, Claimed, Deliveries, Delivery, DeliveryError, DeliveryEvent, DeliveryFilter,
-    DueDelivery, ExpiredLease, Outcome, Transition,
+    Attempts, Claimed, Deliveries, Delivery, DeliveryCount, DeliveryError, DeliveryEvent,
+    DeliveryFilter, DueDelivery, ExpiredLease, Outcome, Transition,
 };
 pub use error::StoreError;
 pub use journal::{Journal, Step, StepStart};
 pub use media::{MediaFile, MediaFiles, NewMedia, SignedUrl};
+pub use media_store::{MediaStore, MediaStoreError};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStates};
 pub use posts::{Idempotency, NewDelivery, NewPost, PostInsert, Posts, StoredPost};
 pub use rotation::{ResealReport, reseal_all};
@@ -75,6 +78,14 @@ impl Store {
 
     pub fn keyring(&self) -> &Keyring {
         &self.keyring
+    }
+
+    /// Whether Postgres answers a trivial query: what a readiness probe asks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query_scalar!(r#"SELECT 1 AS "one!""#)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub fn tenants(&self) -> Tenants<'_> {

@@ -1,8 +1,8 @@
 //! Media uploaded through the API, and the signed URLs platforms fetch them from.
 //!
-//! The bytes live in a media store outside Postgres (herald-api's local directory or bucket);
-//! a row here records what was checked about them (type, size, pixels, SHA-256) and where
-//! the store keeps them.
+//! The bytes live outside Postgres, in the [`crate::MediaStore`]; a row here records what
+//! was checked about them (type, size, pixels, SHA-256) and the key the store keeps them
+//! under.
 //!
 //! Instagram and Threads publish images by URL: the platform fetches the image itself. So
 //! every file has a random 256-bit `url_secret`, and a URL

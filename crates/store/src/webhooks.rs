@@ -3,7 +3,7 @@
 //! Invariants kept here:
 //!
 //! - **Each event is queued for a webhook once.** [`Webhooks::fan_out`] locks webhook rows
-//!   (`SKIP LOCKED`, so several API processes share the work), copies the tenant's events
+//!   (`SKIP LOCKED`, so several worker processes share the work), copies the tenant's events
 //!   after the webhook's cursor into `webhook_deliveries` and advances the cursor in the same
 //!   transaction; `UNIQUE (webhook_id, event_id)` backs it up.
 //! - **Late commits are not skipped.** An event id is taken when its transaction inserts it,

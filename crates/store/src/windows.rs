@@ -160,6 +160,24 @@ impl<'a> Windows<'a> {
         .await?)
     }
 
+    /// Requests of `connection_id` in every bucket within the last `window`: how much of
+    /// its hard window a connection has used, as its owner is shown.
+    pub async fn used_in_window(
+        &self,
+        connection_id: ConnectionId,
+        window: Duration,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar!(
+            r#"SELECT count(*) AS "count!" FROM platform_requests
+               WHERE connection_id = $1
+                 AND at > now() - $2::bigint * interval '1 millisecond'"#,
+            connection_id.into_uuid(),
+            millis(window)
+        )
+        .fetch_one(self.pool)
+        .await?)
+    }
+
     /// When the oldest request still in the window was made.
     pub async fn oldest_in_window(
         &self,

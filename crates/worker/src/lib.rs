@@ -1,7 +1,7 @@
 //! The publish pipeline, run by `herald work`: claim a delivery, make sure its token is
 //! fresh, pass the rate gates, fetch and upload media, publish through the journal, record the
 //! outcome; plus the sweeper that re-dispatches what Redis lost and resolves uncertain
-//! publishes (DESIGN.md section 4).
+//! publishes, and the webhook sender (DESIGN.md section 4).
 //!
 //! **The promise.** Every delivery ends in a final state, each post appears on its platform
 //! at most once, no platform limit is exceeded, and none of that depends on Redis keeping
@@ -13,13 +13,16 @@
 //! - [`gates`]: the rate gates (Postgres windows, Redis GCRA and blocked-until, governor).
 //! - `media`: SSRF-guarded fetching and validation.
 //! - [`publish`]: the journal, resume and unknown outcomes.
-//! - [`retry`]: the retry schedule; `outcome`: what each result does to the delivery.
+//! - [`retry`]: the retry schedule ([`jitter`] varies its waits); `outcome`: what each
+//!   result does to the delivery.
 //! - [`sweeper`]: one leader that re-dispatches, expires leases and resolves stale calls.
+//! - [`webhooks`]: signs and sends tenants' delivery events to their webhooks.
 //! - [`runner`]: apalis wiring, concurrency and graceful shutdown.
 
 pub mod claim;
 mod context;
 pub mod gates;
+pub mod jitter;
 mod media;
 pub mod metrics;
 mod outcome;
@@ -30,6 +33,7 @@ pub mod runner;
 mod settings;
 pub mod sweeper;
 mod tokens;
+pub mod webhooks;
 
 pub use context::Deps;
 pub use media::{MediaError, MediaFetcher};
@@ -37,3 +41,4 @@ pub use metrics::Metrics;
 pub use retry::RetrySchedule;
 pub use runner::{WorkerError, run};
 pub use settings::{LimitSettings, MediaSettings, WorkerSettings, unique_name};
+pub use webhooks::WebhookSettings;

@@ -28,7 +28,7 @@ use bytes::{Bytes, BytesMut};
 use herald_domain::rules::{ContentRules, FieldPath, inspect_image};
 use herald_domain::{ErrorClass, MediaRef, Platform, PlatformFailure, PostContent, TenantId};
 use herald_platforms::MediaInput;
-use herald_store::Store;
+use herald_store::{MediaStoreError, Store};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
@@ -314,23 +314,23 @@ impl MediaFetcher {
             .await
             .map_err(retry)?
             .ok_or_else(|| permanent(format!("media {id} does not exist")))?;
-        let Some(dir) = &self.settings.store_dir else {
+        let Some(media_store) = &self.settings.store else {
             return Err(permanent(
                 "the worker reads stored media from the local media store only (media.store = \"local\")"
                     .to_owned(),
             ));
         };
-        let key = std::path::Path::new(&file.storage_key);
-        if key.is_absolute()
-            || key
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(permanent(format!("media {id} has an invalid storage key")));
-        }
-        let bytes = tokio::fs::read(dir.join(key))
+        let bytes = media_store
+            .get(&file.storage_key)
             .await
-            .map_err(|e| permanent(format!("media {id} cannot be read from the store: {e}")))?;
+            .map_err(|e| match e {
+                MediaStoreError::InvalidKey => {
+                    permanent(format!("media {id} has an invalid storage key"))
+                }
+                MediaStoreError::Io(e) => {
+                    permanent(format!("media {id} cannot be read from the store: {e}"))
+                }
+            })?;
         let signed = store
             .media()
             .signed_url(id, &self.settings.public_url, self.settings.url_ttl)

@@ -46,6 +46,8 @@ pub struct Metrics {
     refreshes: Family<OutcomeLabels, Counter>,
     duplicates: Counter,
     in_flight: Gauge,
+    webhooks_delivered: Counter,
+    webhooks_failed: Counter,
 }
 
 impl Metrics {
@@ -60,6 +62,8 @@ impl Metrics {
             refreshes: Family::default(),
             duplicates: Counter::default(),
             in_flight: Gauge::default(),
+            webhooks_delivered: Counter::default(),
+            webhooks_failed: Counter::default(),
         };
         registry.register(
             "herald_deliveries",
@@ -90,6 +94,16 @@ impl Metrics {
             "herald_deliveries_in_flight",
             "Deliveries this process is running",
             metrics.in_flight.clone(),
+        );
+        registry.register(
+            "herald_webhooks_delivered",
+            "Webhook requests answered 2xx",
+            metrics.webhooks_delivered.clone(),
+        );
+        registry.register(
+            "herald_webhooks_failed_attempts",
+            "Webhook requests that failed (retried or given up)",
+            metrics.webhooks_failed.clone(),
         );
         metrics
     }
@@ -142,6 +156,14 @@ impl Metrics {
 
     pub(crate) fn in_flight(&self) -> &Gauge {
         &self.in_flight
+    }
+
+    pub(crate) fn webhook_attempt(&self, delivered: bool) {
+        if delivered {
+            self.webhooks_delivered.inc();
+        } else {
+            self.webhooks_failed.inc();
+        }
     }
 }
 

@@ -52,12 +52,7 @@ impl RetrySchedule {
     /// The wait after the `attempt`-th attempt failed, jittered by up to `jitter` of itself
     /// either way.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let base = self.base_delay(attempt);
-        if self.jitter == 0.0 {
-            return base;
-        }
-        let factor = 1.0 + self.jitter * (rand::random::<f64>() * 2.0 - 1.0);
-        base.mul_f64(factor.max(0.0))
+        crate::jitter::jittered(self.base_delay(attempt), self.jitter)
     }
 
     /// When to try again after the `attempt`-th attempt failed at `now`; `platform_says` (a

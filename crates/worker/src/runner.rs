@@ -1,5 +1,6 @@
 //! Running the worker: apalis consumes the Redis queue, the pipeline handles each job, the
-//! sweeper runs beside it, and a stop signal winds everything down in order.
+//! sweeper and the webhook sender run beside it, and a stop signal winds everything down in
+//! order.
 //!
 //! **Consuming.** One apalis worker per process, registered in Redis under a name unique to
 //! the process (host + random suffix, plus the restart count: a restarted worker must not
@@ -18,7 +19,8 @@
 //! 3. after the grace period whatever still runs is abandoned: a delivery between calls is
 //!    handed back at once, one with a call in flight keeps its lease until it expires, and
 //!    its journal row is resolved by lookup (never by calling again);
-//! 4. the sweeper gives up its leadership.
+//! 4. the sweeper gives up its leadership, and the webhook sender finishes its round (waited
+//!    for at most its request time limit and a few seconds).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,12 +34,15 @@ use crate::context::{Ctx, Deps};
 use crate::pipeline;
 use crate::settings::WorkerSettings;
 use crate::sweeper;
+use crate::webhooks::Sender;
 
 /// The worker could not start or stopped abnormally.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
     #[error(transparent)]
     Media(#[from] crate::MediaError),
+    #[error(transparent)]
+    Webhooks(#[from] crate::webhooks::WebhookError),
     #[error("the queue consumer failed: {0}")]
     Monitor(String),
 }
@@ -50,11 +55,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WorkerError> {
     let grace = settings.shutdown_grace;
+    let webhooks = Sender::new(
+        deps.store.clone(),
+        settings.webhooks.clone(),
+        deps.metrics.clone(),
+    )?;
     let ctx = Arc::new(Ctx::new(settings, deps)?);
     tracing::info!(worker = ctx.worker(), "worker starting");
 
     let sweeper_stop = tokio_util::sync::CancellationToken::new();
     let sweeper = tokio::spawn(sweeper::run(Arc::clone(&ctx), sweeper_stop.clone()));
+    let webhooks_timeout = webhooks.shutdown_timeout();
+    let webhooks = tokio::spawn(webhooks.run(sweeper_stop.clone()));
 
     let signal = {
         let ctx = Arc::clone(&ctx);
@@ -116,6 +128,15 @@ pub async fn run(
     }
     sweeper_stop.cancel();
     let _ = sweeper.await;
+    let abort = webhooks.abort_handle();
+    if tokio::time::timeout(webhooks_timeout, webhooks)
+        .await
+        .is_err()
+    {
+        // Its attempts keep their leases and are sent again once those end.
+        abort.abort();
+        tracing::warn!("the webhook sender did not finish its round in time; stopped it");
+    }
     tracing::info!(worker = ctx.worker(), "worker stopped");
     result.map_err(|e| WorkerError::Monitor(e.to_string()))
 }

@@ -8,7 +8,10 @@ use herald_config::{Config, UnknownOutcomePolicy};
 use herald_domain::rules::ContentRules;
 use herald_queue::ConsumerSettings;
 
+use herald_store::MediaStore;
+
 use crate::retry::RetrySchedule;
+use crate::webhooks::WebhookSettings;
 
 /// The worker's settings. Build with [`WorkerSettings::from_config`].
 #[derive(Debug, Clone)]
@@ -32,6 +35,7 @@ pub struct WorkerSettings {
     pub media: MediaSettings,
     pub limits: LimitSettings,
     pub rules: ContentRules,
+    pub webhooks: WebhookSettings,
 }
 
 /// Fetching media.
@@ -45,8 +49,9 @@ pub struct MediaSettings {
     /// fetch images themselves).
     pub public_url: String,
     pub url_ttl: Duration,
-    /// The local media store's directory (stored media are read from it).
-    pub store_dir: Option<std::path::PathBuf>,
+    /// The media store uploads are read from; `None` while the configured one is not built
+    /// (`media.store = "s3"`).
+    pub store: Option<MediaStore>,
 }
 
 /// The limits the rate gates enforce.
@@ -99,8 +104,8 @@ impl WorkerSettings {
                 allow_hosts: worker.media.allow_hosts.clone(),
                 public_url: config.public_url.to_string(),
                 url_ttl: config.media.url_ttl,
-                store_dir: (config.media.store == herald_config::MediaStoreKind::Local)
-                    .then(|| config.media.dir.clone()),
+                store: (config.media.store == herald_config::MediaStoreKind::Local)
+                    .then(|| MediaStore::local(config.media.dir.clone())),
             },
             limits: LimitSettings {
                 x_tiers: platforms.twitter.tiers.clone(),
@@ -117,6 +122,17 @@ impl WorkerSettings {
                 per_account_per_second: worker.per_account_per_second,
             },
             rules: config.rules.clone(),
+            webhooks: WebhookSettings {
+                poll: config.api.webhooks.poll,
+                timeout: config.api.webhooks.timeout,
+                retry_schedule: config
+                    .api
+                    .webhooks
+                    .retry_schedule_secs
+                    .iter()
+                    .map(|s| Duration::from_secs(*s))
+                    .collect(),
+            },
         }
     }
 }

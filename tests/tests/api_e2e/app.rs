@@ -42,6 +42,7 @@ pub(crate) struct TestApp {
     media_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     worker_stop: Option<oneshot::Sender<()>>,
+    webhooks_stop: Option<tokio_util::sync::DropGuard>,
 }
 
 impl TestApp {
@@ -113,6 +114,7 @@ impl TestApp {
             media_dir,
             stop: Some(stop),
             worker_stop: None,
+            webhooks_stop: None,
         }
     }
 
@@ -243,6 +245,18 @@ impl TestApp {
             }
         });
         self.worker_stop = Some(stop);
+    }
+
+    /// Runs the webhook sender (what `herald work` runs beside the pipeline) in this
+    /// process, until the app is dropped.
+    pub(crate) fn start_webhook_sender(&mut self) {
+        let settings = herald_worker::WorkerSettings::from_config(&self.config).webhooks;
+        let (metrics, _) = herald_worker::Metrics::standalone();
+        let sender = herald_worker::webhooks::Sender::new(self.store.clone(), settings, metrics)
+            .expect("the webhook sender builds");
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(sender.run(stop.clone()));
+        self.webhooks_stop = Some(stop.drop_guard());
     }
 
     /// Polls `GET /v1/posts/{id}` until its state is `state` (bounded); returns the post.

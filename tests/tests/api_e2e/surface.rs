@@ -110,7 +110,7 @@ async fn probes_metrics_and_the_openapi_description_are_served() {
         metrics.headers()["content-type"]
             .to_str()
             .unwrap()
-            .starts_with("text/plain")
+            .starts_with("application/openmetrics-text")
     );
     let metrics = metrics.text().await.unwrap();
     assert!(

@@ -55,7 +55,8 @@ async fn wait_for(received: &Received, count: usize) {
 
 #[tokio::test]
 async fn a_webhook_receives_signed_events_retried_until_accepted_and_logged() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
+    app.start_webhook_sender();
     let telegram = app.connect_telegram().await;
     let (url, received) = receiver(vec![500]).await;
     let response = app
@@ -92,10 +93,10 @@ async fn a_webhook_receives_signed_events_retried_until_accepted_and_logged() {
             .unwrap();
         let signature = headers["herald-signature"].to_str().unwrap();
         assert!(
-            herald_api::webhooks::verify(&secret, timestamp, body, signature),
+            herald_worker::webhooks::verify(&secret, timestamp, body, signature),
             "signed"
         );
-        assert!(!herald_api::webhooks::verify(
+        assert!(!herald_worker::webhooks::verify(
             "whsec_other",
             timestamp,
             body,
@@ -146,7 +147,8 @@ async fn a_webhook_receives_signed_events_retried_until_accepted_and_logged() {
 
 #[tokio::test]
 async fn a_webhook_that_keeps_failing_is_given_up_after_its_schedule() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
+    app.start_webhook_sender();
     let telegram = app.connect_telegram().await;
     let (url, received) = receiver(vec![500, 502, 503, 500]).await;
     let hook: Value = app
@@ -182,6 +184,43 @@ async fn a_webhook_that_keeps_failing_is_given_up_after_its_schedule() {
         "one try and the two configured retries"
     );
     assert_eq!(log["data"][0]["last_status"], 503);
+}
+
+#[tokio::test]
+async fn a_worker_sends_the_webhooks_of_what_it_publishes() {
+    let mut app = TestApp::spawn().await;
+    app.start_worker().await;
+    let telegram = app.connect_telegram().await;
+    let (url, received) = receiver(Vec::new()).await;
+    let hook: Value = app
+        .post_json(
+            "/v1/webhooks",
+            &app.keys.admin,
+            &json!({"url": url, "event_types": ["delivery.published"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let post = app
+        .post_ok(&json!({"targets": [telegram], "text": "out it goes"}))
+        .await;
+    wait_for(&received, 1).await;
+    let (headers, body) = received.lock().unwrap()[0].clone();
+    let timestamp: i64 = headers["herald-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(herald_worker::webhooks::verify(
+        hook["secret"].as_str().unwrap(),
+        timestamp,
+        &body,
+        headers["herald-signature"].to_str().unwrap()
+    ));
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["type"], "delivery.published");
+    assert_eq!(event["data"]["post_id"], post["id"]);
 }
 
 #[tokio::test]

@@ -1,13 +1,14 @@
-//! The dashboard's pages. Reads go through the store's functions, plus a few runtime count
-//! queries.
+//! The dashboard's pages. Every read goes through the store's repositories, scoped to the
+//! session's tenant.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use herald_domain::{DeliveryId, DeliveryState, Platform, TenantId};
-use herald_store::{Delivery, DeliveryFilter};
+use herald_store::{Delivery, DeliveryFilter, StoreError};
 use serde::Deserialize;
 
 use super::Session;
@@ -37,39 +38,27 @@ fn not_found(session: &Session) -> Response {
 }
 
 /// The newest event id of the tenant: the live feed starts after it.
-async fn last_event_id(state: &AppState, tenant: TenantId) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT coalesce(max(id), 0)::bigint FROM delivery_events WHERE tenant_id = $1",
-    )
-    .bind(tenant.into_uuid())
-    .fetch_one(state.inner.store.pool())
-    .await
+async fn last_event_id(state: &AppState, tenant: TenantId) -> Result<i64, StoreError> {
+    state.inner.store.deliveries().last_event_id(tenant).await
 }
 
 struct Counts {
     /// (state, platform) -> count.
-    by: BTreeMap<(String, String), i64>,
+    by: HashMap<(DeliveryState, Platform), i64>,
     published_last_hour: i64,
 }
 
-async fn counts(state: &AppState, tenant: TenantId) -> Result<Counts, sqlx::Error> {
-    let pool = state.inner.store.pool();
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT state, platform, count(*) FROM deliveries WHERE tenant_id = $1
-         GROUP BY state, platform",
-    )
-    .bind(tenant.into_uuid())
-    .fetch_all(pool)
-    .await?;
-    let published_last_hour: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM delivery_events
-         WHERE tenant_id = $1 AND to_state = 'published' AND at > now() - interval '1 hour'",
-    )
-    .bind(tenant.into_uuid())
-    .fetch_one(pool)
-    .await?;
+async fn counts(state: &AppState, tenant: TenantId) -> Result<Counts, StoreError> {
+    let deliveries = state.inner.store.deliveries();
+    let rows = deliveries.count_by_state(tenant).await?;
+    let published_last_hour = deliveries
+        .published_within(tenant, Duration::from_secs(3600))
+        .await?;
     Ok(Counts {
-        by: rows.into_iter().map(|(s, p, n)| ((s, p), n)).collect(),
+        by: rows
+            .into_iter()
+            .map(|c| ((c.state, c.platform), c.count))
+            .collect(),
         published_last_hour,
     })
 }
@@ -84,7 +73,7 @@ pub(super) async fn overview(State(state): State<AppState>, session: Session) ->
         counts
             .by
             .iter()
-            .filter(|((state, _), _)| state == s.as_str())
+            .filter(|((state, _), _)| *state == s)
             .map(|(_, n)| n)
             .sum()
     };
@@ -121,11 +110,7 @@ pub(super) async fn overview(State(state): State<AppState>, session: Session) ->
             b = badge(s.as_str())
         ));
         for p in Platform::ALL {
-            let n = counts
-                .by
-                .get(&(s.as_str().to_owned(), p.as_str().to_owned()))
-                .copied()
-                .unwrap_or(0);
+            let n = counts.by.get(&(*s, p)).copied().unwrap_or(0);
             body.push_str(&format!("<td>{}</td>", esc(n)));
         }
         body.push_str(&format!("<td>{}</td></tr>", esc(total)));
@@ -271,9 +256,15 @@ pub(super) async fn tenant_delivery(
     let Ok(id) = id.parse::<DeliveryId>() else {
         return Err(not_found(session));
     };
-    match state.inner.store.deliveries().get(id).await {
-        Ok(Some(d)) if d.tenant_id == session.tenant_id => Ok(d),
-        Ok(_) => Err(not_found(session)),
+    match state
+        .inner
+        .store
+        .deliveries()
+        .get_for_tenant(session.tenant_id, id)
+        .await
+    {
+        Ok(Some(d)) => Ok(d),
+        Ok(None) => Err(not_found(session)),
         Err(error) => Err(failed(session, "read the delivery", &error)),
     }
 }

@@ -1,0 +1,275 @@
+//! The webhook sender: runs in `herald work` beside the sweeper and POSTs each tenant's
+//! delivery events to the URLs it registered through the API (`/v1/webhooks`).
+//!
+//! # Signing
+//!
+//! Each request carries `Herald-Timestamp: <unix seconds>` and
+//! `Herald-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, with the secret
+//! returned once at registration ([`signature`]). A receiver recomputes the HMAC over the
+//! raw body ([`verify`]) and rejects timestamps too far from its clock, which stops replays
+//! of captured requests. `Herald-Event-Id` lets it drop duplicates: delivery is at least
+//! once.
+//!
+//! # Sending
+//!
+//! [`Sender::run`] runs in every worker process. Each round it fans new events out into the
+//! webhook delivery log (once per event and webhook, whichever process does it: see
+//! `herald_store::webhooks`), claims due attempts with a lease, and sends them. A 2xx is
+//! delivered; anything else is retried after the next wait of
+//! `api.webhooks.retry_schedule_secs` (jittered by a tenth, so a recovering receiver is not
+//! hit by every retry at once) and failed for good once the schedule is exhausted. Redirects
+//! are not followed, and the response body is not read beyond its status.
+//!
+//! # Stopping
+//!
+//! Asked to stop, the sender finishes the round it is in (each request is bounded by
+//! `api.webhooks.timeout_secs`), and the worker waits for it at most
+//! [`Sender::shutdown_timeout`]. An attempt cut short keeps its lease and is sent again when
+//! the lease ends.
+
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use futures::StreamExt;
+use herald_store::{AttemptOutcome, DueWebhookDelivery, Store, StoreError};
+use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
+use sha2::Sha256;
+use tokio_util::sync::CancellationToken;
+
+use crate::jitter::jittered;
+use crate::metrics::Metrics;
+
+const CLAIM_BATCH: i64 = 32;
+const CONCURRENCY: usize = 8;
+/// How many new events of one webhook a round queues at most.
+const FAN_OUT_BATCH: i64 = 500;
+/// A retry's wait varies by this fraction of itself either way.
+const JITTER: f64 = 0.1;
+
+/// How webhooks are sent (`api.webhooks` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// How often the sender looks for new events and due retries.
+    pub poll: Duration,
+    /// Time limit of one request.
+    pub timeout: Duration,
+    /// Waits between attempts of one delivery; its length is the number of retries.
+    pub retry_schedule: Vec<Duration>,
+}
+
+/// The sender could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client for webhooks: {0}")]
+pub struct WebhookError(#[source] reqwest::Error);
+
+/// Sends the webhooks' due attempts. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    store: Store,
+    settings: WebhookSettings,
+    metrics: Metrics,
+    http: reqwest::Client,
+}
+
+impl Sender {
+    pub fn new(
+        store: Store,
+        settings: WebhookSettings,
+        metrics: Metrics,
+    ) -> Result<Self, WebhookError> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(WebhookError)?;
+        Ok(Self {
+            store,
+            settings,
+            metrics,
+            http,
+        })
+    }
+
+    /// How long a stopping process waits for the round in progress: its requests' time
+    /// limit, and a little for recording their results.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.settings.timeout + Duration::from_secs(5)
+    }
+
+    /// Sends rounds of due attempts every `poll` until `stop` is cancelled; the round in
+    /// progress is finished first.
+    pub async fn run(self, stop: CancellationToken) {
+        loop {
+            if let Err(error) = self.round().await {
+                tracing::warn!(%error, "webhook round failed; retrying");
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(self.settings.poll) => {}
+            }
+        }
+    }
+
+    /// Queues new events, then sends the attempts that are due.
+    async fn round(&self) -> Result<(), StoreError> {
+        let webhooks = self.store.webhooks();
+        webhooks.fan_out(FAN_OUT_BATCH).await?;
+        // Longer than a request may take, so an attempt is not claimed twice while sent.
+        let lease = self.settings.timeout + Duration::from_secs(30);
+        let due = webhooks.claim_due(CLAIM_BATCH, lease).await?;
+        futures::stream::iter(due)
+            .for_each_concurrent(CONCURRENCY, |attempt| self.send(attempt))
+            .await;
+        Ok(())
+    }
+
+    async fn send(&self, attempt: DueWebhookDelivery) {
+        let body = serde_json::to_vec(&attempt.payload).unwrap_or_default();
+        let timestamp = Utc::now().timestamp();
+        let event_id = attempt
+            .payload
+            .get("id")
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let result = self
+            .http
+            .post(&attempt.url)
+            .header("content-type", "application/json")
+            .header("user-agent", "herald-webhooks/1")
+            .header("herald-webhook-id", attempt.webhook_id.to_string())
+            .header("herald-event-id", event_id)
+            .header("herald-timestamp", timestamp.to_string())
+            .header(
+                "herald-signature",
+                signature(attempt.secret.expose_secret(), timestamp, &body),
+            )
+            .body(body)
+            .send()
+            .await;
+        let (status, error) = match result {
+            Ok(response) if response.status().is_success() => {
+                (Some(response.status().as_u16()), None)
+            }
+            Ok(response) => (
+                Some(response.status().as_u16()),
+                Some(format!("answered {}", response.status())),
+            ),
+            // Without the URL: it may carry a receiver's own secret.
+            Err(e) => (None, Some(transport_error(&e))),
+        };
+        let delivered = error.is_none();
+        self.metrics.webhook_attempt(delivered);
+        let outcome = if delivered {
+            AttemptOutcome::Delivered
+        } else {
+            let retry = usize::try_from(attempt.attempts - 1).unwrap_or(usize::MAX);
+            match self.settings.retry_schedule.get(retry) {
+                Some(wait) => AttemptOutcome::RetryAt(Utc::now() + retry_wait(*wait)),
+                None => AttemptOutcome::Failed,
+            }
+        };
+        if let Err(e) = self
+            .store
+            .webhooks()
+            .record_attempt(attempt.id, status, error.as_deref(), outcome)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record a webhook attempt");
+        }
+    }
+}
+
+/// The wait before a retry, jittered.
+fn retry_wait(wait: Duration) -> TimeDelta {
+    TimeDelta::from_std(jittered(wait, JITTER)).unwrap_or(TimeDelta::MAX)
+}
+
+/// The signature header value for `body` sent at `timestamp`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("v1={hex}")
+}
+
+/// Whether a request body's signature header matches: what a receiver does.
+pub fn verify(secret: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    signature(secret, timestamp, body)
+        .as_bytes()
+        .ct_eq(header.as_bytes())
+        .into()
+}
+
+fn transport_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        let text = e.to_string();
+        match e.url() {
+            Some(url) => text.replace(url.as_str(), "<url>"),
+            None => text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_cover_the_timestamp_and_the_body() {
+        let signature = signature("whsec_test", 1_700_000_000, b"{\"id\":1}");
+        assert!(signature.starts_with("v1=") && signature.len() == 3 + 64);
+        assert!(verify(
+            "whsec_test",
+            1_700_000_000,
+            b"{\"id\":1}",
+            &signature
+        ));
+        assert!(!verify(
+            "whsec_test",
+            1_700_000_001,
+            b"{\"id\":1}",
+            &signature
+        ));
+        assert!(!verify(
+            "whsec_test",
+            1_700_000_000,
+            b"{\"id\":2}",
+            &signature
+        ));
+        assert!(!verify(
+            "whsec_other",
+            1_700_000_000,
+            b"{\"id\":1}",
+            &signature
+        ));
+    }
+
+    #[test]
+    fn the_signature_format_does_not_change() {
+        // Receivers verify this exact format: hex HMAC-SHA256 of "<timestamp>.<body>" after
+        // "v1=" (the expected value computed independently of this code).
+        assert_eq!(
+            signature("whsec_test", 1_700_000_000, b"{\"id\":1}"),
+            "v1=2f441ba4b3b2d50d28a9ab9d9fd8880376ecd1eb5d0435401553f5d8d0a5dcf8"
+        );
+    }
+
+    #[test]
+    fn retry_waits_are_jittered_within_a_tenth() {
+        for _ in 0..100 {
+            let wait = retry_wait(Duration::from_secs(10)).num_milliseconds();
+            assert!((9_000..=11_000).contains(&wait), "{wait}");
+        }
+    }
+}
