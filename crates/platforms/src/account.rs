@@ -5,7 +5,7 @@
 //! as [`SecretString`]s, and get ids and tokens back out. Every type here derives `Debug`
 //! safely because secrets are `SecretString`s, which print as `[REDACTED]`.
 
-use herald_domain::{AppType, ErrorClass, Platform, PlatformFailure, PostTargetType};
+use herald_domain::{AppType, Code, ErrorClass, Platform, PlatformFailure, PostTargetType};
 use secrecy::SecretString;
 
 use crate::hints;
@@ -77,7 +77,7 @@ impl Account {
                 self.platform,
                 "the connection has no page selected",
             )
-            .with_code("no_page")
+            .with_herald_code(Code::NoPage)
             .with_hint("Select the page to post to on the connection")
         })
     }
@@ -156,7 +156,7 @@ impl ChatId {
                     value.chars().take(64).collect::<String>()
                 ),
             )
-            .with_code("400")
+            .with_status(400)
             .with_hint(hints::TELEGRAM_CHAT_ID))
         }
     }

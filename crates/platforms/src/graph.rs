@@ -154,7 +154,7 @@ impl Graph {
                     self.platform,
                     format!("container {container} is {status}{detail}"),
                 )
-                .with_code(status.to_owned())
+                .with_platform_code(status)
                 .with_hint(hint)
             };
             match status {
@@ -172,7 +172,7 @@ impl Graph {
                         wait.as_secs()
                     ),
                 )
-                .with_code("IN_PROGRESS")
+                .with_platform_code("IN_PROGRESS")
                 .with_hint(hints::INSTAGRAM_NOT_READY));
             }
             tokio::time::sleep(interval).await;

@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_config::OAuthApp;
-use herald_domain::{AppType, ErrorClass, Platform, PlatformFailure};
+use herald_domain::{AppType, Code, ErrorClass, Platform, PlatformFailure};
 use oauth2::{CsrfToken, PkceCodeChallenge};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -204,7 +204,7 @@ pub(crate) fn configured(
             platform,
             format!("{} is not configured", platform.display_name()),
         )
-        .with_code("not_configured")
+        .with_herald_code(Code::NotConfigured)
         .with_hint(hints::for_platform(hints::NOT_CONFIGURED, platform))
     })
 }
@@ -216,7 +216,7 @@ pub(crate) fn unsupported(platform: Platform, what: &str) -> PlatformFailure {
         platform,
         format!("{} does not support {what}", platform.display_name()),
     )
-    .with_code("unsupported")
+    .with_herald_code(Code::Unsupported)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use herald_config::TwitterConfig;
-use herald_domain::{ErrorClass, Platform, PlatformFailure, PostContent};
+use herald_domain::{Code, ErrorClass, Platform, PlatformFailure, PostContent};
 use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -152,7 +152,7 @@ impl Twitter {
                 P,
                 "X needs the PKCE verifier stored with the OAuth state",
             )
-            .with_code("pkce")
+            .with_herald_code(Code::Pkce)
         })?;
         self.token(
             Operation::CodeExchange,
@@ -338,7 +338,7 @@ impl Twitter {
                     P,
                     format!("media {media_id} is still processing"),
                 )
-                .with_code("processing"));
+                .with_herald_code(Code::Processing));
             }
             tokio::time::sleep(wait).await;
             let request = self
@@ -398,7 +398,7 @@ impl Twitter {
                 if classify::is_x_media_refusal(&failure)
                     && ctx.options.fallback == FallbackPolicy::Allow =>
             {
-                tracing::warn!(code = ?failure.code, "X refused the media; posting text-only");
+                tracing::warn!(code = ?failure.code(), "X refused the media; posting text-only");
                 degraded.push(Degraded {
                     kind: DegradedKind::MediaDropped,
                     cause: failure,

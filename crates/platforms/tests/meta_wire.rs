@@ -270,7 +270,7 @@ async fn an_expired_page_token_means_reconnect_with_the_subcode() {
     .await
     .unwrap_err();
     assert_eq!(
-        (failure.class, failure.code.as_deref()),
+        (failure.class, failure.code().as_deref()),
         (ErrorClass::ReconnectRequired, Some("190/463"))
     );
     assert_eq!(failure.hint.as_deref(), Some(hints::META_TOKEN));
@@ -404,7 +404,7 @@ async fn a_container_in_error_fails_permanently() {
     .await
     .unwrap_err();
     assert_eq!(
-        (failure.class, failure.code.as_deref()),
+        (failure.class, failure.code().as_deref()),
         (ErrorClass::Permanent, Some("ERROR"))
     );
 }
@@ -445,7 +445,7 @@ async fn publishing_before_the_container_is_ready_is_retryable() {
     };
     let failure = ig_client.execute(&steps[2], &ctx).await.unwrap_err();
     assert_eq!(
-        (failure.class, failure.code.as_deref()),
+        (failure.class, failure.code().as_deref()),
         (ErrorClass::Retryable, Some("9007/2207027"))
     );
 }

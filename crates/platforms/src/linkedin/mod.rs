@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use herald_config::{LinkedinConfig, LinkedinFlow, OAuthApp};
-use herald_domain::{AppType, ErrorClass, Platform, PlatformFailure, PostContent};
+use herald_domain::{AppType, Code, ErrorClass, Platform, PlatformFailure, PostContent};
 use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -154,7 +154,7 @@ impl Linkedin {
                     P,
                     "LinkedIn issues refresh tokens only to approved partner apps",
                 )
-                .with_code("no_refresh")
+                .with_herald_code(Code::NoRefresh)
                 .with_hint(hints::LINKEDIN_TOKEN));
             }
         };
@@ -394,7 +394,7 @@ fn string_at(value: &Value, pointer: &str) -> Result<String, PlatformFailure> {
                 P,
                 format!("LinkedIn's answer has no `{pointer}`"),
             )
-            .with_code("shape")
+            .with_herald_code(Code::Shape)
         })
 }
 
