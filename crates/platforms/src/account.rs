@@ -127,6 +127,14 @@ impl Target {
             page_id: None,
         }
     }
+
+    /// The account's own profile, as its identity names it.
+    pub(crate) fn profile(me: Identity) -> Self {
+        let mut target = Self::new(TargetKind::Profile, me.account_id);
+        target.name = me.name;
+        target.username = me.username;
+        target
+    }
 }
 
 /// A Telegram chat id as users give it: `@channelname` for public channels, or the numeric id

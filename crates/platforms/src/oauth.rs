@@ -20,7 +20,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::classify::{Call, Operation};
 use crate::hints;
+use crate::http::{Http, Sent};
 
 /// What the caller wants to connect.
 #[derive(Debug, Clone)]
@@ -157,6 +159,21 @@ pub(crate) fn id_string(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// Sends a request to a token endpoint and reads the tokens it answers: the one way every
+/// platform's code exchange, refresh and long-lived exchange ends, whatever shape the request
+/// takes (a form `POST`, Meta's and Threads' `GET`s).
+pub(crate) async fn request_tokens(
+    http: &Http,
+    platform: Platform,
+    request: reqwest::RequestBuilder,
+    operation: Operation,
+) -> Result<TokenSet, PlatformFailure> {
+    let reply = http.send(platform, request, Sent::Repeatable).await?;
+    let reply = reply.ok_or_failure(platform, Call::new(operation))?;
+    let response: TokenResponse = reply.json(platform, Sent::Repeatable)?;
+    Ok(response.into_token_set(Utc::now()))
 }
 
 /// A fresh random `state`, unless the caller brought one.

@@ -22,11 +22,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::account::{Account, Identity, Target, TargetKind};
+use crate::account::{Account, Identity, Target};
 use crate::classify::{self, Call, Operation};
 use crate::http::{Http, HttpSettings, Reply, Sent};
 use crate::lookup::{self, Candidate, Lookup};
-use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenResponse, TokenSet};
+use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 use crate::steps::{
     Degraded, DegradedKind, FallbackPolicy, Step, StepAction, StepContext, StepKey, StepOutcome,
     unpublishable,
@@ -135,10 +135,7 @@ impl Twitter {
             .post(self.config.api_url.join("/2/oauth2/token"))
             .basic_auth(&app.client_id, Some(app.client_secret.expose_secret()))
             .form(form);
-        let reply = self.http.send(P, request, Sent::Repeatable).await?;
-        let reply = reply.ok_or_failure(P, Call::new(operation))?;
-        let response: TokenResponse = reply.json(P, Sent::Repeatable)?;
-        Ok(response.into_token_set(Utc::now()))
+        oauth::request_tokens(&self.http, P, request, operation).await
     }
 
     pub(crate) async fn exchange(
@@ -205,11 +202,7 @@ impl Twitter {
         &self,
         token: &SecretString,
     ) -> Result<Vec<Target>, PlatformFailure> {
-        let me = self.identity(token).await?;
-        let mut target = Target::new(TargetKind::Profile, me.account_id);
-        target.name = me.name;
-        target.username = me.username;
-        Ok(vec![target])
+        Ok(vec![Target::profile(self.identity(token).await?)])
     }
 
     pub(crate) fn plan(&self, content: &PostContent) -> Result<Vec<Step>, PlatformFailure> {

@@ -500,3 +500,43 @@ async fn the_client_and_its_configuration_print_no_app_secret() {
     );
     assert!(!shown.contains("herald-dev-facebook-secret"), "{shown}");
 }
+
+#[tokio::test]
+async fn lookups_ask_each_edge_for_its_own_fields_since_and_limit() {
+    use wiremock::matchers::query_param_is_missing;
+    let server = MockServer::start().await;
+    let since = Utc::now() - TimeDelta::minutes(1);
+    let since_unix = (since - TimeDelta::minutes(5)).timestamp().to_string();
+    Mock::given(method("GET"))
+        .and(path("/graph/v24.0/555/feed"))
+        .and(query_param(
+            "fields",
+            "id,message,created_time,permalink_url",
+        ))
+        .and(query_param("since", since_unix.as_str()))
+        .and(query_param("limit", "100"))
+        .and(query_param("access_token", "page-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Instagram's media edge takes no `since`: the time is checked on each post instead.
+    Mock::given(method("GET"))
+        .and(path("/graph/v24.0/1784/media"))
+        .and(query_param("fields", "id,caption,timestamp,permalink"))
+        .and(query_param_is_missing("since"))
+        .and(query_param("limit", "50"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let platforms = platforms(&server.uri());
+    assert_eq!(
+        platforms.lookup(&page(), "x", since).await.unwrap(),
+        Lookup::NotFound
+    );
+    assert_eq!(
+        platforms.lookup(&ig(), "x", since).await.unwrap(),
+        Lookup::NotFound
+    );
+}
