@@ -386,7 +386,7 @@ async fn connect_account(
             flow.platform,
             "Herald could not store the connection",
         )
-        .with_code("store")
+        .with_herald_code(herald_domain::Code::Store)
     };
     let (connection, _) = state
         .inner
@@ -441,7 +441,7 @@ fn outcome(flow: &OAuthState, result: Result<(String, bool), PlatformFailure>) -
                 ("status", "error".to_owned()),
                 (
                     "error",
-                    failure.code.clone().unwrap_or_else(|| "error".to_owned()),
+                    failure.code().unwrap_or_else(|| "error".to_owned()),
                 ),
                 ("error_description", failure.message.clone()),
             ];

@@ -150,7 +150,7 @@ impl Telegram {
                     member.status, chat
                 ),
             )
-            .with_code("403")
+            .with_status(403)
             .with_hint(hints::TELEGRAM_NOT_ADMIN));
         }
         Ok(TelegramChannel {

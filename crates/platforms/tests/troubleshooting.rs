@@ -356,14 +356,14 @@ fn every_troubleshooting_case_of_the_spec_has_a_class_a_code_and_a_hint() {
         let failure = failure_of(&case);
         let ok = failure.class == case.class
             && failure.platform == case.platform
-            && failure.code.as_deref() == case.code
+            && failure.code().as_deref() == case.code
             && failure.hint.as_deref() == Some(case.hint);
         if !ok {
             wrong.push(format!(
                 "{}:\n    got   {:?} {:?} hint={:?}\n    want  {:?} {:?} hint={:?}",
                 case.spec,
                 failure.class,
-                failure.code,
+                failure.code(),
                 failure.hint,
                 case.class,
                 case.code,

@@ -21,9 +21,8 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use herald_config::{LinkedinConfig, LinkedinFlow, OAuthApp};
-use herald_domain::{AppType, ErrorClass, Platform, PlatformFailure, PostContent};
+use herald_domain::{AppType, Code, ErrorClass, Platform, PlatformFailure, PostContent};
 use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -35,7 +34,7 @@ use crate::account::{Account, Identity, Target, TargetKind};
 use crate::classify::{self, Call, Operation};
 use crate::hints;
 use crate::http::{Http, HttpSettings, Sent};
-use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenResponse, TokenSet};
+use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 use crate::steps::{Step, StepAction, StepContext, StepKey, StepOutcome, unpublishable};
 
 const P: Platform = Platform::Linkedin;
@@ -117,10 +116,7 @@ impl Linkedin {
             .client()
             .post(self.config.web_url.join("/oauth/v2/accessToken"))
             .form(form);
-        let reply = self.http.send(P, request, Sent::Repeatable).await?;
-        let reply = reply.ok_or_failure(P, Call::new(operation))?;
-        let response: TokenResponse = reply.json(P, Sent::Repeatable)?;
-        Ok(response.into_token_set(Utc::now()))
+        oauth::request_tokens(&self.http, P, request, operation).await
     }
 
     pub(crate) async fn exchange(
@@ -154,7 +150,7 @@ impl Linkedin {
                     P,
                     "LinkedIn issues refresh tokens only to approved partner apps",
                 )
-                .with_code("no_refresh")
+                .with_herald_code(Code::NoRefresh)
                 .with_hint(hints::LINKEDIN_TOKEN));
             }
         };
@@ -203,10 +199,7 @@ impl Linkedin {
         token: &SecretString,
     ) -> Result<Vec<Target>, PlatformFailure> {
         if app_type != Some(AppType::Company) {
-            let me = self.identity(token).await?;
-            let mut target = Target::new(TargetKind::Profile, me.account_id);
-            target.name = me.name;
-            return Ok(vec![target]);
+            return Ok(vec![Target::profile(self.identity(token).await?)]);
         }
         let organizations = match self.config.flow {
             LinkedinFlow::Current => self.organization_acls(token).await?,
@@ -394,7 +387,7 @@ fn string_at(value: &Value, pointer: &str) -> Result<String, PlatformFailure> {
                 P,
                 format!("LinkedIn's answer has no `{pointer}`"),
             )
-            .with_code("shape")
+            .with_herald_code(Code::Shape)
         })
 }
 
