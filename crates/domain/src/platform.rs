@@ -1,6 +1,6 @@
 //! The platforms Herald publishes to, and the two LinkedIn distinctions (which app, which
-//! author). Names are the spec's (`twitter`, not `x`): they appear in its schema, its
-//! environment variables and its callback paths. `x` is accepted as an alias on input.
+//! author). Names are `twitter`, not `x`: they appear in the schema, the
+//! environment variables and the callback paths. `x` is accepted as an alias on input.
 
 use std::fmt;
 use std::str::FromStr;

@@ -3,10 +3,10 @@
 //! person does about it, from `hints.rs`) and, for rate limits, when the window frees.
 //!
 //! The functions here are pure (status, headers, body and the current time in; a failure
-//! out) so the table in `tests/troubleshooting.rs` can pin each case of the spec without a
+//! out) so the table in `tests/troubleshooting.rs` can pin each documented case without a
 //! server. Transport failures (no answer at all) are classified in `http.rs`.
 //!
-//! The error shapes, from PLATFORMS.md:
+//! The error shapes each platform documents:
 //!
 //! | Platform | Body | Notable codes |
 //! |---|---|---|
@@ -116,7 +116,7 @@ pub fn classify_response(
 }
 
 /// A connection that can post nowhere: no Facebook Page, no Instagram business account, no
-/// LinkedIn organization (the spec's "No pages shown", "No Instagram account found").
+/// LinkedIn organization (the troubleshooting entries "No pages shown", "No Instagram account found").
 pub fn no_targets(platform: Platform) -> PlatformFailure {
     let (code, message, hint) = match platform {
         Platform::Facebook => (
@@ -358,7 +358,7 @@ pub(crate) fn is_read_only(headers: &HeaderMap) -> bool {
         .is_some_and(|level| !level.contains("write"))
 }
 
-/// Whether an X 403 on a post with media is the tier refusing media (the spec's fallback
+/// Whether an X 403 on a post with media is the tier refusing media (the documented fallback
 /// case), as opposed to duplicate content or missing permissions.
 pub(crate) fn is_x_media_refusal(failure: &PlatformFailure) -> bool {
     failure.platform == Platform::Twitter

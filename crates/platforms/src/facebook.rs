@@ -2,7 +2,7 @@
 //!
 //! - Connect: Facebook Login (`graph.rs`), then `GET /me/accounts` lists the Pages the user
 //!   administers, each with its own Page token: posting always uses the Page token. No Pages
-//!   is a failure with the spec's hint (the user must be a Page admin).
+//!   is a failure with a hint (the user must be a Page admin).
 //! - Publish: `media:0` uploads the photo unpublished (`POST /{page}/photos`, `published=false`,
 //!   the bytes as multipart `source`, or `url` when Herald only has a public URL); `publish`
 //!   posts to the feed with `attached_media: [{media_fbid}]` and reads the `permalink_url`.

@@ -2,7 +2,7 @@
 //!
 //! - Connect: Facebook Login with the Instagram scopes (`graph.rs`); the Instagram business
 //!   accounts are the `instagram_business_account`s of the user's Pages. None is a failure
-//!   with the spec's hint (Business/Creator account, linked to a Page, admin of both).
+//!   with a hint (Business/Creator account, linked to a Page, admin of both).
 //! - Publish: an image is required, and Instagram fetches it itself, so the image needs a
 //!   public URL (Herald's signed media URL). `container` creates the media container
 //!   (`POST /{ig}/media {image_url, caption}`), `container:ready` polls `status_code` until

@@ -178,7 +178,7 @@ impl Platforms {
 
     /// Where a token can post: the profile, Facebook Pages with their tokens, Instagram
     /// business accounts linked to Pages, LinkedIn organizations the member administers
-    /// (`app_type` company). An empty result is a failure with the spec's hint ("no pages").
+    /// (`app_type` company). An empty result is a failure with a hint ("no pages").
     #[instrument(skip_all, fields(platform = %platform))]
     pub async fn targets(
         &self,
@@ -284,7 +284,7 @@ impl Platforms {
 }
 
 /// Whether one forced refresh may cure `failure` before the account owner must reconnect
-/// (DESIGN.md section 6: a 401 on publish triggers one refresh and one retry).
+/// (docs/tokens.md: a 401 on publish triggers one refresh and one retry).
 ///
 /// Only X qualifies: its refresh token outlives the access token. Meta and Threads "refresh"
 /// by exchanging the current token, which fails once it has expired (refresh those ahead of

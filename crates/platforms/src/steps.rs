@@ -119,7 +119,7 @@ impl Step {
     }
 }
 
-/// What to do when the spec allows a degraded post.
+/// What to do when a degraded post is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FallbackPolicy {

@@ -1,5 +1,5 @@
-//! Threads: its own OAuth and Graph host (`graph.threads.net`, not graph.facebook.com as the
-//! spec says), containers like Instagram's.
+//! Threads: its own OAuth and Graph host (`graph.threads.net`, not graph.facebook.com as older
+//! guides say), containers like Instagram's.
 //!
 //! - Connect: authorize at `{web}/oauth/authorize`; the code is exchanged with `POST
 //!   {api}/oauth/access_token` (`{access_token, user_id}`, one hour), then straight on for a

@@ -7,7 +7,7 @@
 //! - Publish: `media:i` uploads each image (`POST /2/media/upload`, multipart, `tweet_image`),
 //!   `publish` posts the first tweet with their ids, `part:n` posts each further thread part as
 //!   a reply to the part before it.
-//! - Fallback (spec): the Free tier may accept the upload and then refuse the tweet with media
+//! - Fallback: the Free tier may accept the upload and then refuse the tweet with media
 //!   (403). Under [`FallbackPolicy::Allow`] Herald posts the text alone and reports
 //!   `media_dropped`; a 403 for duplicate content or a read-only app is never a fallback.
 //! - Lookup: the account's recent tweets (`GET /2/users/{id}/tweets`).

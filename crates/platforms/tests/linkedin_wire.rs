@@ -1,4 +1,4 @@
-//! LinkedIn against responses pinned to PLATFORMS.md's shapes (wiremock).
+//! LinkedIn against responses pinned to the documented shapes (wiremock).
 
 mod common;
 

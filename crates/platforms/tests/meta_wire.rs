@@ -1,4 +1,4 @@
-//! Facebook Pages and Instagram (Graph API) against responses pinned to PLATFORMS.md's
+//! Facebook Pages and Instagram (Graph API) against responses pinned to the documented
 //! shapes (wiremock).
 
 mod common;

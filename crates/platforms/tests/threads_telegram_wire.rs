@@ -1,4 +1,4 @@
-//! Threads and Telegram against responses pinned to PLATFORMS.md's shapes (wiremock).
+//! Threads and Telegram against responses pinned to the documented shapes (wiremock).
 
 mod common;
 

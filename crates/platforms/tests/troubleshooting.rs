@@ -1,6 +1,6 @@
-//! Every "Common Issues" and "Troubleshooting" entry of the spec
-//! (`shared/seed/social-media-api-guide.md`), plus the error codes PLATFORMS.md documents, maps
-//! to a class and a remediation hint. One row per case; the first column quotes the spec.
+//! Every known setup and publishing problem, plus the error codes the platforms document, maps
+//! to a class and a remediation hint. One row per case; the first column names the case as
+//! an operator would report it.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use herald_domain::{ErrorClass, Platform, PlatformFailure};

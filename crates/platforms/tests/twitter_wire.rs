@@ -1,4 +1,4 @@
-//! X against responses pinned to PLATFORMS.md's shapes (wiremock).
+//! X against responses pinned to the documented shapes (wiremock).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The rate gates a publishing request passes before it leaves (DESIGN.md section 5).
+//! The rate gates a publishing request passes before it leaves (docs/rate-limits.md).
 //!
 //! Every request that makes a post visible (a publish, a thread part) asks, in order:
 //!

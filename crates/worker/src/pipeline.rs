@@ -1,4 +1,4 @@
-//! The life of one job (DESIGN.md section 4): claim, then everything the delivery needs
+//! The life of one job (docs/ARCHITECTURE.md, the life of a post): claim, then everything the delivery needs
 //! before its plan runs through the journal, then the record.
 
 use std::sync::Arc;

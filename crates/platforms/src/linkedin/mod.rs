@@ -5,7 +5,7 @@
 //!   callback; the connection's [`AppType`] picks the client credentials and scopes.
 //! - Identity: `GET /v2/userinfo` (`sub` -> `urn:li:person:{sub}`). Company Pages: the
 //!   organizations the member administers, from the current `GET /rest/organizationAcls`
-//!   (flow `current`) or the spec's `GET /v2/organizationalEntityAcls` with the
+//!   (flow `current`) or the older `GET /v2/organizationalEntityAcls` with the
 //!   `organizationalTarget` projection (flow `legacy`); authors `urn:li:organization:{id}`.
 //! - Tokens: 60 days; refresh tokens exist only for approved partner apps
 //!   (`platforms.linkedin.partner_app`); otherwise an expired token means reconnect.
@@ -13,9 +13,9 @@
 //!   then `PUT` the bytes; `media:0:ready` polls `GET /rest/images/{urn}` until AVAILABLE for up
 //!   to `image_wait` (20 s); `publish` = `POST /rest/posts` with `commentary` in "little text"
 //!   (reserved characters escaped), the post URN in `x-restli-id`.
-//! - Publish, legacy flow (the spec): `POST /v2/assets?action=registerUpload`, `PUT`, the fixed
+//! - Publish, legacy flow: `POST /v2/assets?action=registerUpload`, `PUT`, the fixed
 //!   `image_wait`, `POST /v2/ugcPosts` with the asset URN.
-//! - Fallback (spec): "ShareMedia.media (URN) is missing" means LinkedIn rejected the media:
+//! - Fallback: "ShareMedia.media (URN) is missing" means LinkedIn rejected the media:
 //!   under [`FallbackPolicy::Allow`] the post goes out text-only and reports `media_dropped`.
 //! - Lookup: `GET /rest/posts?q=author&author={urn}` (a FINDER), by unescaped commentary.
 
@@ -268,7 +268,7 @@ impl Linkedin {
         Ok(targets)
     }
 
-    /// The spec's: `GET /v2/organizationalEntityAcls` with the `organizationalTarget` projection.
+    /// The older way: `GET /v2/organizationalEntityAcls` with the `organizationalTarget` projection.
     async fn organizational_entity_acls(
         &self,
         token: &SecretString,
@@ -358,7 +358,7 @@ impl Linkedin {
                 match self.config.flow {
                     LinkedinFlow::Current => self.await_image(&ctx.account.access_token, urn).await,
                     LinkedinFlow::Legacy => {
-                        // The spec's flow: a fixed processing wait.
+                        // The legacy flow: a fixed processing wait.
                         tokio::time::sleep(self.config.image_wait).await;
                         Ok(StepOutcome::new(urn, Default::default()))
                     }
