@@ -9,16 +9,12 @@
 // Helpers fail the test by panicking, as the tests do.
 #![allow(clippy::unwrap_used)]
 
-#[path = "api_e2e/app.rs"]
-#[allow(dead_code)]
-mod app;
-
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use app::TestApp;
+use crate::api::app::TestApp;
 use herald_domain::{DeliveryId, DeliveryState, ErrorClass};
 use herald_store::{DeliveryError, Transition};
 use serde_json::{Value, json};

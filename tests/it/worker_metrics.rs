@@ -1,14 +1,12 @@
 //! The worker's Prometheus metrics over HTTP: the server `herald work` runs on
 //! `worker.metrics_addr`, in-process and in the real binary, counts a publish.
 
-mod worker_support;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::worker_support::{Harness, eventually, fast_sim, text};
 use herald_domain::{DeliveryState, Platform};
 use herald_worker::Metrics;
-use worker_support::{Harness, eventually, fast_sim, text};
 
 const PUBLISHED_ON_TELEGRAM: &str =
     "herald_deliveries_total{platform=\"telegram\",outcome=\"published\"} 1";

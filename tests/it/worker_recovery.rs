@@ -1,14 +1,12 @@
 //! Nothing is lost and nothing is posted twice when the machinery fails: a worker process
 //! killed mid-publish, and Redis emptied in the middle of a run.
 
-mod worker_support;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::worker_support::{Harness, eventually, fast_sim, text};
 use herald_domain::{AppType, DeliveryState, Platform, StepState};
 use serde_json::json;
-use worker_support::{Harness, eventually, fast_sim, text};
 
 /// The `herald` binary of this build, built first if needed (cargo does not hold its lock
 /// while tests run, so this is a quick no-op when it is up to date).

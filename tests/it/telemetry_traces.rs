@@ -5,12 +5,11 @@
 // Helpers fail the test the way the test does: by panicking.
 #![allow(clippy::unwrap_used)]
 
-mod worker_support;
-
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::worker_support::{Harness, eventually, fast_sim};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
@@ -20,7 +19,6 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use prost::Message;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use worker_support::{Harness, eventually, fast_sim};
 
 /// One exported span, as the receiver saw it.
 #[derive(Debug, Clone)]

@@ -2,13 +2,11 @@
 //! end `dead`, an unsafe media URL is never fetched, a refused token gets one forced refresh,
 //! and a stopping worker hands back what it has not finished.
 
-mod worker_support;
-
 use std::time::Duration;
 
+use crate::worker_support::{Harness, eventually, fast_sim, text, with_image};
 use herald_domain::{AppType, DeliveryState, ErrorClass, Platform};
 use serde_json::json;
-use worker_support::{Harness, eventually, fast_sim, text, with_image};
 
 #[tokio::test]
 async fn a_platform_refusal_fails_the_delivery_at_once_with_the_platforms_code_and_a_hint() {

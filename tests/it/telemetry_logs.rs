@@ -6,10 +6,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[allow(dead_code)]
-#[path = "api_e2e/app.rs"]
-mod app;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -22,7 +18,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::SubscriberExt;
 
-use crate::app::TestApp;
+use crate::api::app::TestApp;
 
 const RETURN_TO: &str = "https://producer.example/connected";
 

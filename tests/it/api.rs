@@ -6,23 +6,13 @@
 // answer they did not expect (clippy's test exemption covers only `#[test]` functions).
 #![allow(clippy::unwrap_used)]
 
-#[path = "api_e2e/app.rs"]
-mod app;
-#[path = "api_e2e/connections.rs"]
+pub(crate) mod app;
 mod connections;
-#[path = "api_e2e/deliveries.rs"]
 mod deliveries;
-#[path = "api_e2e/events.rs"]
 mod events;
-#[path = "api_e2e/fuzz.rs"]
 mod fuzz;
-#[path = "api_e2e/media.rs"]
 mod media;
-#[path = "api_e2e/oauth.rs"]
 mod oauth;
-#[path = "api_e2e/posts.rs"]
 mod posts;
-#[path = "api_e2e/surface.rs"]
 mod surface;
-#[path = "api_e2e/webhooks.rs"]
 mod webhooks;
