@@ -1,12 +1,11 @@
 //! The HTTP API end to end: the real API on port 0 over real Postgres and Redis, the
-//! platform simulator, and (where a post must really go out) an in-process worker. One test
-//! binary with a module per route family, so the suite links once.
+//! platform simulator, and (where a post must really go out) an in-process worker. A module
+//! per route family.
 
 // The helpers beside the tests fail the test the same way the tests do: by panicking on an
 // answer they did not expect (clippy's test exemption covers only `#[test]` functions).
 #![allow(clippy::unwrap_used)]
 
-pub(crate) mod app;
 mod connections;
 mod deliveries;
 mod events;

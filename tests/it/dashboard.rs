@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
-use crate::api::app::TestApp;
 use herald_domain::{DeliveryId, DeliveryState, ErrorClass, Scope};
 use herald_store::{DeliveryError, Transition};
 use reqwest::{Response, StatusCode, header};
 use serde_json::json;
+use support::app::TestApp;
 
 /// A browser with a one-cookie jar that follows no redirects.
 struct Browser {

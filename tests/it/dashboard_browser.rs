@@ -14,10 +14,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::api::app::TestApp;
 use herald_domain::{DeliveryId, DeliveryState, ErrorClass};
 use herald_store::{DeliveryError, Transition};
 use serde_json::{Value, json};
+use support::app::TestApp;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

@@ -1,6 +1,9 @@
 //! Herald end to end, in one test binary: a module per area, so the workspace links once.
 //! `cargo test -p herald-e2e --test it worker_recovery::` runs one module.
 
+// The shared helpers (the crate's library) read as `support::...` in every module.
+extern crate herald_e2e as support;
+
 mod api;
 mod dashboard;
 mod dashboard_browser;
@@ -14,4 +17,3 @@ mod worker_limits;
 mod worker_metrics;
 mod worker_publish;
 mod worker_recovery;
-mod worker_support;

@@ -18,7 +18,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::SubscriberExt;
 
-use crate::api::app::TestApp;
+use support::app::TestApp;
 
 const RETURN_TO: &str = "https://producer.example/connected";
 

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use crate::worker_support::{Harness, fast_sim, text};
 use chrono::{TimeDelta, Utc};
 use herald_domain::{AppType, DeliveryState, Platform, StepState};
 use herald_store::Tokens;
 use serde_json::json;
+use support::harness::{Harness, fast_sim, text};
 
 #[tokio::test]
 async fn transient_server_errors_are_retried_and_the_post_is_published_once_with_its_attempts() {

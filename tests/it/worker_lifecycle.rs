@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use crate::worker_support::{Harness, eventually, fast_sim, text, with_image};
 use herald_domain::{AppType, DeliveryState, ErrorClass, Platform};
 use serde_json::json;
+use support::eventually;
+use support::harness::{Harness, fast_sim, text, with_image};
 
 #[tokio::test]
 async fn a_platform_refusal_fails_the_delivery_at_once_with_the_platforms_code_and_a_hint() {

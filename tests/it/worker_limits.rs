@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::worker_support::{Harness, fast_sim, text, with_image};
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::{AppType, DeliveryState, Platform};
 use herald_sim::SimConfig;
+use support::harness::{Harness, fast_sim, text, with_image};
 
 #[tokio::test]
 async fn the_x_window_holds_across_three_workers_and_the_rest_wait_for_the_next_window() {

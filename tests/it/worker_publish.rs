@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::worker_support::{Harness, fast_sim, text, with_image};
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::{AppType, DeliveryState, Platform, PostContent};
+use support::harness::{Harness, fast_sim, text, with_image};
 
 #[tokio::test]
 async fn every_platform_publishes_a_text_post_and_an_image_post_exactly_once() {
@@ -70,7 +70,7 @@ async fn every_platform_publishes_a_text_post_and_an_image_post_exactly_once() {
     // Results live in Postgres: finished jobs leave Redis.
     let data_key = format!("{}:data", h.queue.keys().queue("publish"));
     let redis = h.redis.connection().await;
-    let emptied = crate::worker_support::eventually(Duration::from_secs(10), || {
+    let emptied = support::eventually(Duration::from_secs(10), || {
         let key = data_key.clone();
         let mut redis = redis.clone();
         async move {

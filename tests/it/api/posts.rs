@@ -6,7 +6,7 @@ use herald_store::Transition;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::api::app::{RedisProxy, TestApp, problem};
+use support::app::{RedisProxy, TestApp, problem};
 
 #[tokio::test]
 async fn a_post_is_accepted_with_one_queued_delivery_per_target_and_dispatched() {
