@@ -51,9 +51,12 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
-/// Installs the capturing subscriber for the whole test binary (the API, worker and their
-/// tasks run on every runtime thread): readable lines and JSON lines, span fields included.
-fn capture() -> Captured {
+/// Installs the capturing subscriber on this thread until the guard drops: readable lines
+/// and JSON lines, span fields included. The test binary's other tests run in the same
+/// process, so the subscriber is scoped rather than global: the test runs on a
+/// current-thread runtime, where the API, the worker and every task they spawn run on this
+/// thread and log into the buffer, and nothing of the other tests does.
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let filter = tracing_subscriber::EnvFilter::new(
         "debug,herald=trace,herald_api=trace,herald_worker=trace,herald_platforms=trace,\
@@ -74,8 +77,8 @@ fn capture() -> Captured {
                 .with_span_events(FmtSpan::NEW)
                 .with_writer(captured.clone()),
         );
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
-    captured
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, guard)
 }
 
 fn query_param(url: &str, name: &str) -> Option<String> {
@@ -141,9 +144,9 @@ async fn publish(app: &TestApp, targets: &[&str], text: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "current_thread")]
 async fn a_full_publish_logs_no_token_secret_or_key() {
-    let logs = capture();
+    let (logs, _scoped) = capture();
     let mut app = TestApp::spawn_with(&[("HERALD_WORKER__RETRY_SCHEDULE_SECS", "[1]")]).await;
     app.start_worker().await;
     // Errors are logged too: Telegram's first send fails (its URL carries the bot token).
