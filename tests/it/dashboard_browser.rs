@@ -307,6 +307,7 @@ async fn make_dead(app: &TestApp, id: DeliveryId) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_in_a_browser_watches_a_delivery_go_live_and_retries_a_dead_one() {
+    let _serial = support::serial().await;
     let driver = Driver::start().await;
     let mut app = TestApp::spawn().await;
     let telegram = app.connect_telegram().await;

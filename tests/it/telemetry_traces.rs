@@ -66,6 +66,7 @@ async fn receive(State(spans): State<Spans>, body: Bytes) -> Vec<u8> {
 
 #[tokio::test]
 async fn one_trace_runs_from_post_v1_posts_to_the_platform_call() {
+    let _serial = support::serial().await;
     let h = Harness::start(fast_sim()).await;
     let spans: Spans = Arc::default();
     let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -117,6 +117,7 @@ async fn a_refused_x_token_gets_one_forced_refresh_and_the_post_goes_out() {
 
 #[tokio::test]
 async fn a_stopping_worker_hands_back_unfinished_deliveries_and_another_publishes_them_once() {
+    let _serial = support::serial().await;
     let h = Harness::start(fast_sim()).await;
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     h.fault(json!({"platform": "linkedin", "endpoint": "POST /rest/posts", "latency_ms": 400}))

@@ -68,6 +68,7 @@ async fn the_worker_metrics_server_counts_a_published_delivery() {
 
 #[tokio::test]
 async fn herald_work_serves_metrics_on_its_configured_address() {
+    let _serial = support::serial().await;
     let h = Harness::start(fast_sim()).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");

@@ -31,6 +31,7 @@ fn spawn_herald_work(h: &Harness) -> KillOnDrop {
 
 #[tokio::test]
 async fn deliveries_are_published_exactly_once_when_the_worker_process_is_killed_mid_publish() {
+    let _serial = support::serial().await;
     let h = Harness::start(fast_sim()).await;
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     // Every publish takes a while: the kill lands while some are in flight.
@@ -78,6 +79,7 @@ async fn deliveries_are_published_exactly_once_when_the_worker_process_is_killed
 
 #[tokio::test]
 async fn every_delivery_is_still_published_once_when_redis_is_flushed_mid_run() {
+    let _serial = support::serial().await;
     let h = Harness::start(fast_sim()).await;
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     h.fault(json!({"platform": "linkedin", "endpoint": "POST /rest/posts", "latency_ms": 200}))
