@@ -51,12 +51,9 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
-/// Installs the capturing subscriber on this thread until the guard drops: readable lines
-/// and JSON lines, span fields included. The test binary's other tests run in the same
-/// process, so the subscriber is scoped rather than global: the test runs on a
-/// current-thread runtime, where the API, the worker and every task they spawn run on this
-/// thread and log into the buffer, and nothing of the other tests does.
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+/// Installs the capturing subscriber for the whole process (the API, worker and their tasks
+/// run on every runtime thread): readable lines and JSON lines, span fields included.
+fn capture() -> Captured {
     let captured = Captured::default();
     let filter = tracing_subscriber::EnvFilter::new(
         "debug,herald=trace,herald_api=trace,herald_worker=trace,herald_platforms=trace,\
@@ -77,8 +74,8 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
                 .with_span_events(FmtSpan::NEW)
                 .with_writer(captured.clone()),
         );
-    let guard = tracing::subscriber::set_default(subscriber);
-    (captured, guard)
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    captured
 }
 
 fn query_param(url: &str, name: &str) -> Option<String> {
@@ -144,9 +141,18 @@ async fn publish(app: &TestApp, targets: &[&str], text: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_publish_logs_no_token_secret_or_key() {
-    let (logs, _scoped) = capture();
+    // A global subscriber would record the binary's other tests as well (at TRACE), and a
+    // scoped one misses events whose callsites other threads register meanwhile: the test
+    // runs in a process of its own.
+    if !support::process::is_alone() {
+        return support::process::run_alone(
+            module_path!(),
+            "a_full_publish_logs_no_token_secret_or_key",
+        );
+    }
+    let logs = capture();
     let mut app = TestApp::spawn_with(&[("HERALD_WORKER__RETRY_SCHEDULE_SECS", "[1]")]).await;
     app.start_worker().await;
     // Errors are logged too: Telegram's first send fails (its URL carries the bot token).

@@ -8,10 +8,19 @@
 //!   HTTP the way a producer does;
 //! - [`harness`]: the worker's [`harness::Harness`], which makes connections and posts
 //!   through the store and runs workers in-process;
-//! - [`process`]: the `herald` binary ([`process::herald_binary`], built once) and child
-//!   processes that cannot outlive their test ([`process::KillOnDrop`]);
+//! - [`process`]: the `herald` binary ([`process::herald_binary`], built once), child
+//!   processes that cannot outlive their test ([`process::KillOnDrop`]), and a test run in a
+//!   process of its own ([`process::run_alone`]);
 //! - [`eventually`]: bounded polling, the one way a test waits for something to happen;
 //! - [`serial`]: the serial group.
+//!
+//! # Process-wide state
+//!
+//! The tests share one process, so none of them sets process-wide state (environment
+//! variables, the global tracing subscriber) in it. `telemetry_logs` needs the global
+//! subscriber to see every log line of a run, so it runs itself again in a process of its own
+//! ([`process::run_alone`]). `telemetry_traces` reads what `herald serve` and `herald work`
+//! export, and runs them as child processes.
 //!
 //! # The serial group
 //!

@@ -43,3 +43,35 @@ pub fn free_port() -> u16 {
         .expect("a free local port")
         .port()
 }
+
+/// Set in a process [`run_alone`] started, to the one test it runs.
+const ALONE: &str = "HERALD_E2E_ALONE";
+
+/// Whether this process is one [`run_alone`] started for a single test.
+pub fn is_alone() -> bool {
+    std::env::var_os(ALONE).is_some()
+}
+
+/// Runs one test of this binary (`module` is its `module_path!()`, `test` its function name)
+/// in a new process of the binary, with nothing else in it; panics with that process' output
+/// unless the test ran there and passed. For a test that needs the process to itself, such as
+/// one that installs the global tracing subscriber: it starts with
+/// `if !is_alone() { return run_alone(module_path!(), "its_name"); }`.
+pub fn run_alone(module: &str, test: &str) {
+    // `module_path!()` starts with the binary's crate name; libtest names tests without it.
+    let path = module.split_once("::").map_or("", |(_, rest)| rest);
+    let name = format!("{path}::{test}");
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let output = Command::new(exe)
+        .args([name.as_str(), "--exact", "--test-threads=1"])
+        .env(ALONE, &name)
+        .output()
+        .expect("the test binary starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{name}, run alone, did not pass ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+}
