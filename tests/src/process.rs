@@ -6,20 +6,32 @@ use std::sync::OnceLock;
 
 /// The `herald` binary of this build, built on first use (cargo does not hold its lock while
 /// tests run, so this is a quick no-op when it is up to date); later calls reuse that path.
+/// It is built into the test binary's own target directory and profile, whatever the
+/// environment of the test says (`CARGO_TARGET_DIR` may not be set when the binary is run
+/// by hand).
 pub fn herald_binary() -> PathBuf {
     static HERALD: OnceLock<PathBuf> = OnceLock::new();
     HERALD
         .get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "-p", "herald", "--bin", "herald"])
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "the herald binary builds");
             let exe = std::env::current_exe().expect("the test binary's path");
             let profile_dir = exe
                 .parent()
                 .and_then(|deps| deps.parent())
                 .expect("target/<profile>/deps/<test>");
+            let target_dir = profile_dir.parent().expect("target/<profile>");
+            let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+                Some("debug") | None => "dev",
+                Some(other) => other,
+            };
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "-p", "herald", "--bin", "herald"])
+                .arg("--profile")
+                .arg(profile)
+                .arg("--target-dir")
+                .arg(target_dir)
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "the herald binary builds");
             profile_dir.join("herald")
         })
         .clone()
