@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use herald_domain::{AppType, DeliveryState, Platform, StepState};
 use serde_json::json;
-use worker_support::{Harness, eventually, fast_sim, text};
+use worker_support::{Harness, eventually, fast_sim, sim_with_member_lookups, text};
 
 /// The `herald` binary of this build, built first if needed (cargo does not hold its lock
 /// while tests run, so this is a quick no-op when it is up to date).
@@ -57,7 +57,8 @@ fn spawn_herald_work(h: &Harness) -> KillOnDrop {
 
 #[tokio::test]
 async fn deliveries_are_published_exactly_once_when_the_worker_process_is_killed_mid_publish() {
-    let h = Harness::start(fast_sim()).await;
+    let (sim, vars) = sim_with_member_lookups();
+    let h = Harness::start_with(sim, &vars).await;
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     // Every publish takes a while: the kill lands while some are in flight.
     h.fault(json!({"platform": "linkedin", "endpoint": "POST /rest/posts", "latency_ms": 1500}))
