@@ -7,7 +7,7 @@ use std::time::Duration;
 use herald_domain::{AppType, DeliveryState, Platform, StepState};
 use serde_json::json;
 use support::eventually;
-use support::harness::{Harness, fast_sim, text};
+use support::harness::{Harness, fast_sim, sim_with_member_lookups, text};
 use support::process::{KillOnDrop, herald_binary};
 
 /// `herald work` as a child process against the harness' services.
@@ -32,7 +32,8 @@ fn spawn_herald_work(h: &Harness) -> KillOnDrop {
 #[tokio::test]
 async fn deliveries_are_published_exactly_once_when_the_worker_process_is_killed_mid_publish() {
     let _serial = support::serial().await;
-    let h = Harness::start(fast_sim()).await;
+    let (sim, vars) = sim_with_member_lookups();
+    let h = Harness::start_with(sim, &vars).await;
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     // Every publish takes a while: the kill lands while some are in flight.
     h.fault(json!({"platform": "linkedin", "endpoint": "POST /rest/posts", "latency_ms": 1500}))

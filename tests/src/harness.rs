@@ -41,6 +41,22 @@ pub fn fast_sim() -> SimConfig {
     config
 }
 
+/// [`fast_sim`] whose personal LinkedIn app may read its members' posts, with the variable
+/// that makes Herald ask for it: for tests whose LinkedIn publishes are settled by lookup.
+/// The permission (`r_member_social`) is closed to new apps on LinkedIn, so the simulator
+/// refuses member reads unless it is granted.
+pub fn sim_with_member_lookups() -> (SimConfig, [(&'static str, &'static str); 1]) {
+    let mut config = fast_sim();
+    config
+        .fixtures
+        .grant_scope("herald-dev-linkedin", "r_member_social");
+    let scopes = (
+        "HERALD_PLATFORMS__LINKEDIN__PERSONAL_SCOPES",
+        r#"["openid", "profile", "email", "w_member_social", "r_member_social"]"#,
+    );
+    (config, [scopes])
+}
+
 /// Everything one test runs against.
 pub struct Harness {
     pub db: TestDb,
