@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use herald_domain::{AppType, DeliveryState, Platform, StepState};
+use herald_domain::{AppType, DeliveryState, Platform, StepState, UnknownOutcomePolicy};
 use herald_store::Tokens;
 use serde_json::json;
 use support::harness::{Harness, fast_sim, sim_with_member_lookups, text};
@@ -255,7 +255,7 @@ async fn a_tenant_that_chose_republish_gets_the_unknown_outcome_sent_again() {
     let h = Harness::start(fast_sim()).await;
     h.store
         .tenants()
-        .set_unknown_outcome_policy(h.tenant, Some("republish"))
+        .set_unknown_outcome_policy(h.tenant, Some(UnknownOutcomePolicy::Republish))
         .await
         .unwrap();
     let worker = h.spawn_worker();

@@ -91,6 +91,9 @@ string_enum!(
         MediaUnavailable => "media_unavailable",
         MediaFetch => "media_fetch",
         MediaStore => "media_store",
+        // The platform refused a post because it carries media the account's tier may not
+        // post (X's Free tier): the post may go out without it, as a degraded one.
+        MediaNotAllowed => "media_not_allowed",
     }
 );
 

@@ -340,7 +340,9 @@ fn twitter(
             return failure(ErrorClass::Permanent).with_hint(hints::X_READ_ONLY);
         }
         if call.operation == Operation::Publish && call.with_media {
-            return failure(ErrorClass::Permanent).with_hint(hints::X_MEDIA_TIER);
+            return failure(ErrorClass::Permanent)
+                .with_herald_code(Code::MediaNotAllowed)
+                .with_hint(hints::X_MEDIA_TIER);
         }
         if lower.contains("scope") {
             return failure(ErrorClass::Permanent).with_hint(hints::MISSING_SCOPES);
@@ -363,7 +365,7 @@ pub(crate) fn is_read_only(headers: &HeaderMap) -> bool {
 pub(crate) fn is_x_media_refusal(failure: &PlatformFailure) -> bool {
     failure.platform == Platform::Twitter
         && failure.class == ErrorClass::Permanent
-        && failure.hint.as_deref() == Some(hints::X_MEDIA_TIER)
+        && failure.herald_code == Some(Code::MediaNotAllowed)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! Tenants: the producer organisations that own keys, connections and posts.
 
 use chrono::{DateTime, Utc};
-use herald_domain::{Scope, TenantId};
+use herald_domain::{Scope, TenantId, UnknownOutcomePolicy};
 use sqlx::PgPool;
 
 use crate::api_keys::{NewApiKey, insert_key};
@@ -87,16 +87,21 @@ impl<'a> Tenants<'a> {
             .collect())
     }
 
-    /// The tenant's policy for publishes whose outcome cannot be looked up (`unknown` or
-    /// `republish`); `None`: the deployment's default.
-    pub async fn unknown_outcome_policy(&self, id: TenantId) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar!(
+    /// The tenant's policy for publishes whose outcome cannot be looked up; `None`: the
+    /// deployment's default (also for a name this version does not know, written by a newer
+    /// one).
+    pub async fn unknown_outcome_policy(
+        &self,
+        id: TenantId,
+    ) -> Result<Option<UnknownOutcomePolicy>, StoreError> {
+        let stored = sqlx::query_scalar!(
             "SELECT unknown_outcome FROM tenants WHERE id = $1",
             id.into_uuid()
         )
         .fetch_optional(self.pool)
         .await?
-        .flatten())
+        .flatten();
+        Ok(stored.and_then(|name| name.parse().ok()))
     }
 
     /// Sets (or with `None` clears) the tenant's unknown-outcome policy. Returns whether the
@@ -104,17 +109,12 @@ impl<'a> Tenants<'a> {
     pub async fn set_unknown_outcome_policy(
         &self,
         id: TenantId,
-        policy: Option<&str>,
+        policy: Option<UnknownOutcomePolicy>,
     ) -> Result<bool, StoreError> {
-        if policy.is_some_and(|p| p != "unknown" && p != "republish") {
-            return Err(StoreError::InvalidInput(
-                "the unknown-outcome policy is `unknown` or `republish`".to_owned(),
-            ));
-        }
         let result = sqlx::query!(
             "UPDATE tenants SET unknown_outcome = $2 WHERE id = $1",
             id.into_uuid(),
-            policy
+            policy.map(|p| p.as_str())
         )
         .execute(self.pool)
         .await?;

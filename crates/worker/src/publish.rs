@@ -370,10 +370,10 @@ impl Run<'_> {
             .tenants()
             .unknown_outcome_policy(self.tenant_id)
             .await;
-        match stored.map(|policy| policy.map(|p| p.parse::<UnknownOutcomePolicy>())) {
-            Ok(Some(Ok(policy))) => policy,
-            // None stored, or a name this version does not know: the deployment's.
-            Ok(None | Some(Err(_))) => self.ctx.settings.unknown_outcome,
+        match stored {
+            Ok(Some(policy)) => policy,
+            // None stored (or a name this version does not know): the deployment's.
+            Ok(None) => self.ctx.settings.unknown_outcome,
             // Unsure: the policy that never posts twice.
             Err(_) => UnknownOutcomePolicy::Unknown,
         }
