@@ -9,7 +9,7 @@
 //! retrying and uploading media, `admin` for connections and webhooks. `admin` includes the
 //! other two.
 //!
-//! The rate limit is one GCRA bucket per key (governor, in process: DESIGN.md 5.3): an
+//! The rate limit is one GCRA bucket per key (governor, in process: docs/rate-limits.md): an
 //! average of `api.rate_limit_per_second` with bursts of `api.rate_limit_burst`. Every
 //! answer carries `RateLimit-Limit` and `RateLimit-Remaining`; a refused request is a 429
 //! with `Retry-After` and `RateLimit-Reset`.

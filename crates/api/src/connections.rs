@@ -1,6 +1,6 @@
 //! Connections: list, disconnect, page selection, and Telegram bots.
 //!
-//! A connection is one platform account of a tenant (per end user: the spec's rule of one
+//! A connection is one platform account of a tenant (per end user: the rule of one
 //! connection per user, platform and LinkedIn app). Tokens never leave the store except
 //! into a platform call: no answer carries one.
 //!
@@ -456,7 +456,7 @@ pub struct ConnectTelegram {
 #[utoipa::path(post, path = "/v1/connections/telegram", tag = "connections",
     request_body = ConnectTelegram,
     responses((status = 201, body = ConnectionOut),
-        (status = 422, description = "Invalid token or chat, or the bot cannot post (with the spec's hint)", body = crate::Problem)),
+        (status = 422, description = "Invalid token or chat, or the bot cannot post (with a hint saying what to do)", body = crate::Problem)),
     security(("api_key" = ["admin"])))]
 pub(crate) async fn connect_telegram(
     State(state): State<AppState>,

@@ -14,7 +14,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use herald_domain::{ConnectionId, DeliveryId, DeliveryState, Platform, PostId, Scope};
+use herald_domain::{ConnectionId, DeliveryId, DeliveryState, Platform, PostId, Scope, StepState};
 use herald_store::{Delivery, DeliveryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -174,7 +174,7 @@ pub struct DeliveryDetail {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StepOut {
     pub step: String,
-    pub state: String,
+    pub state: StepState,
     pub remote_id: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,
@@ -190,8 +190,8 @@ pub struct EventOut {
     /// `delivery.published`, `delivery.failed`, ...
     #[serde(rename = "type")]
     pub kind: String,
-    pub from: Option<String>,
-    pub to: String,
+    pub from: Option<DeliveryState>,
+    pub to: DeliveryState,
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
     pub at: DateTime<Utc>,
@@ -203,8 +203,8 @@ impl From<&herald_store::DeliveryEvent> for EventOut {
             id: e.id,
             delivery_id: e.delivery_id.to_string(),
             kind: format!("delivery.{}", e.to),
-            from: e.from.map(|s| s.as_str().to_owned()),
-            to: e.to.as_str().to_owned(),
+            from: e.from,
+            to: e.to,
             detail: e.detail.clone(),
             at: e.at,
         }
@@ -250,7 +250,7 @@ async fn detail(state: &AppState, delivery: &Delivery) -> Result<DeliveryDetail,
             .iter()
             .map(|s| StepOut {
                 step: s.step.clone(),
-                state: s.state.as_str().to_owned(),
+                state: s.state,
                 remote_id: s.remote_id.clone(),
                 detail: s.detail.clone(),
                 started_at: s.started_at,

@@ -1,6 +1,6 @@
 //! Handing committed deliveries to the workers.
 //!
-//! Postgres is the truth and Redis the transport (DESIGN.md 1.1, 4): a handler commits its
+//! Postgres is the truth and Redis the transport (docs/ARCHITECTURE.md): a handler commits its
 //! deliveries first and only then pushes their ids to Redis. If Redis is down or slow, the
 //! push is abandoned after a short time limit, logged and counted, and the request still
 //! succeeds: the worker's sweeper finds due deliveries that are not in flight in Postgres

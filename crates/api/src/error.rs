@@ -234,7 +234,7 @@ impl ApiError {
             ApiError::Validation { errors, .. } => problem.errors = Some(errors.clone()),
             ApiError::Platform(failure) => {
                 problem.class = Some(failure.class.as_str().to_owned());
-                problem.platform_code = failure.code.clone();
+                problem.platform_code = failure.code();
                 problem.hint = failure.hint.clone();
             }
             _ => {}

@@ -1,9 +1,9 @@
 //! Herald's HTTP API, run by `herald serve`: the thin surface producers, schedulers and
-//! dashboards use (DESIGN.md section 7).
+//! dashboards use (docs/ARCHITECTURE.md).
 //!
 //! - Producers: `POST /v1/posts` ([`posts`]), delivery status and operator actions
 //!   ([`deliveries`]), media uploads served back under signed URLs ([`media`]).
-//! - Connections: OAuth connect and the spec's callback path ([`oauth`]), listing, page
+//! - Connections: OAuth connect and the callback path `/api/social/{platform}/callback` ([`oauth`]), listing, page
 //!   selection, Telegram bots ([`connections`]).
 //! - Watching: server-sent events ([`events`]), webhook registrations and their delivery
 //!   logs ([`webhooks`]; `herald work` sends them), Prometheus metrics ([`metrics`]), the

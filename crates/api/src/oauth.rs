@@ -1,4 +1,4 @@
-//! Connecting accounts by OAuth: `POST /v1/connect/{platform}` and the spec's callback,
+//! Connecting accounts by OAuth: `POST /v1/connect/{platform}` and its callback,
 //! `GET /api/social/{platform}/callback`.
 //!
 //! The `state` parameter is the whole security of the flow, so it is:
@@ -11,7 +11,7 @@
 //! - **single-use and short-lived**: the callback consumes it in one guarded UPDATE that
 //!   also checks `api.oauth_state_ttl` (10 minutes), so a replayed or late callback finds
 //!   nothing, and a state made for another platform is refused;
-//! - **bound to the browser** when the browser starts at Herald: `start_url` sets the spec's
+//! - **bound to the browser** when the browser starts at Herald: `start_url` sets the
 //!   `oauth_state_{platform}` cookie (HttpOnly, SameSite=Lax) before redirecting to the
 //!   platform, and a callback whose cookie names another state is refused (login CSRF).
 //!
@@ -20,7 +20,7 @@
 //! their page chosen (`needs_page_selection=true`).
 //! It then redirects to `return_to` with `connection_id` (or `error`, `error_description`
 //! and `hint`), or shows a plain result page. A platform's own refusal (`error=access_denied`,
-//! `invalid_scope`, ...) comes back with the spec's remediation hint.
+//! `invalid_scope`, ...) comes back with its remediation hint.
 
 use axum::Json;
 use axum::Router;
@@ -386,7 +386,7 @@ async fn connect_account(
             flow.platform,
             "Herald could not store the connection",
         )
-        .with_code("store")
+        .with_herald_code(herald_domain::Code::Store)
     };
     let (connection, _) = state
         .inner
@@ -441,7 +441,7 @@ fn outcome(flow: &OAuthState, result: Result<(String, bool), PlatformFailure>) -
                 ("status", "error".to_owned()),
                 (
                     "error",
-                    failure.code.clone().unwrap_or_else(|| "error".to_owned()),
+                    failure.code().unwrap_or_else(|| "error".to_owned()),
                 ),
                 ("error_description", failure.message.clone()),
             ];

@@ -80,3 +80,71 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(Router::from(Scalar::with_url("/docs", ApiDoc::openapi())))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[test]
+    fn states_platforms_and_error_classes_are_described_as_enums() {
+        let spec = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &spec["components"]["schemas"];
+        let values = |name: &str| -> Value { schemas[name]["enum"].clone() };
+        assert_eq!(
+            values("PostState"),
+            json!([
+                "scheduled",
+                "queued",
+                "in_progress",
+                "published",
+                "partially_published",
+                "failed",
+                "unknown",
+                "cancelled"
+            ])
+        );
+        assert_eq!(
+            values("DeliveryState"),
+            json!([
+                "scheduled",
+                "queued",
+                "running",
+                "retrying",
+                "rate_limited",
+                "published",
+                "failed",
+                "dead",
+                "unknown",
+                "cancelled"
+            ])
+        );
+        assert_eq!(
+            values("Platform"),
+            json!([
+                "twitter",
+                "linkedin",
+                "facebook",
+                "instagram",
+                "threads",
+                "telegram"
+            ])
+        );
+        assert_eq!(
+            values("ErrorClass"),
+            json!([
+                "retryable",
+                "rate_limited",
+                "permanent",
+                "reconnect_required",
+                "unknown_outcome"
+            ])
+        );
+        assert_eq!(values("StepState"), json!(["sending", "done", "failed"]));
+        assert_eq!(
+            schemas["DeliveryOut"]["properties"]["state"]["$ref"],
+            json!("#/components/schemas/DeliveryState")
+        );
+    }
+}

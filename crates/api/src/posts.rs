@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use herald_domain::{DeliveryState, PostId, Scope};
+use herald_domain::{DeliveryState, ErrorClass, Platform, PostId, PostState, Scope};
 use herald_store::{Delivery, Idempotency, PostInsert, StoredPost};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -100,9 +100,8 @@ pub struct MediaSchema {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostOut {
     pub id: String,
-    /// Derived from the deliveries: `scheduled`, `queued`, `in_progress`, `published`,
-    /// `partially_published`, `failed`, `unknown` or `cancelled`.
-    pub state: &'static str,
+    /// Derived from the deliveries' states.
+    pub state: PostState,
     pub publish_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,11 +116,9 @@ pub struct PostOut {
 pub struct DeliveryOut {
     pub id: String,
     pub post_id: String,
-    pub platform: String,
+    pub platform: Platform,
     pub connection_id: String,
-    /// scheduled, queued, running, retrying, rate_limited, published, failed, dead, unknown,
-    /// cancelled.
-    pub state: String,
+    pub state: DeliveryState,
     pub run_at: DateTime<Utc>,
     pub attempts: i32,
     pub max_attempts: i32,
@@ -139,8 +136,9 @@ pub struct DeliveryOut {
 /// A delivery's last error: its class, the platform's code and message, and what to do.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryErrorOut {
-    /// retryable, rate_limited, permanent, reconnect_required, unknown_outcome.
-    pub class: String,
+    pub class: ErrorClass,
+    /// The platform's own code when it gave one, else the HTTP status it answered with, else
+    /// Herald's own code (`timeout`, `media_fetch`, ...).
     pub code: Option<String>,
     pub message: String,
     pub hint: Option<String>,
@@ -151,9 +149,9 @@ impl From<&Delivery> for DeliveryOut {
         DeliveryOut {
             id: d.id.to_string(),
             post_id: d.post_id.to_string(),
-            platform: d.platform.as_str().to_owned(),
+            platform: d.platform,
             connection_id: d.connection_id.to_string(),
-            state: d.state.as_str().to_owned(),
+            state: d.state,
             run_at: d.run_at,
             attempts: d.attempts,
             max_attempts: d.max_attempts,
@@ -161,7 +159,7 @@ impl From<&Delivery> for DeliveryOut {
             remote_id: d.remote_id.clone(),
             degraded: d.degraded.clone(),
             error: d.error.as_ref().map(|e| DeliveryErrorOut {
-                class: e.class.as_str().to_owned(),
+                class: e.class,
                 code: e.code.clone(),
                 message: e.message.clone(),
                 hint: e.hint.clone(),
@@ -177,43 +175,13 @@ impl From<&StoredPost> for PostOut {
     fn from(p: &StoredPost) -> Self {
         PostOut {
             id: p.id.to_string(),
-            state: aggregate_state(p.deliveries.iter().map(|d| d.state)),
+            state: PostState::of(p.deliveries.iter().map(|d| d.state)),
             publish_at: p.publish_at,
             created_at: p.created_at,
             idempotency_key: p.idempotency_key.clone(),
             metadata: p.metadata.clone(),
             deliveries: p.deliveries.iter().map(DeliveryOut::from).collect(),
         }
-    }
-}
-
-/// A post's state, derived from its deliveries' (a post stores none of its own).
-pub fn aggregate_state(states: impl Iterator<Item = DeliveryState>) -> &'static str {
-    use DeliveryState as S;
-    let states: Vec<S> = states.collect();
-    if states.is_empty() {
-        return "cancelled";
-    }
-    if states.iter().any(|s| !s.is_final()) {
-        return if states.iter().all(|s| *s == S::Scheduled) {
-            "scheduled"
-        } else if states.iter().all(|s| matches!(s, S::Scheduled | S::Queued)) {
-            "queued"
-        } else {
-            "in_progress"
-        };
-    }
-    let published = states.iter().filter(|s| **s == S::Published).count();
-    if published == states.len() {
-        "published"
-    } else if published > 0 {
-        "partially_published"
-    } else if states.iter().all(|s| *s == S::Cancelled) {
-        "cancelled"
-    } else if states.contains(&S::Unknown) {
-        "unknown"
-    } else {
-        "failed"
     }
 }
 
@@ -343,7 +311,7 @@ pub struct CancelOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotCancelled {
     pub id: String,
-    pub state: String,
+    pub state: DeliveryState,
     pub reason: String,
 }
 
@@ -379,7 +347,7 @@ pub(crate) async fn cancel_post(
         .filter(|d| !cancelled.contains(&d.id) && d.state != DeliveryState::Cancelled)
         .map(|d| NotCancelled {
             id: d.id.to_string(),
-            state: d.state.as_str().to_owned(),
+            state: d.state,
             reason: if d.state.is_final() {
                 format!("already finished ({})", d.state)
             } else {
@@ -392,27 +360,4 @@ pub(crate) async fn cancel_post(
         not_cancelled,
         post: PostOut::from(&post),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use DeliveryState as S;
-
-    fn of(states: &[S]) -> &'static str {
-        aggregate_state(states.iter().copied())
-    }
-
-    #[test]
-    fn a_posts_state_is_derived_from_its_deliveries() {
-        assert_eq!(of(&[S::Scheduled, S::Scheduled]), "scheduled");
-        assert_eq!(of(&[S::Scheduled, S::Queued]), "queued");
-        assert_eq!(of(&[S::Queued, S::Running]), "in_progress");
-        assert_eq!(of(&[S::Published, S::RateLimited]), "in_progress");
-        assert_eq!(of(&[S::Published, S::Published]), "published");
-        assert_eq!(of(&[S::Published, S::Failed]), "partially_published");
-        assert_eq!(of(&[S::Cancelled, S::Cancelled]), "cancelled");
-        assert_eq!(of(&[S::Failed, S::Unknown]), "unknown");
-        assert_eq!(of(&[S::Failed, S::Dead, S::Cancelled]), "failed");
-    }
 }

@@ -192,14 +192,8 @@ pub struct WorkerConfig {
 }
 
 /// What happens to a publish whose outcome is unknown and cannot be looked up (Telegram).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UnknownOutcomePolicy {
-    /// The delivery becomes `unknown` for an operator to resolve (never posted twice).
-    Unknown,
-    /// Publish again, accepting a possible duplicate.
-    Republish,
-}
+/// Part of Herald's vocabulary, since a tenant can choose its own.
+pub use herald_domain::UnknownOutcomePolicy;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MediaFetchConfig {

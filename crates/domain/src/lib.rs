@@ -14,7 +14,7 @@ pub mod rules;
 pub mod state;
 
 pub use content::{MediaRef, PostContent};
-pub use error::{ErrorClass, PlatformFailure};
+pub use error::{Code, ErrorClass, PlatformFailure};
 pub use id::{ApiKeyId, ConnectionId, DeliveryId, MediaId, OAuthStateId, PostId, TenantId};
 pub use job::PublishJob;
 pub use platform::{AppType, InvalidChoice, Platform, PostTargetType};
@@ -23,4 +23,6 @@ pub use rules::{
     SniffError, TextCounting, TextRules, Violation, Violations, inspect_image,
     twitter_weighted_length, validate_content, validate_image,
 };
-pub use state::{ConnectionStatus, DeliveryState, Scope, StepState};
+pub use state::{
+    ConnectionStatus, DeliveryState, PostState, Scope, StepState, UnknownOutcomePolicy,
+};

@@ -1,6 +1,6 @@
 //! The platforms Herald publishes to, and the two LinkedIn distinctions (which app, which
-//! author). Names are the spec's (`twitter`, not `x`): they appear in its schema, its
-//! environment variables and its callback paths. `x` is accepted as an alias on input.
+//! author). Names are `twitter`, not `x`: they appear in the schema, the
+//! environment variables and the callback paths. `x` is accepted as an alias on input.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
     #[serde(alias = "x")]
@@ -90,6 +91,7 @@ pub struct UnknownPlatform(pub String);
 /// Which LinkedIn app a connection was made with. LinkedIn needs separate apps for member
 /// profiles ("Share on LinkedIn") and Company Pages ("Community Management API").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AppType {
     Personal,
@@ -126,6 +128,7 @@ impl FromStr for AppType {
 /// Where a connection posts: the account itself, or a page it administers (a Facebook Page,
 /// a LinkedIn organization).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PostTargetType {
     Personal,

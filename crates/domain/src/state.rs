@@ -10,6 +10,7 @@ macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($variant),+
@@ -101,6 +102,68 @@ impl DeliveryState {
 }
 
 string_enum!(
+    /// Where a post stands, derived from its deliveries' states (a post stores none of its
+    /// own): see [`PostState::of`].
+    PostState, "post state" {
+        Scheduled => "scheduled",
+        Queued => "queued",
+        InProgress => "in_progress",
+        Published => "published",
+        PartiallyPublished => "partially_published",
+        Failed => "failed",
+        Unknown => "unknown",
+        Cancelled => "cancelled",
+    }
+);
+
+impl PostState {
+    /// The state of a post whose deliveries are in `states`. While any delivery is still
+    /// moving the post is `scheduled` (all scheduled), `queued` (all waiting) or
+    /// `in_progress`; once all are final it is `published` (all), `partially_published`
+    /// (some), `cancelled` (all cancelled, or no delivery at all), `unknown` (an outcome an
+    /// operator must resolve) or `failed`.
+    pub fn of(states: impl IntoIterator<Item = DeliveryState>) -> Self {
+        use DeliveryState as S;
+        let states: Vec<S> = states.into_iter().collect();
+        if states.is_empty() {
+            return PostState::Cancelled;
+        }
+        if states.iter().any(|s| !s.is_final()) {
+            return if states.iter().all(|s| *s == S::Scheduled) {
+                PostState::Scheduled
+            } else if states.iter().all(|s| matches!(s, S::Scheduled | S::Queued)) {
+                PostState::Queued
+            } else {
+                PostState::InProgress
+            };
+        }
+        let published = states.iter().filter(|s| **s == S::Published).count();
+        if published == states.len() {
+            PostState::Published
+        } else if published > 0 {
+            PostState::PartiallyPublished
+        } else if states.iter().all(|s| *s == S::Cancelled) {
+            PostState::Cancelled
+        } else if states.contains(&S::Unknown) {
+            PostState::Unknown
+        } else {
+            PostState::Failed
+        }
+    }
+}
+
+string_enum!(
+    /// What happens to a publish whose outcome is unknown and cannot be looked up
+    /// (Telegram): the deployment's default, or a tenant's own choice.
+    UnknownOutcomePolicy, "unknown-outcome policy" {
+        // The delivery becomes `unknown` for an operator to resolve (never posted twice).
+        Unknown => "unknown",
+        // Publish again, accepting a possible duplicate.
+        Republish => "republish",
+    }
+);
+
+string_enum!(
     /// A journal row: a platform side effect about to happen (`sending`), that happened
     /// (`done`, with the remote id it produced), or that the platform refused (`failed`).
     StepState, "step state" {
@@ -157,6 +220,29 @@ mod tests {
             let json = serde_json::to_string(state).unwrap();
             assert_eq!(json, format!("\"{}\"", state.as_str()));
         }
+    }
+
+    #[test]
+    fn a_posts_state_is_derived_from_its_deliveries() {
+        use DeliveryState as S;
+        let of = |states: &[S]| PostState::of(states.iter().copied());
+        assert_eq!(of(&[S::Scheduled, S::Scheduled]), PostState::Scheduled);
+        assert_eq!(of(&[S::Scheduled, S::Queued]), PostState::Queued);
+        assert_eq!(of(&[S::Queued, S::Running]), PostState::InProgress);
+        assert_eq!(of(&[S::Published, S::RateLimited]), PostState::InProgress);
+        assert_eq!(of(&[S::Published, S::Published]), PostState::Published);
+        assert_eq!(
+            of(&[S::Published, S::Failed]),
+            PostState::PartiallyPublished
+        );
+        assert_eq!(of(&[S::Cancelled, S::Cancelled]), PostState::Cancelled);
+        assert_eq!(of(&[]), PostState::Cancelled);
+        assert_eq!(of(&[S::Failed, S::Unknown]), PostState::Unknown);
+        assert_eq!(of(&[S::Failed, S::Dead, S::Cancelled]), PostState::Failed);
+        assert_eq!(
+            serde_json::to_string(&PostState::PartiallyPublished).unwrap(),
+            "\"partially_published\""
+        );
     }
 
     #[test]

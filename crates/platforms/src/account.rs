@@ -5,7 +5,7 @@
 //! as [`SecretString`]s, and get ids and tokens back out. Every type here derives `Debug`
 //! safely because secrets are `SecretString`s, which print as `[REDACTED]`.
 
-use herald_domain::{AppType, ErrorClass, Platform, PlatformFailure, PostTargetType};
+use herald_domain::{AppType, Code, ErrorClass, Platform, PlatformFailure, PostTargetType};
 use secrecy::SecretString;
 
 use crate::hints;
@@ -77,7 +77,7 @@ impl Account {
                 self.platform,
                 "the connection has no page selected",
             )
-            .with_code("no_page")
+            .with_herald_code(Code::NoPage)
             .with_hint("Select the page to post to on the connection")
         })
     }
@@ -127,6 +127,14 @@ impl Target {
             page_id: None,
         }
     }
+
+    /// The account's own profile, as its identity names it.
+    pub(crate) fn profile(me: Identity) -> Self {
+        let mut target = Self::new(TargetKind::Profile, me.account_id);
+        target.name = me.name;
+        target.username = me.username;
+        target
+    }
 }
 
 /// A Telegram chat id as users give it: `@channelname` for public channels, or the numeric id
@@ -156,7 +164,7 @@ impl ChatId {
                     value.chars().take(64).collect::<String>()
                 ),
             )
-            .with_code("400")
+            .with_status(400)
             .with_hint(hints::TELEGRAM_CHAT_ID))
         }
     }

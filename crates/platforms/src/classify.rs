@@ -3,10 +3,10 @@
 //! person does about it, from `hints.rs`) and, for rate limits, when the window frees.
 //!
 //! The functions here are pure (status, headers, body and the current time in; a failure
-//! out) so the table in `tests/troubleshooting.rs` can pin each case of the spec without a
+//! out) so the table in `tests/troubleshooting.rs` can pin each documented case without a
 //! server. Transport failures (no answer at all) are classified in `http.rs`.
 //!
-//! The error shapes, from PLATFORMS.md:
+//! The error shapes each platform documents:
 //!
 //! | Platform | Body | Notable codes |
 //! |---|---|---|
@@ -17,7 +17,7 @@
 //! | Telegram | `{ok:false, error_code, description, parameters?}` | 400, 401, 403, 404, 429 retry_after |
 
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
-use herald_domain::{ErrorClass, Platform, PlatformFailure};
+use herald_domain::{Code, ErrorClass, Platform, PlatformFailure};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -87,7 +87,7 @@ pub fn classify_response(
         && let Some(error) = json.get("error").and_then(Value::as_str)
     {
         let description = json.get("error_description").and_then(Value::as_str);
-        return oauth_error(platform, call.operation, error, description);
+        return oauth_error(platform, call.operation, error, description).with_status(status);
     }
     let failure = match platform {
         Platform::Twitter => twitter(call, status, headers, &json, body, now),
@@ -104,7 +104,8 @@ pub fn classify_response(
             }
         }
         Platform::Telegram => telegram(status, &json, body, now),
-    };
+    }
+    .with_status(status);
     if failure.class == ErrorClass::Retryable && failure.retry_at.is_none() {
         return match retry_after(headers, now) {
             Some(at) => failure.with_retry_at(at),
@@ -115,37 +116,37 @@ pub fn classify_response(
 }
 
 /// A connection that can post nowhere: no Facebook Page, no Instagram business account, no
-/// LinkedIn organization (the spec's "No pages shown", "No Instagram account found").
+/// LinkedIn organization (the troubleshooting entries "No pages shown", "No Instagram account found").
 pub fn no_targets(platform: Platform) -> PlatformFailure {
     let (code, message, hint) = match platform {
         Platform::Facebook => (
-            "no_pages",
+            Code::NoPages,
             "no Facebook Pages were returned for this account",
             hints::FACEBOOK_NO_PAGES,
         ),
         Platform::Instagram => (
-            "no_instagram_account",
+            Code::NoInstagramAccount,
             "no Instagram business account is linked to this account's Pages",
             hints::INSTAGRAM_NO_ACCOUNT,
         ),
         Platform::Linkedin => (
-            "no_organizations",
+            Code::NoOrganizations,
             "the member administers no LinkedIn organization this app can see",
             hints::LINKEDIN_COMPANY_ACCESS,
         ),
         Platform::Threads => (
-            "no_threads_account",
+            Code::NoThreadsAccount,
             "no Threads profile was found for this account",
             hints::THREADS_NO_ACCOUNT,
         ),
         Platform::Twitter | Platform::Telegram => (
-            "no_targets",
+            Code::NoTargets,
             "the account has nowhere to post",
             hints::MISSING_SCOPES,
         ),
     };
     PlatformFailure::new(ErrorClass::Permanent, platform, message)
-        .with_code(code)
+        .with_herald_code(code)
         .with_hint(hint)
 }
 
@@ -170,7 +171,8 @@ fn oauth_error(
         _ => error.to_owned(),
     };
     let text = message.to_ascii_lowercase();
-    let failure = |class| PlatformFailure::new(class, platform, message.clone()).with_code(error);
+    let failure =
+        |class| PlatformFailure::new(class, platform, message.clone()).with_platform_code(error);
     if text.contains("redirect_uri") || text.contains("redirect uri") {
         let hint = if platform == Platform::Linkedin {
             hints::LINKEDIN_REDIRECT_URI_MISMATCH.to_owned()
@@ -239,11 +241,19 @@ fn status_fallback(platform: Platform, status: u16, message: String) -> Platform
         platform,
         message,
     )
-    .with_code(status.to_string());
+    .with_status(status);
     if status >= 500 {
         failure.with_hint(hints::SERVER_ERROR)
     } else {
         failure
+    }
+}
+
+/// `failure` with the platform's numeric code, when it gave one.
+fn with_numeric_code(failure: PlatformFailure, code: Option<i64>) -> PlatformFailure {
+    match code {
+        Some(code) => failure.with_platform_code(code.to_string()),
+        None => failure,
     }
 }
 
@@ -299,14 +309,13 @@ fn twitter(
         .or_else(|| str_at(json, "title"))
         .or_else(|| legacy.and_then(|e| str_at(e, "message")))
         .map_or_else(|| text_of(body, status), str::to_owned);
-    let code = legacy
-        .and_then(|e| int_at(e, "code"))
-        .map_or_else(|| status.to_string(), |c| c.to_string());
+    // X v2 answers with the HTTP status alone; the legacy shape adds its own number.
+    let code = legacy.and_then(|e| int_at(e, "code"));
     let problem = str_at(json, "type").unwrap_or_default();
     let lower = message.to_ascii_lowercase();
-    let failure = |class| PlatformFailure::new(class, p, message.clone()).with_code(code.clone());
+    let failure = |class| with_numeric_code(PlatformFailure::new(class, p, message.clone()), code);
 
-    if status == 429 || problem.ends_with("rate-limit-exceeded") || code == "88" {
+    if status == 429 || problem.ends_with("rate-limit-exceeded") || code == Some(88) {
         let seen = rate::observe(p, headers, now);
         let at = [seen.user_daily, seen.app_daily, seen.window]
             .iter()
@@ -324,7 +333,7 @@ fn twitter(
         return failure(ErrorClass::ReconnectRequired).with_hint(hints::X_UNAUTHORIZED);
     }
     if status == 403 {
-        if lower.contains("duplicate") || code == "187" {
+        if lower.contains("duplicate") || code == Some(187) {
             return failure(ErrorClass::Permanent).with_hint(hints::X_DUPLICATE);
         }
         if is_read_only(headers) {
@@ -338,7 +347,7 @@ fn twitter(
         }
         return failure(ErrorClass::Permanent).with_hint(hints::X_FORBIDDEN);
     }
-    status_fallback(p, status, message).with_code(code)
+    with_numeric_code(status_fallback(p, status, message), code)
 }
 
 /// X's `x-access-level` header: `read`, `read-write` or `read-write-directmessages`.
@@ -349,7 +358,7 @@ pub(crate) fn is_read_only(headers: &HeaderMap) -> bool {
         .is_some_and(|level| !level.contains("write"))
 }
 
-/// Whether an X 403 on a post with media is the tier refusing media (the spec's fallback
+/// Whether an X 403 on a post with media is the tier refusing media (the documented fallback
 /// case), as opposed to duplicate content or missing permissions.
 pub(crate) fn is_x_media_refusal(failure: &PlatformFailure) -> bool {
     failure.platform == Platform::Twitter
@@ -379,10 +388,15 @@ fn linkedin(
         .unwrap_or_default();
     let code = service
         .map(|c| c.to_string())
-        .or_else(|| named.map(str::to_owned))
-        .unwrap_or_else(|| status.to_string());
+        .or_else(|| named.map(str::to_owned));
     let lower = message.to_ascii_lowercase();
-    let failure = |class| PlatformFailure::new(class, p, message.clone()).with_code(code.clone());
+    let failure = |class| {
+        let failure = PlatformFailure::new(class, p, message.clone());
+        match &code {
+            Some(code) => failure.with_platform_code(code.clone()),
+            None => failure,
+        }
+    };
 
     if matches!(service, Some(65_600..=65_602))
         || status == 401
@@ -404,7 +418,7 @@ fn linkedin(
     }
     if input_codes.contains(&"DUPLICATE_POST") || named == Some("DUPLICATE_POST") {
         return PlatformFailure::new(ErrorClass::Permanent, p, message)
-            .with_code("DUPLICATE_POST")
+            .with_platform_code("DUPLICATE_POST")
             .with_hint(hints::LINKEDIN_DUPLICATE);
     }
     if is_linkedin_media_rejection(&message) {
@@ -424,7 +438,11 @@ fn linkedin(
             hints::LINKEDIN_ACCESS_DENIED
         });
     }
-    status_fallback(p, status, message).with_code(code)
+    let fallback = status_fallback(p, status, message);
+    match code {
+        Some(code) => fallback.with_platform_code(code),
+        None => fallback,
+    }
 }
 
 /// "ShareMedia.media (URN) is missing": LinkedIn rejected the media URN of a post.
@@ -459,13 +477,18 @@ fn graph(
     let code = int_at(error, "code");
     let sub = int_at(error, "error_subcode");
     let code_text = match (code, sub) {
-        (Some(c), Some(s)) => format!("{c}/{s}"),
-        (Some(c), None) => c.to_string(),
-        _ => status.to_string(),
+        (Some(c), Some(s)) => Some(format!("{c}/{s}")),
+        (Some(c), None) => Some(c.to_string()),
+        _ => None,
     };
     let lower = message.to_ascii_lowercase();
-    let failure =
-        |class| PlatformFailure::new(class, platform, message.clone()).with_code(code_text.clone());
+    let failure = |class| {
+        let failure = PlatformFailure::new(class, platform, message.clone());
+        match &code_text {
+            Some(code) => failure.with_platform_code(code.clone()),
+            None => failure,
+        }
+    };
 
     if lower.contains("invalid scopes") || lower.contains("invalid scope") {
         let hint = scope_hint(platform, &lower).unwrap_or_else(|| hints::MISSING_SCOPES.into());
@@ -556,12 +579,12 @@ fn graph(
 
 fn telegram(status: u16, json: &Value, body: &str, now: DateTime<Utc>) -> PlatformFailure {
     let p = Platform::Telegram;
-    let code = int_at(json, "error_code").unwrap_or(i64::from(status));
+    let given = int_at(json, "error_code");
+    let code = given.unwrap_or(i64::from(status));
     let message = str_at(json, "description").map_or_else(|| text_of(body, status), str::to_owned);
     let lower = message.to_ascii_lowercase();
     let parameters = json.get("parameters").unwrap_or(&Value::Null);
-    let failure =
-        |class| PlatformFailure::new(class, p, message.clone()).with_code(code.to_string());
+    let failure = |class| with_numeric_code(PlatformFailure::new(class, p, message.clone()), given);
 
     if let Some(secs) = int_at(parameters, "retry_after") {
         return failure(ErrorClass::RateLimited)

@@ -2,7 +2,7 @@
 //!
 //! - Connect: Facebook Login (`graph.rs`), then `GET /me/accounts` lists the Pages the user
 //!   administers, each with its own Page token: posting always uses the Page token. No Pages
-//!   is a failure with the spec's hint (the user must be a Page admin).
+//!   is a failure with a hint (the user must be a Page admin).
 //! - Publish: `media:0` uploads the photo unpublished (`POST /{page}/photos`, `published=false`,
 //!   the bytes as multipart `source`, or `url` when Herald only has a public URL); `publish`
 //!   posts to the feed with `attached_media: [{media_fbid}]` and reads the `permalink_url`.
@@ -13,17 +13,25 @@ use herald_config::MetaConfig;
 use herald_domain::{Platform, PlatformFailure, PostContent};
 use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::account::{Account, Target, TargetKind};
 use crate::classify::{Call, Operation};
-use crate::graph::{Created, Meta, id_from_any};
+use crate::graph::{Created, Meta, RecentPosts};
 use crate::http::{Http, Sent};
-use crate::lookup::{self, Candidate, Lookup};
+use crate::lookup::Lookup;
 use crate::steps::{Step, StepAction, StepContext, StepKey, StepOutcome, unpublishable};
 
 const P: Platform = Platform::Facebook;
+/// The Page feed since the publish time.
+const FEED: RecentPosts = RecentPosts {
+    fields: "id,message,created_time,permalink_url",
+    text: "message",
+    time: "created_time",
+    url: "permalink_url",
+    since: true,
+    limit: "100",
+};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Facebook {
@@ -190,47 +198,15 @@ impl Facebook {
         since: DateTime<Utc>,
     ) -> Result<Lookup, PlatformFailure> {
         let page = account.page()?;
-        let since_unix = (since - lookup::SKEW).timestamp().to_string();
-        let reply = self
-            .meta
+        self.meta
             .graph
-            .get(
+            .lookup_recent(
                 &format!("/{page}/feed"),
                 &account.access_token,
-                &[
-                    ("fields", "id,message,created_time,permalink_url"),
-                    ("since", &since_unix),
-                    ("limit", "100"),
-                ],
-                Call::new(Operation::Read),
+                FEED,
+                text,
+                since,
             )
-            .await?;
-        #[derive(Deserialize)]
-        struct Feed {
-            #[serde(default)]
-            data: Vec<Entry>,
-        }
-        #[derive(Deserialize)]
-        struct Entry {
-            #[serde(deserialize_with = "id_from_any")]
-            id: String,
-            #[serde(default)]
-            message: Option<String>,
-            #[serde(default)]
-            created_time: Option<String>,
-            #[serde(default)]
-            permalink_url: Option<String>,
-        }
-        let feed: Feed = reply.json(P, Sent::Repeatable)?;
-        Ok(lookup::find(
-            feed.data.into_iter().map(|e| Candidate {
-                at: e.created_time.as_deref().and_then(lookup::parse_time),
-                id: e.id,
-                text: e.message.unwrap_or_default(),
-                url: e.permalink_url,
-            }),
-            text,
-            since,
-        ))
+            .await
     }
 }

@@ -1,6 +1,7 @@
 //! The Graph machinery Facebook, Instagram and Threads share: versioned URLs, the access
-//! token, JSON calls, permalinks, container polling, and Meta's OAuth (Facebook Login for
-//! Facebook and Instagram; Threads has its own in `threads.rs`).
+//! token, JSON calls, permalinks, container polling, reading recent posts back for a lookup,
+//! and Meta's OAuth (Facebook Login for Facebook and Instagram; Threads has its own in
+//! `threads.rs`).
 //!
 //! The access token travels as the `access_token` query parameter, the way Meta documents
 //! every call; `http.rs` keeps URLs out of every error message for that reason. Bodies are
@@ -14,18 +15,19 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use herald_config::{MetaConfig, OAuthApp};
 use herald_domain::{ErrorClass, Platform, PlatformFailure};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::account::Identity;
 use crate::classify::{Call, Operation};
 use crate::hints;
 use crate::http::{Http, Reply, Sent};
-use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenResponse, TokenSet};
+use crate::lookup::{self, Candidate, Lookup};
+use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 use crate::steps::StepOutcome;
 
 /// Graph calls for one platform at one base URL (`{api}/{version}`).
@@ -154,7 +156,7 @@ impl Graph {
                     self.platform,
                     format!("container {container} is {status}{detail}"),
                 )
-                .with_code(status.to_owned())
+                .with_platform_code(status)
                 .with_hint(hint)
             };
             match status {
@@ -172,11 +174,84 @@ impl Graph {
                         wait.as_secs()
                     ),
                 )
-                .with_code("IN_PROGRESS")
+                .with_platform_code("IN_PROGRESS")
                 .with_hint(hints::INSTAGRAM_NOT_READY));
             }
             tokio::time::sleep(interval).await;
         }
+    }
+}
+
+/// How one Graph edge lists an account's recent posts: the Page feed, Instagram media and
+/// Threads threads name the same things differently.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecentPosts {
+    /// The `fields` to ask for: the id, then the text, time and URL fields below.
+    pub(crate) fields: &'static str,
+    /// The post's text (`message`, `caption`, `text`).
+    pub(crate) text: &'static str,
+    /// When it was made (`created_time`, `timestamp`).
+    pub(crate) time: &'static str,
+    /// Its public URL (`permalink_url`, `permalink`).
+    pub(crate) url: &'static str,
+    /// Whether the edge filters by `since` (Instagram's media edge does not).
+    pub(crate) since: bool,
+    pub(crate) limit: &'static str,
+}
+
+/// One post of an edge: its id and the fields [`RecentPosts`] names.
+#[derive(Deserialize)]
+struct RecentPost {
+    #[serde(deserialize_with = "id_from_any")]
+    id: String,
+    #[serde(flatten)]
+    fields: Map<String, Value>,
+}
+
+impl Graph {
+    /// Whether a post with `text` made at or after `since` is among the recent posts of the
+    /// edge at `path`.
+    pub(crate) async fn lookup_recent(
+        &self,
+        path: &str,
+        token: &SecretString,
+        edge: RecentPosts,
+        text: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Lookup, PlatformFailure> {
+        let since_unix = (since - lookup::SKEW).timestamp().to_string();
+        let mut query = vec![("fields", edge.fields)];
+        if edge.since {
+            query.push(("since", &since_unix));
+        }
+        query.push(("limit", edge.limit));
+        let reply = self
+            .get(path, token, &query, Call::new(Operation::Read))
+            .await?;
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            data: Vec<RecentPost>,
+        }
+        let page: Page = reply.json(self.platform, Sent::Repeatable)?;
+        let field = |post: &RecentPost, name: &str| {
+            post.fields
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        Ok(lookup::find(
+            page.data.into_iter().map(|post| Candidate {
+                at: field(&post, edge.time)
+                    .as_deref()
+                    .and_then(lookup::parse_time),
+                text: field(&post, edge.text).unwrap_or_default(),
+                url: field(&post, edge.url),
+                id: post.id,
+            }),
+            text,
+            since,
+        ))
     }
 }
 
@@ -258,14 +333,7 @@ impl Meta {
             .client()
             .get(self.graph.url("/oauth/access_token"))
             .query(query);
-        let reply = self
-            .graph
-            .http
-            .send(self.platform(), request, Sent::Repeatable)
-            .await?;
-        let reply = reply.ok_or_failure(self.platform(), Call::new(operation))?;
-        let response: TokenResponse = reply.json(self.platform(), Sent::Repeatable)?;
-        Ok(response.into_token_set(Utc::now()))
+        oauth::request_tokens(&self.graph.http, self.platform(), request, operation).await
     }
 
     /// Code -> short-lived user token -> long-lived user token.

@@ -1,14 +1,14 @@
 //! Remediation hints: what an operator should do about a failure, in words they can act on.
 //!
-//! The catalogue starts from every "Common Issues" and "Troubleshooting" entry of the spec
-//! (`shared/seed/social-media-api-guide.md`) and adds what PLATFORMS.md documents about the
-//! live APIs (Graph subcodes, LinkedIn's retired versions, Telegram's migrated chats).
-//! `classify.rs` picks one for each failure; `tests/troubleshooting.rs` checks that every
-//! entry of the spec maps to its class and hint.
+//! The catalogue covers the common setup and publishing problems of each platform (wrong
+//! redirect URI, missing scopes, no Page, expired tokens, duplicates, limits) and what the
+//! live APIs document (Graph subcodes, LinkedIn's retired versions, Telegram's migrated
+//! chats). `classify.rs` picks one for each failure; `tests/troubleshooting.rs` checks that
+//! every known case maps to its class and hint.
 
 use herald_domain::Platform;
 
-// ---- General OAuth (spec: Troubleshooting / General OAuth Issues) ----
+// ---- General OAuth (troubleshooting: general OAuth issues) ----
 
 /// `redirect_uri does not match`.
 pub const REDIRECT_URI_MISMATCH: &str = "The redirect URI must match the one registered in the \
@@ -36,7 +36,7 @@ pub const REFRESH_REJECTED: &str = "The refresh token expired, was revoked or wa
 pub const ACCESS_DENIED_BY_USER: &str =
     "The account owner declined the authorization: start the connection again and approve it";
 
-/// Token missing scopes (spec: Token Issues).
+/// Token missing scopes (troubleshooting: token issues).
 pub const MISSING_SCOPES: &str = "The token lacks a required permission: disconnect and \
     reconnect the account so it is granted the configured scopes";
 
@@ -178,7 +178,7 @@ pub const TELEGRAM_PHOTO_URL: &str = "Telegram could not fetch the photo URL (at
 pub const TELEGRAM_RATE: &str = "Telegram flood control: Herald waits the retry_after seconds \
     Telegram asked for (about 1 message per second per chat, 20 per minute per group)";
 
-/// The environment variable prefix of a platform's app, as the spec names them.
+/// The environment variable prefix of a platform's app (`TWITTER_`, `LINKEDIN_`, ...).
 pub(crate) fn env_prefix(platform: Platform) -> &'static str {
     match platform {
         Platform::Twitter => "TWITTER",

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use herald_domain::{ErrorClass, Platform, PlatformFailure};
+use herald_domain::{Code, ErrorClass, Platform, PlatformFailure};
 use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -101,7 +101,7 @@ impl Reply {
                 platform,
                 format!("unexpected answer from {}: {err}", platform.display_name()),
             )
-            .with_code(self.status.as_u16().to_string());
+            .with_status(self.status.as_u16());
             if class == ErrorClass::UnknownOutcome {
                 failure = failure.with_hint(hints::UNKNOWN_OUTCOME);
             }
@@ -169,11 +169,10 @@ impl Http {
             .map_err(|err| transport_failure(platform, &err, sent))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.text().await.map_err(|err| {
-            let mut failure = transport_failure(platform, &err, sent);
-            failure.code = Some(status.as_u16().to_string());
-            failure
-        })?;
+        let body = response
+            .text()
+            .await
+            .map_err(|err| transport_failure(platform, &err, sent).with_status(status.as_u16()))?;
         tracing::debug!(status = status.as_u16(), "platform answered");
         let rate = rate::observe(platform, &headers, Utc::now());
         Ok(Reply {
@@ -195,7 +194,7 @@ pub(crate) fn transport_failure(
     let message = error_chain(err);
     if err.is_builder() {
         return PlatformFailure::new(ErrorClass::Permanent, platform, message)
-            .with_code("request")
+            .with_herald_code(Code::Request)
             .with_hint(hints::BAD_REQUEST_BUILD);
     }
     if err.is_connect() {
@@ -207,12 +206,12 @@ pub(crate) fn transport_failure(
                 platform.display_name()
             ),
         )
-        .with_code("connect");
+        .with_herald_code(Code::Connect);
     }
     let code = if err.is_timeout() {
-        "timeout"
+        Code::Timeout
     } else {
-        "connection"
+        Code::Connection
     };
     match sent {
         Sent::Publishes => PlatformFailure::new(
@@ -223,14 +222,14 @@ pub(crate) fn transport_failure(
                 platform.display_name()
             ),
         )
-        .with_code(code)
+        .with_herald_code(code)
         .with_hint(hints::UNKNOWN_OUTCOME),
         Sent::Repeatable => PlatformFailure::new(
             ErrorClass::Retryable,
             platform,
             format!("{} did not answer: {message}", platform.display_name()),
         )
-        .with_code(code),
+        .with_herald_code(code),
     }
 }
 

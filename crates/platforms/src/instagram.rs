@@ -2,7 +2,7 @@
 //!
 //! - Connect: Facebook Login with the Instagram scopes (`graph.rs`); the Instagram business
 //!   accounts are the `instagram_business_account`s of the user's Pages. None is a failure
-//!   with the spec's hint (Business/Creator account, linked to a Page, admin of both).
+//!   with a hint (Business/Creator account, linked to a Page, admin of both).
 //! - Publish: an image is required, and Instagram fetches it itself, so the image needs a
 //!   public URL (Herald's signed media URL). `container` creates the media container
 //!   (`POST /{ig}/media {image_url, caption}`), `container:ready` polls `status_code` until
@@ -16,18 +16,26 @@ use chrono::{DateTime, Utc};
 use herald_config::MetaConfig;
 use herald_domain::{Platform, PlatformFailure, PostContent};
 use secrecy::SecretString;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::account::{Account, Target, TargetKind};
 use crate::classify::{Call, Operation};
-use crate::graph::{Created, Meta, id_from_any};
+use crate::graph::{Created, Meta, RecentPosts};
 use crate::hints;
 use crate::http::{Http, HttpSettings, Sent};
-use crate::lookup::{self, Candidate, Lookup};
+use crate::lookup::Lookup;
 use crate::steps::{Step, StepAction, StepContext, StepKey, StepOutcome, unpublishable};
 
 const P: Platform = Platform::Instagram;
+/// The account's recent media; the edge takes no `since`, so the time is checked here.
+const MEDIA: RecentPosts = RecentPosts {
+    fields: "id,caption,timestamp,permalink",
+    text: "caption",
+    time: "timestamp",
+    url: "permalink",
+    since: false,
+    limit: "50",
+};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Instagram {
@@ -184,45 +192,15 @@ impl Instagram {
         text: &str,
         since: DateTime<Utc>,
     ) -> Result<Lookup, PlatformFailure> {
-        let reply = self
-            .meta
+        self.meta
             .graph
-            .get(
+            .lookup_recent(
                 &format!("/{}/media", account.account_id),
                 &account.access_token,
-                &[
-                    ("fields", "id,caption,timestamp,permalink"),
-                    ("limit", "50"),
-                ],
-                Call::new(Operation::Read),
+                MEDIA,
+                text,
+                since,
             )
-            .await?;
-        #[derive(Deserialize)]
-        struct Media {
-            #[serde(default)]
-            data: Vec<Entry>,
-        }
-        #[derive(Deserialize)]
-        struct Entry {
-            #[serde(deserialize_with = "id_from_any")]
-            id: String,
-            #[serde(default)]
-            caption: Option<String>,
-            #[serde(default)]
-            timestamp: Option<String>,
-            #[serde(default)]
-            permalink: Option<String>,
-        }
-        let media: Media = reply.json(P, Sent::Repeatable)?;
-        Ok(lookup::find(
-            media.data.into_iter().map(|e| Candidate {
-                at: e.timestamp.as_deref().and_then(lookup::parse_time),
-                id: e.id,
-                text: e.caption.unwrap_or_default(),
-                url: e.permalink,
-            }),
-            text,
-            since,
-        ))
+            .await
     }
 }

@@ -46,7 +46,7 @@ mod twitter;
 
 use chrono::{DateTime, Utc};
 use herald_config::PlatformsConfig;
-use herald_domain::{ErrorClass, Platform, PlatformFailure, PostContent};
+use herald_domain::{Code, ErrorClass, Platform, PlatformFailure, PostContent};
 use secrecy::SecretString;
 use tracing::instrument;
 
@@ -139,7 +139,7 @@ impl Platforms {
                 account.platform,
                 "no refresh token is stored for this connection",
             )
-            .with_code("no_refresh_token")
+            .with_herald_code(Code::NoRefreshToken)
             .with_hint(hints::MISSING_SCOPES)
         };
         match account.platform {
@@ -178,7 +178,7 @@ impl Platforms {
 
     /// Where a token can post: the profile, Facebook Pages with their tokens, Instagram
     /// business accounts linked to Pages, LinkedIn organizations the member administers
-    /// (`app_type` company). An empty result is a failure with the spec's hint ("no pages").
+    /// (`app_type` company). An empty result is a failure with a hint ("no pages").
     #[instrument(skip_all, fields(platform = %platform))]
     pub async fn targets(
         &self,
@@ -242,7 +242,7 @@ impl Platforms {
                     step.platform, ctx.account.platform
                 ),
             )
-            .with_code("step_platform"));
+            .with_herald_code(Code::StepPlatform));
         }
         let outcome = match step.platform {
             Platform::Twitter => self.twitter.execute(step, ctx).await,
@@ -257,7 +257,7 @@ impl Platforms {
                 tracing::info!(remote_id = %done.remote_id, degraded = done.is_degraded(), "step done")
             }
             Err(failure) => {
-                tracing::warn!(class = %failure.class, code = ?failure.code, "step failed")
+                tracing::warn!(class = %failure.class, code = ?failure.code(), "step failed")
             }
         }
         outcome
@@ -284,7 +284,7 @@ impl Platforms {
 }
 
 /// Whether one forced refresh may cure `failure` before the account owner must reconnect
-/// (DESIGN.md section 6: a 401 on publish triggers one refresh and one retry).
+/// (docs/tokens.md: a 401 on publish triggers one refresh and one retry).
 ///
 /// Only X qualifies: its refresh token outlives the access token. Meta and Threads "refresh"
 /// by exchanging the current token, which fails once it has expired (refresh those ahead of
@@ -292,5 +292,5 @@ impl Platforms {
 pub fn refresh_may_help(failure: &PlatformFailure) -> bool {
     failure.class == ErrorClass::ReconnectRequired
         && failure.platform == Platform::Twitter
-        && failure.code.as_deref() == Some("401")
+        && failure.status == Some(401)
 }

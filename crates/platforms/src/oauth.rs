@@ -14,13 +14,15 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_config::OAuthApp;
-use herald_domain::{AppType, ErrorClass, Platform, PlatformFailure};
+use herald_domain::{AppType, Code, ErrorClass, Platform, PlatformFailure};
 use oauth2::{CsrfToken, PkceCodeChallenge};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::classify::{Call, Operation};
 use crate::hints;
+use crate::http::{Http, Sent};
 
 /// What the caller wants to connect.
 #[derive(Debug, Clone)]
@@ -159,6 +161,21 @@ pub(crate) fn id_string(value: &Value) -> Option<String> {
     }
 }
 
+/// Sends a request to a token endpoint and reads the tokens it answers: the one way every
+/// platform's code exchange, refresh and long-lived exchange ends, whatever shape the request
+/// takes (a form `POST`, Meta's and Threads' `GET`s).
+pub(crate) async fn request_tokens(
+    http: &Http,
+    platform: Platform,
+    request: reqwest::RequestBuilder,
+    operation: Operation,
+) -> Result<TokenSet, PlatformFailure> {
+    let reply = http.send(platform, request, Sent::Repeatable).await?;
+    let reply = reply.ok_or_failure(platform, Call::new(operation))?;
+    let response: TokenResponse = reply.json(platform, Sent::Repeatable)?;
+    Ok(response.into_token_set(Utc::now()))
+}
+
 /// A fresh random `state`, unless the caller brought one.
 pub(crate) fn state_or_new(state: Option<&String>) -> String {
     state
@@ -204,7 +221,7 @@ pub(crate) fn configured(
             platform,
             format!("{} is not configured", platform.display_name()),
         )
-        .with_code("not_configured")
+        .with_herald_code(Code::NotConfigured)
         .with_hint(hints::for_platform(hints::NOT_CONFIGURED, platform))
     })
 }
@@ -216,7 +233,7 @@ pub(crate) fn unsupported(platform: Platform, what: &str) -> PlatformFailure {
         platform,
         format!("{} does not support {what}", platform.display_name()),
     )
-    .with_code("unsupported")
+    .with_herald_code(Code::Unsupported)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use herald_domain::{ErrorClass, Platform, PlatformFailure};
+use herald_domain::{Code, ErrorClass, Platform, PlatformFailure};
 use serde::Serialize;
 
 use crate::account::Account;
@@ -119,7 +119,7 @@ impl Step {
     }
 }
 
-/// What to do when the spec allows a degraded post.
+/// What to do when a degraded post is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FallbackPolicy {
@@ -210,7 +210,7 @@ impl PriorResults {
                 platform,
                 format!("step `{key}` has not run yet"),
             )
-            .with_code("step_order")
+            .with_herald_code(Code::StepOrder)
         })
     }
 }
@@ -234,7 +234,7 @@ impl StepContext<'_> {
                 self.account.platform,
                 format!("image {index} was not provided to the step"),
             )
-            .with_code("media_missing")
+            .with_herald_code(Code::MediaMissing)
         })
     }
 
@@ -306,6 +306,6 @@ pub(crate) fn unpublishable(
     hint: &str,
 ) -> PlatformFailure {
     PlatformFailure::new(ErrorClass::Permanent, platform, message)
-        .with_code("content")
+        .with_herald_code(Code::Content)
         .with_hint(hint)
 }

@@ -2,7 +2,7 @@
 //!
 //! - Connect: `getMe` proves the token, `getChat` finds the chat, `getChatMember` (for the bot
 //!   itself) proves it is an administrator allowed to post (`can_post_messages` in channels).
-//!   Anything less is refused with the spec's hint: make the bot an admin with Post Messages.
+//!   Anything less is refused with a hint: make the bot an admin with Post Messages.
 //! - Publish: one `publish` step: `sendMessage` for text, `sendPhoto` for an image (multipart
 //!   upload of the bytes, or the URL when Herald has only a URL) with the text as caption.
 //!   Text is sent plain (no `parse_mode`), so nothing needs escaping. Caption rules: a photo
@@ -150,7 +150,7 @@ impl Telegram {
                     member.status, chat
                 ),
             )
-            .with_code("403")
+            .with_status(403)
             .with_hint(hints::TELEGRAM_NOT_ADMIN));
         }
         Ok(TelegramChannel {

@@ -1,5 +1,5 @@
-//! Threads: its own OAuth and Graph host (`graph.threads.net`, not graph.facebook.com as the
-//! spec says), containers like Instagram's.
+//! Threads: its own OAuth and Graph host (`graph.threads.net`, not graph.facebook.com as older
+//! guides say), containers like Instagram's.
 //!
 //! - Connect: authorize at `{web}/oauth/authorize`; the code is exchanged with `POST
 //!   {api}/oauth/access_token` (`{access_token, user_id}`, one hour), then straight on for a
@@ -20,16 +20,25 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::account::{Account, Identity, Target, TargetKind};
+use crate::account::{Account, Identity, Target};
 use crate::classify::{Call, Operation};
-use crate::graph::{Created, Graph, id_from_any};
+use crate::graph::{Created, Graph, RecentPosts, id_from_any};
 use crate::hints;
 use crate::http::{Http, HttpSettings, Sent};
-use crate::lookup::{self, Candidate, Lookup};
-use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenResponse, TokenSet};
+use crate::lookup::Lookup;
+use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 use crate::steps::{Step, StepAction, StepContext, StepKey, StepOutcome, unpublishable};
 
 const P: Platform = Platform::Threads;
+/// The user's threads since the publish time.
+const THREADS: RecentPosts = RecentPosts {
+    fields: "id,text,timestamp,permalink",
+    text: "text",
+    time: "timestamp",
+    url: "permalink",
+    since: true,
+    limit: "50",
+};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Threads {
@@ -86,10 +95,7 @@ impl Threads {
         request: reqwest::RequestBuilder,
         operation: Operation,
     ) -> Result<TokenSet, PlatformFailure> {
-        let reply = self.graph.http.send(P, request, Sent::Repeatable).await?;
-        let reply = reply.ok_or_failure(P, Call::new(operation))?;
-        let response: TokenResponse = reply.json(P, Sent::Repeatable)?;
-        Ok(response.into_token_set(Utc::now()))
+        oauth::request_tokens(&self.graph.http, P, request, operation).await
     }
 
     /// Code -> short-lived token (with the user id) -> long-lived token.
@@ -177,11 +183,7 @@ impl Threads {
         &self,
         token: &SecretString,
     ) -> Result<Vec<Target>, PlatformFailure> {
-        let me = self.identity(token).await?;
-        let mut target = Target::new(TargetKind::Profile, me.account_id);
-        target.name = me.name;
-        target.username = me.username;
-        Ok(vec![target])
+        Ok(vec![Target::profile(self.identity(token).await?)])
     }
 
     pub(crate) fn plan(&self, content: &PostContent) -> Result<Vec<Step>, PlatformFailure> {
@@ -279,46 +281,14 @@ impl Threads {
         text: &str,
         since: DateTime<Utc>,
     ) -> Result<Lookup, PlatformFailure> {
-        let since_unix = (since - lookup::SKEW).timestamp().to_string();
-        let reply = self
-            .graph
-            .get(
+        self.graph
+            .lookup_recent(
                 &format!("/{}/threads", account.account_id),
                 &account.access_token,
-                &[
-                    ("fields", "id,text,timestamp,permalink"),
-                    ("since", &since_unix),
-                    ("limit", "50"),
-                ],
-                Call::new(Operation::Read),
+                THREADS,
+                text,
+                since,
             )
-            .await?;
-        #[derive(Deserialize)]
-        struct Threads {
-            #[serde(default)]
-            data: Vec<Entry>,
-        }
-        #[derive(Deserialize)]
-        struct Entry {
-            #[serde(deserialize_with = "id_from_any")]
-            id: String,
-            #[serde(default)]
-            text: Option<String>,
-            #[serde(default)]
-            timestamp: Option<String>,
-            #[serde(default)]
-            permalink: Option<String>,
-        }
-        let threads: Threads = reply.json(P, Sent::Repeatable)?;
-        Ok(lookup::find(
-            threads.data.into_iter().map(|e| Candidate {
-                at: e.timestamp.as_deref().and_then(lookup::parse_time),
-                id: e.id,
-                text: e.text.unwrap_or_default(),
-                url: e.permalink,
-            }),
-            text,
-            since,
-        ))
+            .await
     }
 }

@@ -7,7 +7,7 @@
 //! - Publish: `media:i` uploads each image (`POST /2/media/upload`, multipart, `tweet_image`),
 //!   `publish` posts the first tweet with their ids, `part:n` posts each further thread part as
 //!   a reply to the part before it.
-//! - Fallback (spec): the Free tier may accept the upload and then refuse the tweet with media
+//! - Fallback: the Free tier may accept the upload and then refuse the tweet with media
 //!   (403). Under [`FallbackPolicy::Allow`] Herald posts the text alone and reports
 //!   `media_dropped`; a 403 for duplicate content or a read-only app is never a fallback.
 //! - Lookup: the account's recent tweets (`GET /2/users/{id}/tweets`).
@@ -16,17 +16,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use herald_config::TwitterConfig;
-use herald_domain::{ErrorClass, Platform, PlatformFailure, PostContent};
+use herald_domain::{Code, ErrorClass, Platform, PlatformFailure, PostContent};
 use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::account::{Account, Identity, Target, TargetKind};
+use crate::account::{Account, Identity, Target};
 use crate::classify::{self, Call, Operation};
 use crate::http::{Http, HttpSettings, Reply, Sent};
 use crate::lookup::{self, Candidate, Lookup};
-use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenResponse, TokenSet};
+use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 use crate::steps::{
     Degraded, DegradedKind, FallbackPolicy, Step, StepAction, StepContext, StepKey, StepOutcome,
     unpublishable,
@@ -135,10 +135,7 @@ impl Twitter {
             .post(self.config.api_url.join("/2/oauth2/token"))
             .basic_auth(&app.client_id, Some(app.client_secret.expose_secret()))
             .form(form);
-        let reply = self.http.send(P, request, Sent::Repeatable).await?;
-        let reply = reply.ok_or_failure(P, Call::new(operation))?;
-        let response: TokenResponse = reply.json(P, Sent::Repeatable)?;
-        Ok(response.into_token_set(Utc::now()))
+        oauth::request_tokens(&self.http, P, request, operation).await
     }
 
     pub(crate) async fn exchange(
@@ -152,7 +149,7 @@ impl Twitter {
                 P,
                 "X needs the PKCE verifier stored with the OAuth state",
             )
-            .with_code("pkce")
+            .with_herald_code(Code::Pkce)
         })?;
         self.token(
             Operation::CodeExchange,
@@ -205,11 +202,7 @@ impl Twitter {
         &self,
         token: &SecretString,
     ) -> Result<Vec<Target>, PlatformFailure> {
-        let me = self.identity(token).await?;
-        let mut target = Target::new(TargetKind::Profile, me.account_id);
-        target.name = me.name;
-        target.username = me.username;
-        Ok(vec![target])
+        Ok(vec![Target::profile(self.identity(token).await?)])
     }
 
     pub(crate) fn plan(&self, content: &PostContent) -> Result<Vec<Step>, PlatformFailure> {
@@ -338,7 +331,7 @@ impl Twitter {
                     P,
                     format!("media {media_id} is still processing"),
                 )
-                .with_code("processing"));
+                .with_herald_code(Code::Processing));
             }
             tokio::time::sleep(wait).await;
             let request = self
@@ -398,7 +391,7 @@ impl Twitter {
                 if classify::is_x_media_refusal(&failure)
                     && ctx.options.fallback == FallbackPolicy::Allow =>
             {
-                tracing::warn!(code = ?failure.code, "X refused the media; posting text-only");
+                tracing::warn!(code = ?failure.code(), "X refused the media; posting text-only");
                 degraded.push(Degraded {
                     kind: DegradedKind::MediaDropped,
                     cause: failure,

@@ -1,5 +1,5 @@
 //! Every flow against `herald-sim`, the platform simulator written separately from this
-//! crate from the same PLATFORMS.md: a shape either side misread fails here.
+//! crate from the same platform documentation: a shape either side misread fails here.
 //!
 //! Each test starts its own simulator on a free port and points a `Platforms` at it through
 //! `HERALD_PLATFORM_BASE_URL`, as `herald demo` does. Accounts are connected the way a user
@@ -413,7 +413,7 @@ async fn the_legacy_linkedin_flow_posts_through_assets_and_ugc_posts() {
     let account = sim.account(Platform::Linkedin).await;
     let media = [sim.image("1200x627").await];
     let outcomes = sim
-        .publish(&account, &image_post("the spec's way"), &media)
+        .publish(&account, &image_post("the legacy way"), &media)
         .await
         .unwrap();
     assert!(published(&outcomes).remote_id.starts_with("urn:li:"));

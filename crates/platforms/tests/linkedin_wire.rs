@@ -1,4 +1,4 @@
-//! LinkedIn against responses pinned to PLATFORMS.md's shapes (wiremock).
+//! LinkedIn against responses pinned to the documented shapes (wiremock).
 
 mod common;
 
@@ -329,7 +329,7 @@ async fn an_image_still_processing_after_the_wait_is_retryable() {
     .await
     .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Retryable);
-    assert_eq!(failure.code.as_deref(), Some("PROCESSING"));
+    assert_eq!(failure.code().as_deref(), Some("PROCESSING"));
 }
 
 #[tokio::test]
@@ -457,7 +457,7 @@ async fn a_revoked_token_means_reconnect_and_throttling_waits() {
     .await
     .unwrap_err();
     assert_eq!(
-        (revoked.class, revoked.code.as_deref()),
+        (revoked.class, revoked.code().as_deref()),
         (ErrorClass::ReconnectRequired, Some("65601"))
     );
     let busy = publish(

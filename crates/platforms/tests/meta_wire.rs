@@ -1,4 +1,4 @@
-//! Facebook Pages and Instagram (Graph API) against responses pinned to PLATFORMS.md's
+//! Facebook Pages and Instagram (Graph API) against responses pinned to the documented
 //! shapes (wiremock).
 
 mod common;
@@ -270,7 +270,7 @@ async fn an_expired_page_token_means_reconnect_with_the_subcode() {
     .await
     .unwrap_err();
     assert_eq!(
-        (failure.class, failure.code.as_deref()),
+        (failure.class, failure.code().as_deref()),
         (ErrorClass::ReconnectRequired, Some("190/463"))
     );
     assert_eq!(failure.hint.as_deref(), Some(hints::META_TOKEN));
@@ -404,7 +404,7 @@ async fn a_container_in_error_fails_permanently() {
     .await
     .unwrap_err();
     assert_eq!(
-        (failure.class, failure.code.as_deref()),
+        (failure.class, failure.code().as_deref()),
         (ErrorClass::Permanent, Some("ERROR"))
     );
 }
@@ -445,7 +445,7 @@ async fn publishing_before_the_container_is_ready_is_retryable() {
     };
     let failure = ig_client.execute(&steps[2], &ctx).await.unwrap_err();
     assert_eq!(
-        (failure.class, failure.code.as_deref()),
+        (failure.class, failure.code().as_deref()),
         (ErrorClass::Retryable, Some("9007/2207027"))
     );
 }
@@ -499,4 +499,44 @@ async fn the_client_and_its_configuration_print_no_app_secret() {
         "the client id is not a secret"
     );
     assert!(!shown.contains("herald-dev-facebook-secret"), "{shown}");
+}
+
+#[tokio::test]
+async fn lookups_ask_each_edge_for_its_own_fields_since_and_limit() {
+    use wiremock::matchers::query_param_is_missing;
+    let server = MockServer::start().await;
+    let since = Utc::now() - TimeDelta::minutes(1);
+    let since_unix = (since - TimeDelta::minutes(5)).timestamp().to_string();
+    Mock::given(method("GET"))
+        .and(path("/graph/v24.0/555/feed"))
+        .and(query_param(
+            "fields",
+            "id,message,created_time,permalink_url",
+        ))
+        .and(query_param("since", since_unix.as_str()))
+        .and(query_param("limit", "100"))
+        .and(query_param("access_token", "page-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Instagram's media edge takes no `since`: the time is checked on each post instead.
+    Mock::given(method("GET"))
+        .and(path("/graph/v24.0/1784/media"))
+        .and(query_param("fields", "id,caption,timestamp,permalink"))
+        .and(query_param_is_missing("since"))
+        .and(query_param("limit", "50"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let platforms = platforms(&server.uri());
+    assert_eq!(
+        platforms.lookup(&page(), "x", since).await.unwrap(),
+        Lookup::NotFound
+    );
+    assert_eq!(
+        platforms.lookup(&ig(), "x", since).await.unwrap(),
+        Lookup::NotFound
+    );
 }

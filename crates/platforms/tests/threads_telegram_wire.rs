@@ -1,4 +1,4 @@
-//! Threads and Telegram against responses pinned to PLATFORMS.md's shapes (wiremock).
+//! Threads and Telegram against responses pinned to the documented shapes (wiremock).
 
 mod common;
 
@@ -365,4 +365,25 @@ async fn telegram_cannot_know_whether_a_post_exists() {
         .await
         .unwrap();
     assert_eq!(answer, Lookup::CannotKnow);
+}
+
+#[tokio::test]
+async fn a_threads_lookup_asks_for_the_threads_since_the_publish() {
+    let server = MockServer::start().await;
+    let since = Utc::now() - TimeDelta::minutes(1);
+    let since_unix = (since - TimeDelta::minutes(5)).timestamp().to_string();
+    Mock::given(method("GET"))
+        .and(path("/threads/v1.0/t-1/threads"))
+        .and(query_param("fields", "id,text,timestamp,permalink"))
+        .and(query_param("since", since_unix.as_str()))
+        .and(query_param("limit", "50"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let found = platforms(&server.uri())
+        .lookup(&threads_account(), "x", since)
+        .await
+        .unwrap();
+    assert_eq!(found, Lookup::NotFound);
 }

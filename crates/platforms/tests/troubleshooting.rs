@@ -1,6 +1,6 @@
-//! Every "Common Issues" and "Troubleshooting" entry of the spec
-//! (`shared/seed/social-media-api-guide.md`), plus the error codes PLATFORMS.md documents, maps
-//! to a class and a remediation hint. One row per case; the first column quotes the spec.
+//! Every known setup and publishing problem, plus the error codes the platforms document, maps
+//! to a class and a remediation hint. One row per case; the first column names the case as
+//! an operator would report it.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use herald_domain::{ErrorClass, Platform, PlatformFailure};
@@ -356,14 +356,14 @@ fn every_troubleshooting_case_of_the_spec_has_a_class_a_code_and_a_hint() {
         let failure = failure_of(&case);
         let ok = failure.class == case.class
             && failure.platform == case.platform
-            && failure.code.as_deref() == case.code
+            && failure.code().as_deref() == case.code
             && failure.hint.as_deref() == Some(case.hint);
         if !ok {
             wrong.push(format!(
                 "{}:\n    got   {:?} {:?} hint={:?}\n    want  {:?} {:?} hint={:?}",
                 case.spec,
                 failure.class,
-                failure.code,
+                failure.code(),
                 failure.hint,
                 case.class,
                 case.code,

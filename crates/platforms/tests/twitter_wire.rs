@@ -1,4 +1,4 @@
-//! X against responses pinned to PLATFORMS.md's shapes (wiremock).
+//! X against responses pinned to the documented shapes (wiremock).
 
 mod common;
 
@@ -326,7 +326,7 @@ async fn when_the_free_tier_refuses_media_the_post_goes_out_text_only_and_says_s
     assert_eq!(post.degraded.len(), 1);
     assert_eq!(post.degraded[0].kind, DegradedKind::MediaDropped);
     assert_eq!(post.degraded[0].kind.as_str(), "media_dropped");
-    assert_eq!(post.degraded[0].cause.code.as_deref(), Some("403"));
+    assert_eq!(post.degraded[0].cause.code().as_deref(), Some("403"));
 }
 
 #[tokio::test]
@@ -457,7 +457,7 @@ async fn a_publish_that_times_out_after_sending_has_an_unknown_outcome() {
     .await
     .unwrap_err();
     assert_eq!(failure.class, ErrorClass::UnknownOutcome);
-    assert_eq!(failure.code.as_deref(), Some("timeout"));
+    assert_eq!(failure.code().as_deref(), Some("timeout"));
     assert_eq!(failure.hint.as_deref(), Some(hints::UNKNOWN_OUTCOME));
 }
 
@@ -476,7 +476,7 @@ async fn a_publish_that_cannot_connect_is_safe_to_retry() {
     .await
     .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Retryable);
-    assert_eq!(failure.code.as_deref(), Some("connect"));
+    assert_eq!(failure.code().as_deref(), Some("connect"));
     assert!(!failure.message.contains("user-token"));
 }
 

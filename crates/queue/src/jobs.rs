@@ -10,7 +10,7 @@
 //! worker fetches at or after that second. [`JobQueue::push`] stores the second *containing*
 //! the delivery's time, so a job arrives up to a second early and never late; the worker's
 //! guarded claim (`run_at <= now()`) refuses an early job, and the worker waits out the
-//! remainder asynchronously before it claims (a short wait inside the job, DESIGN.md 1.3).
+//! remainder asynchronously before it claims (a short wait inside the job).
 //! Precision therefore comes from Postgres, not from Redis' granularity.
 //!
 //! **Identity.** A job's id is its delivery and the instant it is for (`<delivery>@<ms>`), so
@@ -59,7 +59,7 @@ pub struct ConsumerSettings {
 
 impl Default for ConsumerSettings {
     fn default() -> Self {
-        // 3 s x 4 = 12 s: a dead worker's jobs are back within 15 s, as the issue asks.
+        // 3 s x 4 = 12 s: a dead worker's jobs are back within 15 s.
         Self {
             heartbeat: Duration::from_secs(3),
             missed_heartbeats: 4,

@@ -1,6 +1,6 @@
 //! Herald's transport: Redis.
 //!
-//! Postgres is the truth and Redis only carries work (DESIGN.md 1.1): a job holds a delivery
+//! Postgres is the truth and Redis only carries work (docs/ARCHITECTURE.md): a job holds a delivery
 //! id and trace context, nothing that cannot be rebuilt from the store. This crate grows the
 //! apalis-redis wiring, the fleet-wide GCRA limiter and the `blocked_until` keys; it starts
 //! with the two things every one of them needs: where keys live and how to connect.

@@ -1,4 +1,4 @@
-//! Fleet-wide short-window limits, kept in Redis (DESIGN.md section 5, layer 2).
+//! Fleet-wide short-window limits, kept in Redis (docs/rate-limits.md, layer 2).
 //!
 //! **GCRA.** The generic cell rate algorithm keeps one number per limit: the *theoretical
 //! arrival time* (TAT) of the next request if requests came exactly at the allowed rate. A

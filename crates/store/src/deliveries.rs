@@ -59,7 +59,7 @@ impl From<&PlatformFailure> for DeliveryError {
     fn from(failure: &PlatformFailure) -> Self {
         Self {
             class: failure.class,
-            code: failure.code.clone(),
+            code: failure.code(),
             message: failure.message.clone(),
             hint: failure.hint.clone(),
         }

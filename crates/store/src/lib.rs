@@ -1,7 +1,7 @@
 //! Herald's store of record: Postgres repositories, token sealing, hard platform windows and
 //! the delivery journal.
 //!
-//! Postgres is the truth (DESIGN.md 1.1). Everything here keeps two habits:
+//! Postgres is the truth (docs/ARCHITECTURE.md). Everything here keeps two habits:
 //!
 //! - **Every state change is one guarded statement.** An UPDATE names in its WHERE clause the
 //!   states it may leave (and, for a worker, the lease it must still hold). When the

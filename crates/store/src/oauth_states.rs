@@ -31,7 +31,7 @@ pub struct NewOAuthState {
     /// Where to send the user's browser when the callback is done.
     pub return_to: Option<String>,
     pub pkce_verifier: Option<SecretString>,
-    /// How long the user has to approve (the spec's 10 minutes).
+    /// How long the user has to approve (10 minutes by default).
     pub ttl: Duration,
 }
 

@@ -1,4 +1,4 @@
-//! Hard platform windows, counted in Postgres (DESIGN.md 5, layer 1).
+//! Hard platform windows, counted in Postgres (docs/rate-limits.md, layer 1).
 //!
 //! Some limits are long and strict: X allows an account 17 posts a day on the free tier,
 //! Threads 250 per 24 hours. Going over is an error on the account, so these windows are

@@ -1,7 +1,7 @@
 //! The publish pipeline, run by `herald work`: claim a delivery, make sure its token is
 //! fresh, pass the rate gates, fetch and upload media, publish through the journal, record the
 //! outcome; plus the sweeper that re-dispatches what Redis lost and resolves uncertain
-//! publishes, and the webhook sender (DESIGN.md section 4).
+//! publishes, and the webhook sender (docs/ARCHITECTURE.md).
 //!
 //! **The promise.** Every delivery ends in a final state, each post appears on its platform
 //! at most once, no platform limit is exceeded, and none of that depends on Redis keeping

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use herald_domain::rules::{ContentRules, FieldPath, inspect_image};
-use herald_domain::{ErrorClass, MediaRef, Platform, PlatformFailure, PostContent, TenantId};
+use herald_domain::{Code, ErrorClass, MediaRef, Platform, PlatformFailure, PostContent, TenantId};
 use herald_platforms::MediaInput;
 use herald_store::{MediaStoreError, Store};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -220,7 +220,7 @@ impl MediaFetcher {
             let info = inspect_image(platform, &bytes, rules, FieldPath::MediaItem(index))
                 .map_err(|violations| {
                     PlatformFailure::new(ErrorClass::Permanent, platform, violations.to_string())
-                        .with_code("media_invalid")
+                        .with_herald_code(Code::MediaInvalid)
                         .with_hint("Use an image the platform accepts (format, size, dimensions)")
                 })?;
             inputs.push(
@@ -239,7 +239,7 @@ impl MediaFetcher {
         self.fetch(url).await.map_err(|failure| match failure {
             FetchFailure::Refused(reason) => {
                 PlatformFailure::new(ErrorClass::Permanent, platform, format!("media URL refused: {reason}"))
-                    .with_code("media_url_refused")
+                    .with_herald_code(Code::MediaUrlRefused)
                     .with_hint("Media URLs must be public https URLs (or upload the image to Herald's media store)")
             }
             FetchFailure::TooLarge => PlatformFailure::new(
@@ -247,7 +247,7 @@ impl MediaFetcher {
                 platform,
                 format!("the image is larger than {} bytes", self.settings.max_bytes),
             )
-            .with_code("media_too_large")
+            .with_herald_code(Code::MediaTooLarge)
             .with_hint("Use a smaller image"),
             FetchFailure::Status(status) if (400..500).contains(&status) && status != 429 => {
                 PlatformFailure::new(
@@ -255,7 +255,7 @@ impl MediaFetcher {
                     platform,
                     format!("the media URL answered {status}"),
                 )
-                .with_code("media_unavailable")
+                .with_herald_code(Code::MediaUnavailable)
                 .with_hint("Check that the media URL is public and still valid")
             }
             FetchFailure::Status(status) => PlatformFailure::new(
@@ -263,13 +263,13 @@ impl MediaFetcher {
                 platform,
                 format!("the media URL answered {status}"),
             )
-            .with_code("media_fetch"),
+            .with_herald_code(Code::MediaFetch),
             FetchFailure::Transport(reason) => PlatformFailure::new(
                 ErrorClass::Retryable,
                 platform,
                 format!("the image could not be downloaded: {reason}"),
             )
-            .with_code("media_fetch"),
+            .with_herald_code(Code::MediaFetch),
         })
     }
 
@@ -305,7 +305,8 @@ impl MediaFetcher {
         id: herald_domain::MediaId,
     ) -> Result<(Bytes, String), PlatformFailure> {
         let permanent = |message: String| {
-            PlatformFailure::new(ErrorClass::Permanent, platform, message).with_code("media_store")
+            PlatformFailure::new(ErrorClass::Permanent, platform, message)
+                .with_herald_code(Code::MediaStore)
         };
         let retry = |err: herald_store::StoreError| crate::tokens::store_failure(platform, &err);
         let file = store

@@ -13,12 +13,83 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use herald_domain::Platform;
+
+use crate::gates::Gate;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+/// How the handling of one job ended: the `outcome` label of `herald_deliveries`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Handled {
+    Published,
+    /// Back to wait for a rate window (a gate or the platform's word).
+    RateLimited,
+    Retrying,
+    Dead,
+    /// Failed for good (permanent, or the account must reconnect).
+    Failed,
+    /// The outcome is unknown and left to an operator.
+    Unknown,
+    /// Handed back to the queue between steps (shutdown).
+    Checkpointed,
+    /// Another worker owns the delivery now; nothing was recorded.
+    LeaseLost,
+    /// The outcome could not be written; the lease expires and the journal tells the next
+    /// owner.
+    StoreError,
+    /// Stopped with a platform call in flight; left for the journal to resolve.
+    Abandoned,
+}
+
+impl Handled {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Handled::Published => "published",
+            Handled::RateLimited => "rate_limited",
+            Handled::Retrying => "retrying",
+            Handled::Dead => "dead",
+            Handled::Failed => "failed",
+            Handled::Unknown => "unknown",
+            Handled::Checkpointed => "checkpointed",
+            Handled::LeaseLost => "lease_lost",
+            Handled::StoreError => "store_error",
+            Handled::Abandoned => "abandoned",
+        }
+    }
+}
+
+impl std::fmt::Display for Handled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a token refresh came to: the `outcome` label of `herald_token_refreshes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refreshed {
+    /// Another worker had refreshed it while this one waited for the lock.
+    AlreadyRefreshed,
+    Refreshed,
+    /// The platform failed for now; the delivery retries.
+    RetryLater,
+    /// The platform refused for good; the connection needs a reconnect.
+    Failed,
+}
+
+impl Refreshed {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Refreshed::AlreadyRefreshed => "already_refreshed",
+            Refreshed::Refreshed => "refreshed",
+            Refreshed::RetryLater => "retry_later",
+            Refreshed::Failed => "failed",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
@@ -115,11 +186,11 @@ impl Metrics {
         (metrics, Arc::new(registry))
     }
 
-    pub(crate) fn outcome(&self, platform: Platform, outcome: &str) {
+    pub(crate) fn outcome(&self, platform: Platform, outcome: Handled) {
         self.deliveries
             .get_or_create(&OutcomeLabels {
                 platform: platform.as_str().to_owned(),
-                outcome: outcome.to_owned(),
+                outcome: outcome.as_str().to_owned(),
             })
             .inc();
     }
@@ -132,20 +203,20 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    pub(crate) fn rate_limited(&self, platform: Platform, gate: &str) {
+    pub(crate) fn rate_limited(&self, platform: Platform, gate: Gate) {
         self.rate_limit_waits
             .get_or_create(&GateLabels {
                 platform: platform.as_str().to_owned(),
-                gate: gate.to_owned(),
+                gate: gate.as_str().to_owned(),
             })
             .inc();
     }
 
-    pub(crate) fn refresh(&self, platform: Platform, result: &str) {
+    pub(crate) fn refresh(&self, platform: Platform, result: Refreshed) {
         self.refreshes
             .get_or_create(&OutcomeLabels {
                 platform: platform.as_str().to_owned(),
-                outcome: result.to_owned(),
+                outcome: result.as_str().to_owned(),
             })
             .inc();
     }

@@ -1,16 +1,17 @@
-//! The life of one job (DESIGN.md section 4): claim, then everything the delivery needs
+//! The life of one job (docs/ARCHITECTURE.md, the life of a post): claim, then everything the delivery needs
 //! before its plan runs through the journal, then the record.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use herald_domain::rules::validate_content;
-use herald_domain::{ConnectionStatus, ErrorClass, PlatformFailure, PublishJob};
+use herald_domain::{Code, ConnectionStatus, ErrorClass, PlatformFailure, PublishJob};
 use herald_store::Claimed;
 use tracing::Instrument;
 
 use crate::claim::{self, Lease};
 use crate::context::Ctx;
+use crate::metrics::Handled;
 use crate::outcome;
 use crate::publish::{Ended, Run};
 use crate::tokens::{self, store_failure};
@@ -64,7 +65,7 @@ pub(crate) async fn handle(ctx: Arc<Ctx>, job: PublishJob) {
         ctx.metrics.outcome(platform, label);
         ctx.metrics.publish_time(platform, started.elapsed());
         tracing::info!(
-            outcome = label,
+            outcome = %label,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "delivery handled"
         );
@@ -99,7 +100,7 @@ async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
     if let Err(violations) = validate_content(platform, &claimed.content, &ctx.settings.rules) {
         return Ended::Failed(
             PlatformFailure::new(ErrorClass::Permanent, platform, violations.to_string())
-                .with_code("content")
+                .with_herald_code(Code::Content)
                 .with_hint("Change the post to fit the platform's rules"),
         );
     }
@@ -117,7 +118,7 @@ async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
                     platform,
                     "the connection was deleted",
                 )
-                .with_code("connection_gone"),
+                .with_herald_code(Code::ConnectionGone),
             );
         }
         Err(err) => return Ended::Failed(store_failure(platform, &err)),
@@ -169,7 +170,7 @@ async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
     .await;
     if let Ended::Failed(failure) = &ended
         && failure.class == ErrorClass::ReconnectRequired
-        && failure.code.as_deref() != Some("needs_reconnect")
+        && failure.herald_code != Some(Code::NeedsReconnect)
     {
         // The platform refused the token for good: stop every other delivery on it too.
         if let Err(err) = ctx
@@ -187,7 +188,7 @@ async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
 /// The grace period ran out mid-run. A delivery with a call in flight keeps its lease (the
 /// journal's `sending` row is resolved by lookup once it expires); one between steps goes
 /// back to the queue now.
-async fn abandon(ctx: &Ctx, claimed: &Claimed, job: &PublishJob) -> &'static str {
+async fn abandon(ctx: &Ctx, claimed: &Claimed, job: &PublishJob) -> Handled {
     let id = claimed.delivery.id;
     let in_flight = match ctx.store.journal().steps(id).await {
         Ok(steps) => steps
@@ -199,7 +200,7 @@ async fn abandon(ctx: &Ctx, claimed: &Claimed, job: &PublishJob) -> &'static str
         tracing::warn!(
             "stopped with a platform call in flight; its lease will expire and the journal resolves it"
         );
-        return "abandoned";
+        return Handled::Abandoned;
     }
     outcome::record(ctx, &claimed.delivery, job, Ended::Checkpoint).await
 }

@@ -24,8 +24,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use herald_config::UnknownOutcomePolicy;
-use herald_domain::{DeliveryId, ErrorClass, PlatformFailure, PostContent, StepState};
+use herald_domain::{
+    Code, DeliveryId, ErrorClass, PlatformFailure, PostContent, StepState, UnknownOutcomePolicy,
+};
 use herald_platforms::{
     Account, Lookup, MediaInput, PriorResults, PublishOptions, Step, StepAction, StepContext,
     StepOutcome, refresh_may_help,
@@ -35,7 +36,7 @@ use serde_json::json;
 
 use crate::claim::Lease;
 use crate::context::Ctx;
-use crate::gates::{self, Admission};
+use crate::gates::{self, Admission, Gate};
 use crate::tokens::{self, Need, store_failure};
 
 /// How a publish run ended.
@@ -46,7 +47,7 @@ pub(crate) enum Ended {
     /// A gate is closed until `until`.
     Wait {
         until: DateTime<Utc>,
-        gate: &'static str,
+        gate: Gate,
     },
     /// The outcome cannot be known and the policy says leave it to an operator.
     Unknown(PlatformFailure),
@@ -226,13 +227,10 @@ impl Run<'_> {
             Ok(Admission::Go { request_id }) => {
                 let result = self.call(step, prior).await;
                 if let Some(id) = request_id {
+                    // The HTTP status the slot's request got; 599 (no answer) when none came.
                     let status = match &result {
                         Ok(_) => 200,
-                        Err(f) => f
-                            .code
-                            .as_deref()
-                            .and_then(|c| c.parse().ok())
-                            .unwrap_or(599),
+                        Err(f) => f.status.unwrap_or(599),
                     };
                     let _ = self.ctx.store.windows().record_status(id, status).await;
                 }
@@ -261,7 +259,8 @@ impl Run<'_> {
                 }
             }
             Ok(Admission::Wait { until, gate }) => {
-                self.mark_failed(key, Some(&json!({"gate": gate}))).await;
+                self.mark_failed(key, Some(&json!({"gate": gate.as_str()})))
+                    .await;
                 Err(Ended::Wait { until, gate })
             }
             Err(failure) => {
@@ -307,7 +306,7 @@ impl Run<'_> {
                         step.platform,
                         "the platform's answer to the publish was lost and it offers no way to look the post up",
                     )
-                    .with_code("outcome_unknown")
+                    .with_herald_code(Code::OutcomeUnknown)
                     .with_hint("Check the channel: resolve the delivery as published if the post is there, or retry it if not"),
                 )),
             },
@@ -371,10 +370,10 @@ impl Run<'_> {
             .tenants()
             .unknown_outcome_policy(self.tenant_id)
             .await;
-        match stored {
-            Ok(Some(policy)) if policy == "republish" => UnknownOutcomePolicy::Republish,
-            Ok(Some(policy)) if policy == "unknown" => UnknownOutcomePolicy::Unknown,
-            Ok(_) => self.ctx.settings.unknown_outcome,
+        match stored.map(|policy| policy.map(|p| p.parse::<UnknownOutcomePolicy>())) {
+            Ok(Some(Ok(policy))) => policy,
+            // None stored, or a name this version does not know: the deployment's.
+            Ok(None | Some(Err(_))) => self.ctx.settings.unknown_outcome,
             // Unsure: the policy that never posts twice.
             Err(_) => UnknownOutcomePolicy::Unknown,
         }
@@ -433,5 +432,5 @@ fn concurrent(platform: herald_domain::Platform) -> PlatformFailure {
         platform,
         "another attempt is resolving this publish",
     )
-    .with_code("concurrent_attempt")
+    .with_herald_code(Code::ConcurrentAttempt)
 }

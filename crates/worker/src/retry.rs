@@ -2,7 +2,7 @@
 //!
 //! A retry is a row in Postgres (`retrying`, `run_at` = the next try) and a job scheduled in
 //! Redis for that time, never a sleep inside the worker: the slot is free at once and the
-//! retry survives a crash (QUEUES.md: in-process retries hold a slot and die with the
+//! retry survives a crash (in-process retries hold a slot and die with the
 //! process).
 //!
 //! **The schedule** is a list of waits, one per retry, the last repeating: by default 5 s,

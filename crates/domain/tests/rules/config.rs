@@ -1,4 +1,4 @@
-//! `ContentRules` as configuration: defaults are the spec's, and a config names only what it
+//! `ContentRules` as configuration: defaults are the documented ones, and a config names only what it
 //! changes.
 
 use herald_domain::{ContentRules, ImageFormat, Platform, TextCounting, validate_content};

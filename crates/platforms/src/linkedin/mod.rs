@@ -5,7 +5,7 @@
 //!   callback; the connection's [`AppType`] picks the client credentials and scopes.
 //! - Identity: `GET /v2/userinfo` (`sub` -> `urn:li:person:{sub}`). Company Pages: the
 //!   organizations the member administers, from the current `GET /rest/organizationAcls`
-//!   (flow `current`) or the spec's `GET /v2/organizationalEntityAcls` with the
+//!   (flow `current`) or the older `GET /v2/organizationalEntityAcls` with the
 //!   `organizationalTarget` projection (flow `legacy`); authors `urn:li:organization:{id}`.
 //! - Tokens: 60 days; refresh tokens exist only for approved partner apps
 //!   (`platforms.linkedin.partner_app`); otherwise an expired token means reconnect.
@@ -13,17 +13,16 @@
 //!   then `PUT` the bytes; `media:0:ready` polls `GET /rest/images/{urn}` until AVAILABLE for up
 //!   to `image_wait` (20 s); `publish` = `POST /rest/posts` with `commentary` in "little text"
 //!   (reserved characters escaped), the post URN in `x-restli-id`.
-//! - Publish, legacy flow (the spec): `POST /v2/assets?action=registerUpload`, `PUT`, the fixed
+//! - Publish, legacy flow: `POST /v2/assets?action=registerUpload`, `PUT`, the fixed
 //!   `image_wait`, `POST /v2/ugcPosts` with the asset URN.
-//! - Fallback (spec): "ShareMedia.media (URN) is missing" means LinkedIn rejected the media:
+//! - Fallback: "ShareMedia.media (URN) is missing" means LinkedIn rejected the media:
 //!   under [`FallbackPolicy::Allow`] the post goes out text-only and reports `media_dropped`.
 //! - Lookup: `GET /rest/posts?q=author&author={urn}` (a FINDER), by unescaped commentary.
 
 use std::time::Duration;
 
-use chrono::Utc;
 use herald_config::{LinkedinConfig, LinkedinFlow, OAuthApp};
-use herald_domain::{AppType, ErrorClass, Platform, PlatformFailure, PostContent};
+use herald_domain::{AppType, Code, ErrorClass, Platform, PlatformFailure, PostContent};
 use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -35,7 +34,7 @@ use crate::account::{Account, Identity, Target, TargetKind};
 use crate::classify::{self, Call, Operation};
 use crate::hints;
 use crate::http::{Http, HttpSettings, Sent};
-use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenResponse, TokenSet};
+use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 use crate::steps::{Step, StepAction, StepContext, StepKey, StepOutcome, unpublishable};
 
 const P: Platform = Platform::Linkedin;
@@ -117,10 +116,7 @@ impl Linkedin {
             .client()
             .post(self.config.web_url.join("/oauth/v2/accessToken"))
             .form(form);
-        let reply = self.http.send(P, request, Sent::Repeatable).await?;
-        let reply = reply.ok_or_failure(P, Call::new(operation))?;
-        let response: TokenResponse = reply.json(P, Sent::Repeatable)?;
-        Ok(response.into_token_set(Utc::now()))
+        oauth::request_tokens(&self.http, P, request, operation).await
     }
 
     pub(crate) async fn exchange(
@@ -154,7 +150,7 @@ impl Linkedin {
                     P,
                     "LinkedIn issues refresh tokens only to approved partner apps",
                 )
-                .with_code("no_refresh")
+                .with_herald_code(Code::NoRefresh)
                 .with_hint(hints::LINKEDIN_TOKEN));
             }
         };
@@ -203,10 +199,7 @@ impl Linkedin {
         token: &SecretString,
     ) -> Result<Vec<Target>, PlatformFailure> {
         if app_type != Some(AppType::Company) {
-            let me = self.identity(token).await?;
-            let mut target = Target::new(TargetKind::Profile, me.account_id);
-            target.name = me.name;
-            return Ok(vec![target]);
+            return Ok(vec![Target::profile(self.identity(token).await?)]);
         }
         let organizations = match self.config.flow {
             LinkedinFlow::Current => self.organization_acls(token).await?,
@@ -275,7 +268,7 @@ impl Linkedin {
         Ok(targets)
     }
 
-    /// The spec's: `GET /v2/organizationalEntityAcls` with the `organizationalTarget` projection.
+    /// The older way: `GET /v2/organizationalEntityAcls` with the `organizationalTarget` projection.
     async fn organizational_entity_acls(
         &self,
         token: &SecretString,
@@ -365,7 +358,7 @@ impl Linkedin {
                 match self.config.flow {
                     LinkedinFlow::Current => self.await_image(&ctx.account.access_token, urn).await,
                     LinkedinFlow::Legacy => {
-                        // The spec's flow: a fixed processing wait.
+                        // The legacy flow: a fixed processing wait.
                         tokio::time::sleep(self.config.image_wait).await;
                         Ok(StepOutcome::new(urn, Default::default()))
                     }
@@ -394,7 +387,7 @@ fn string_at(value: &Value, pointer: &str) -> Result<String, PlatformFailure> {
                 P,
                 format!("LinkedIn's answer has no `{pointer}`"),
             )
-            .with_code("shape")
+            .with_herald_code(Code::Shape)
         })
 }
 

@@ -141,7 +141,7 @@ impl Linkedin {
                         P,
                         format!("LinkedIn could not process image {urn}"),
                     )
-                    .with_code("PROCESSING_FAILED")
+                    .with_platform_code("PROCESSING_FAILED")
                     .with_hint(hints::LINKEDIN_IMAGE_FAILED));
                 }
                 _ => {}
@@ -155,7 +155,7 @@ impl Linkedin {
                         self.config.image_wait.as_secs()
                     ),
                 )
-                .with_code(status.to_owned()));
+                .with_platform_code(status));
             }
             tokio::time::sleep(self.poll_interval).await;
         }
@@ -240,7 +240,7 @@ impl Linkedin {
                     && ctx.options.fallback == FallbackPolicy::Allow
                     && classify::is_linkedin_media_rejection(&failure.message) =>
             {
-                tracing::warn!(code = ?failure.code, "LinkedIn rejected the media; posting text-only");
+                tracing::warn!(code = ?failure.code(), "LinkedIn rejected the media; posting text-only");
                 degraded.push(Degraded {
                     kind: DegradedKind::MediaDropped,
                     cause: failure,
@@ -268,7 +268,7 @@ impl Linkedin {
                             P,
                             "LinkedIn accepted the post but named no id",
                         )
-                        .with_code(reply.status.as_u16().to_string())
+                        .with_status(reply.status.as_u16())
                         .with_hint(hints::UNKNOWN_OUTCOME)
                     })?
             }

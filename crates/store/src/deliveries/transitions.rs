@@ -7,7 +7,7 @@
 //! `delivery_events` row are written by the same statement, so the event log can never
 //! disagree with the state.
 //!
-//! Batches (DESIGN.md 4a) are one statement too: the inputs travel as parallel arrays and
+//! Batches are one statement too: the inputs travel as parallel arrays and
 //! are `UNNEST`ed; rows are locked in id order so two batches cannot deadlock, and the
 //! state a row left is read under that lock, so the event names the real `from`.
 
