@@ -72,15 +72,18 @@ impl From<sqlx::Error> for StoreError {
 }
 
 /// Whether an error says "Postgres is not there right now" rather than "this statement is
-/// wrong": the pool found no connection in time, the socket failed, or the server said it
-/// is shutting down, starting up or out of connections.
+/// wrong": the pool found no connection in time, the socket failed, the conversation broke
+/// off (a proxy or load balancer in front of Postgres accepts a connection and closes it at
+/// once when it has no server to give it: sqlx reports that as a protocol error), or the
+/// server said it is shutting down, starting up or out of connections.
 pub(crate) fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => true,
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(e) => e.code().is_some_and(|code| unavailable_sqlstate(&code)),
         _ => false,
     }
@@ -134,6 +137,8 @@ mod tests {
         assert!(StoreError::from(sqlx::Error::Io(refused)).is_unavailable());
         assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_unavailable());
         assert!(StoreError::from(sqlx::Error::PoolClosed).is_unavailable());
+        let closed = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert!(StoreError::from(closed).is_unavailable());
         assert!(!StoreError::from(sqlx::Error::RowNotFound).is_unavailable());
         assert!(!StoreError::from(sqlx::Error::ColumnNotFound("x".into())).is_unavailable());
     }
