@@ -36,8 +36,8 @@ use herald_domain::{Platform, PublishJob};
 use herald_platforms::Lookup;
 use herald_store::{Leader, Step, StoreError};
 use serde_json::json;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::context::Ctx;
 use crate::tokens::account_of;
@@ -68,7 +68,8 @@ pub struct LookupReport {
 
 pub(crate) async fn run(ctx: Arc<Ctx>, stop: CancellationToken) {
     let mut leader: Option<Leader> = None;
-    let mut lookups: Option<JoinHandle<Result<LookupReport, StoreError>>> = None;
+    // Aborted when dropped, so a round never outlives the sweeper (even one aborted itself).
+    let mut lookups: Option<AbortOnDropHandle<Result<LookupReport, StoreError>>> = None;
     let mut ticker = tokio::time::interval(ctx.settings.sweep_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
@@ -85,9 +86,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stop: CancellationToken) {
             if !alive {
                 tracing::warn!("lost the sweeper's leadership");
                 leader = None;
-                if let Some(round) = lookups.take() {
-                    round.abort();
-                }
+                lookups = None;
             }
         }
         if !ctx.database.is_up() {
@@ -125,7 +124,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stop: CancellationToken) {
                 }
             }
         }
-        if lookups.as_ref().is_some_and(JoinHandle::is_finished)
+        if lookups.as_ref().is_some_and(AbortOnDropHandle::is_finished)
             && let Some(round) = lookups.take()
         {
             match round.await {
@@ -142,12 +141,12 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stop: CancellationToken) {
             }
         }
         if lookups.is_none() {
-            lookups = Some(tokio::spawn(lookup_round(Arc::clone(&ctx))));
+            lookups = Some(AbortOnDropHandle::new(tokio::spawn(lookup_round(
+                Arc::clone(&ctx),
+            ))));
         }
     }
-    if let Some(round) = lookups {
-        round.abort();
-    }
+    drop(lookups);
     if let Some(leader) = leader {
         match tokio::time::timeout(SESSION_CHECK, leader.release()).await {
             Ok(Ok(())) => {}
