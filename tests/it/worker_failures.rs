@@ -2,15 +2,13 @@
 //! rate limits are waited out without using attempts, lost answers are looked up, and a
 //! token is refreshed once however many workers need it.
 
-mod worker_support;
-
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use herald_domain::{AppType, DeliveryState, Platform, StepState};
 use herald_store::Tokens;
 use serde_json::json;
-use worker_support::{Harness, fast_sim, text};
+use support::harness::{Harness, fast_sim, text};
 
 #[tokio::test]
 async fn transient_server_errors_are_retried_and_the_post_is_published_once_with_its_attempts() {
