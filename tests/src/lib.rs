@@ -11,6 +11,8 @@
 //! - [`process`]: the `herald` binary ([`process::herald_binary`], built once), child
 //!   processes that cannot outlive their test ([`process::KillOnDrop`]), and a test run in a
 //!   process of its own ([`process::run_alone`]);
+//! - [`proxy`]: a TCP proxy in front of Postgres or Redis that a test cuts off and brings
+//!   back ([`proxy::TcpProxy`]);
 //! - [`eventually`]: bounded polling, the one way a test waits for something to happen;
 //! - [`serial`]: the serial group.
 //!
@@ -38,11 +40,17 @@
 //!   start `herald serve` / `herald work` as processes (a second copy of everything);
 //! - `dashboard_browser::*`: headless Chromium, the heaviest process of the suite;
 //! - `api::posts::a_post_is_still_accepted_while_redis_is_down_and_waits_in_postgres`: cuts
-//!   the API's Redis and times how promptly a post is still accepted.
+//!   the API's Redis and times how promptly a post is still accepted;
+//! - `outages::*`: cut Postgres off under `herald serve` and `herald work` processes (and
+//!   time every answer meanwhile), cut Redis off under the API, and starve the sweeper's
+//!   lookups while timing re-dispatches;
+//! - `worker_processes::*`: SIGTERM to a `herald work` holding hundreds of publishes (timing
+//!   its exit), and two `herald work` processes side by side.
 
 pub mod app;
 pub mod harness;
 pub mod process;
+pub mod proxy;
 
 use std::future::Future;
 use std::time::Duration;

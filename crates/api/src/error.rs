@@ -73,6 +73,10 @@ pub struct Problem {
     pub hint: Option<String>,
 }
 
+/// What `Retry-After` says when a dependency is away (503 `unavailable`): long enough not
+/// to hammer a recovering database, short enough for an outage of seconds.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// Everything a handler can answer instead of a success.
 #[derive(Debug)]
 pub enum ApiError {
@@ -111,6 +115,7 @@ pub enum ApiError {
     },
     /// A platform refused or failed (Telegram validation, OAuth exchange, page listing).
     Platform(PlatformFailure),
+    /// A dependency (Postgres) cannot be reached right now: 503 with `Retry-After`.
     Unavailable {
         detail: String,
     },
@@ -263,6 +268,12 @@ impl IntoResponse for ApiError {
                 headers.insert("ratelimit-remaining", HeaderValue::from(0u32));
                 headers.insert("ratelimit-reset", secs);
             }
+            ApiError::Unavailable { .. } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+                );
+            }
             ApiError::Unauthorized => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
@@ -289,6 +300,13 @@ impl From<StoreError> for ApiError {
                 ApiError::NotFound { what: "connection" }
             }
             StoreError::UnknownDelivery(_) => ApiError::NotFound { what: "delivery" },
+            StoreError::Unavailable(cause) => {
+                // Expected while Postgres is away: a warning, not a bug's error log.
+                tracing::warn!(error = %cause, "the database is unavailable; answering 503");
+                ApiError::Unavailable {
+                    detail: "the database is unavailable right now; try again shortly".to_owned(),
+                }
+            }
             other => ApiError::internal("store", &other),
         }
     }
@@ -436,4 +454,33 @@ pub(crate) async fn not_found() -> ApiError {
 
 pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_problem_with_retry_after() {
+        let error = ApiError::from(StoreError::from(sqlx::Error::PoolTimedOut));
+        assert_eq!(error.problem().code, "unavailable");
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let headers = response.headers();
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            headers[header::RETRY_AFTER],
+            UNAVAILABLE_RETRY_AFTER_SECS.to_string().as_str()
+        );
+    }
+
+    #[test]
+    fn any_other_database_error_stays_an_opaque_500() {
+        let error = ApiError::from(StoreError::from(sqlx::Error::RowNotFound));
+        assert_eq!(error.problem().code, "internal");
+        assert_eq!(
+            error.into_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

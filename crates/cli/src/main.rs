@@ -12,8 +12,10 @@ mod sim;
 mod telemetry;
 mod work;
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use herald_config::Config;
@@ -117,7 +119,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Command::Sim { addr, config } = cli.command {
-        return finish(runtime().and_then(|rt| rt.block_on(sim::run(addr, config.as_deref()))));
+        return finish(block_on(sim::run(addr, config.as_deref())));
     }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
@@ -135,14 +137,24 @@ fn main() -> ExitCode {
         _ => "herald",
     };
     let _telemetry = telemetry::init(&config.log, service);
-    finish(runtime().and_then(|rt| rt.block_on(run(cli.command, config, cli.config))))
+    finish(block_on(run(cli.command, config, cli.config)))
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// How long the runtime waits, once the command is done, for tasks it still holds.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
+
+/// Runs the command on a multi-threaded runtime. Once it returns, tasks still running (an
+/// abandoned delivery, a blocking DNS lookup) get [`RUNTIME_SHUTDOWN`] and are then left
+/// behind, so the process exits in bounded time (dropping the runtime instead would wait
+/// for blocking tasks however long they take).
+fn block_on(command: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|err| anyhow::anyhow!("cannot start the async runtime: {err}"))
+        .map_err(|err| anyhow::anyhow!("cannot start the async runtime: {err}"))?;
+    let result = runtime.block_on(command);
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    result
 }
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {

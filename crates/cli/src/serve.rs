@@ -10,9 +10,15 @@ use herald_store::Store;
 use secrecy::ExposeSecret;
 
 pub(crate) async fn run(config: &Config, addr: Option<SocketAddr>) -> anyhow::Result<()> {
-    let pool = herald_store::connect(config.database_url.expose_secret())
-        .await
-        .context("cannot connect to Postgres (DATABASE_URL)")?;
+    let pool = herald_store::connect_with(
+        config.database_url.expose_secret(),
+        herald_store::PoolSettings {
+            acquire_timeout: config.database_acquire_timeout,
+            ..herald_store::PoolSettings::default()
+        },
+    )
+    .await
+    .context("cannot connect to Postgres (DATABASE_URL)")?;
     let redis = herald_queue::connect(config.redis_url.expose_secret(), Default::default())
         .await
         .context("cannot connect to Redis (REDIS_URL)")?;

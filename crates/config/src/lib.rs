@@ -53,6 +53,10 @@ pub struct Config {
     pub env: Environment,
     #[serde(serialize_with = "redact::url_password")]
     pub database_url: SecretString,
+    /// How long a query waits for a Postgres connection before it fails as "unavailable"
+    /// (the API answers 503, a worker pauses).
+    #[serde(serialize_with = "serialize_millis")]
+    pub database_acquire_timeout: Duration,
     #[serde(serialize_with = "redact::url_password")]
     pub redis_url: SecretString,
     /// Prepended to every Redis key, so several deployments or test runs share one Redis.
@@ -165,6 +169,12 @@ pub struct WorkerConfig {
     /// A delivery due this long and not running is pushed to Redis again.
     #[serde(with = "redact::secs")]
     pub redispatch_after: Duration,
+    /// Lookups of unresolved publishes the sweeper runs at once.
+    pub sweep_lookup_concurrency: usize,
+    /// How long one round of the sweeper's lookups may take; what is left is looked up in
+    /// the next round.
+    #[serde(serialize_with = "serialize_millis")]
+    pub sweep_lookup_budget: Duration,
     /// How long a stopping worker lets running deliveries finish.
     #[serde(with = "redact::secs")]
     pub shutdown_grace: Duration,
@@ -351,7 +361,22 @@ impl Config {
         );
 
         let (api, worker) = (&raw.api, &raw.worker);
-        let checks: [(bool, &str, &str); 11] = [
+        let checks: [(bool, &str, &str); 14] = [
+            (
+                raw.database_acquire_timeout_ms >= 100,
+                "database_acquire_timeout_ms",
+                "must be at least 100 milliseconds",
+            ),
+            (
+                worker.sweep_lookup_concurrency > 0,
+                "worker.sweep_lookup_concurrency",
+                "must be at least 1",
+            ),
+            (
+                worker.sweep_lookup_budget_ms >= 100,
+                "worker.sweep_lookup_budget_ms",
+                "must be at least 100 milliseconds",
+            ),
             (
                 api.max_schedule_ahead_days > 0,
                 "api.max_schedule_ahead_days",
@@ -418,6 +443,7 @@ impl Config {
         Ok(Config {
             env,
             database_url: raw.database_url,
+            database_acquire_timeout: Duration::from_millis(raw.database_acquire_timeout_ms),
             redis_url: raw.redis_url,
             redis_prefix: raw.redis_prefix,
             public_url,
@@ -468,6 +494,8 @@ impl Config {
                 retry_jitter: raw.worker.retry_jitter,
                 sweep_interval: Duration::from_millis(raw.worker.sweep_interval_ms),
                 redispatch_after: Duration::from_secs(raw.worker.redispatch_after_secs),
+                sweep_lookup_concurrency: raw.worker.sweep_lookup_concurrency,
+                sweep_lookup_budget: Duration::from_millis(raw.worker.sweep_lookup_budget_ms),
                 shutdown_grace: Duration::from_secs(raw.worker.shutdown_grace_secs),
                 unknown_outcome: raw.worker.unknown_outcome,
                 platform_poll_interval: Duration::from_millis(raw.worker.platform_poll_interval_ms),

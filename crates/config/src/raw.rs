@@ -14,6 +14,7 @@ use crate::{Environment, LogFormat};
 pub struct RawConfig {
     pub env: Environment,
     pub database_url: SecretString,
+    pub database_acquire_timeout_ms: u64,
     pub redis_url: SecretString,
     pub redis_prefix: String,
     pub public_url: String,
@@ -86,6 +87,8 @@ pub struct RawWorker {
     pub retry_jitter: f64,
     pub sweep_interval_ms: u64,
     pub redispatch_after_secs: u64,
+    pub sweep_lookup_concurrency: usize,
+    pub sweep_lookup_budget_ms: u64,
     pub shutdown_grace_secs: u64,
     pub unknown_outcome: crate::UnknownOutcomePolicy,
     pub platform_poll_interval_ms: u64,

@@ -30,6 +30,12 @@ fn defaults_work_on_a_developer_machine() {
     );
     assert_eq!(config.platforms.twitter.tiers["free"], 17);
     assert_eq!(config.worker.metrics_addr.to_string(), "127.0.0.1:9464");
+    assert_eq!(
+        config.database_acquire_timeout,
+        Duration::from_millis(1_500)
+    );
+    assert_eq!(config.worker.sweep_lookup_concurrency, 8);
+    assert_eq!(config.worker.sweep_lookup_budget, Duration::from_secs(5));
     let twitter = config.platforms.twitter.app.as_ref().unwrap();
     assert!(twitter.development_default);
     assert_eq!(twitter.client_id, "herald-dev-twitter");

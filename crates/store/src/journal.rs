@@ -180,6 +180,33 @@ impl<'a> Journal<'a> {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Records what a lookup found out about `step`, a `sending` row read earlier
+    /// ([`Journal::unresolved_pending`]): `Some(remote_id)` done, `None` failed (it may be
+    /// sent again). Only that same row moves: if the step was resolved meanwhile, or an
+    /// attempt has begun it again since (a new `started_at`), nothing changes and false is
+    /// returned, so a late lookup never overrides what a running attempt is doing.
+    pub async fn settle(
+        &self,
+        step: &Step,
+        remote_id: Option<&str>,
+        detail: Option<&serde_json::Value>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query!(
+            "UPDATE delivery_steps
+             SET state = CASE WHEN $3::text IS NULL THEN 'failed' ELSE 'done' END,
+                 remote_id = $3, detail = COALESCE($4, detail), finished_at = now()
+             WHERE delivery_id = $1 AND step = $2 AND state = 'sending' AND started_at = $5",
+            step.delivery_id.into_uuid(),
+            step.step,
+            remote_id,
+            detail,
+            step.started_at
+        )
+        .execute(self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// The steps of a delivery in the order they began.
     pub async fn steps(&self, delivery_id: DeliveryId) -> Result<Vec<Step>, StoreError> {
         let rows = sqlx::query_as!(

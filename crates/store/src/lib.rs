@@ -129,15 +129,61 @@ impl Store {
     }
 }
 
+/// How a process' pool is sized and how long it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a query waits for a connection before it fails as
+    /// [`StoreError::Unavailable`]. Short, so that while Postgres is unreachable a request
+    /// is answered 503 at once rather than after a long wait, and a worker notices and
+    /// pauses (`database_acquire_timeout_ms`).
+    pub acquire_timeout: Duration,
+    /// How long [`connect_with`] keeps trying at start, while Postgres may still be starting
+    /// up beside Herald (a compose file, a pod).
+    pub startup_patience: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_millis(1_500),
+            startup_patience: Duration::from_secs(10),
+        }
+    }
+}
+
 /// A pool for `database_url` with defaults that suit one Herald process. For other sizes,
-/// build a `PgPoolOptions` yourself and hand the pool to [`Store::new`].
+/// see [`connect_with`], or build a `PgPoolOptions` yourself and hand the pool to
+/// [`Store::new`].
 pub async fn connect(database_url: &str) -> Result<PgPool, StoreError> {
+    connect_with(database_url, PoolSettings::default()).await
+}
+
+/// A pool for `database_url`, once Postgres answers: tried for `startup_patience`, each try
+/// bounded by the (short) acquire timeout the pool keeps afterwards.
+pub async fn connect_with(
+    database_url: &str,
+    settings: PoolSettings,
+) -> Result<PgPool, StoreError> {
     let options = parse_url(database_url)?;
-    Ok(PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await?)
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_lazy_with(options);
+    let patience = tokio::time::Instant::now() + settings.startup_patience;
+    loop {
+        match pool.acquire().await {
+            Ok(_) => return Ok(pool),
+            Err(err) => {
+                let err = StoreError::from(err);
+                if !err.is_unavailable() || tokio::time::Instant::now() >= patience {
+                    return Err(err);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Applies the pending migrations and returns how many this call applied. Already-applied

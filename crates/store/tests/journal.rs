@@ -116,3 +116,52 @@ async fn a_malformed_step_name_is_refused_with_the_expected_shape() {
         .unwrap_err();
     assert!(err.to_string().contains("media:0"), "{err}");
 }
+
+#[tokio::test]
+async fn a_lookup_settles_only_the_sending_row_it_read() {
+    let db = TestDb::new().await;
+    let store = db.store();
+    let delivery = queued_delivery(&store).await;
+    let journal = store.journal();
+    let StepStart::Started(first) = journal.begin(delivery.id, "publish", None).await.unwrap()
+    else {
+        panic!("a new step starts");
+    };
+
+    // Meanwhile an attempt resolved the row itself and began the step again.
+    assert!(journal.fail(delivery.id, "publish", None).await.unwrap());
+    let StepStart::Started(second) = journal.begin(delivery.id, "publish", None).await.unwrap()
+    else {
+        panic!("a failed step may start again");
+    };
+    assert_ne!(first.started_at, second.started_at);
+
+    // The lookup of the first row comes back late: it changes nothing.
+    assert!(
+        !journal
+            .settle(&first, None, Some(&json!({"found": false})))
+            .await
+            .unwrap()
+    );
+    let steps = journal.steps(delivery.id).await.unwrap();
+    assert_eq!(
+        steps[0].state,
+        StepState::Sending,
+        "the new send is untouched"
+    );
+
+    // A lookup of the current row settles it: found means done, with the remote id.
+    assert!(
+        journal
+            .settle(&second, Some("remote-9"), Some(&json!({"found": true})))
+            .await
+            .unwrap()
+    );
+    let steps = journal.steps(delivery.id).await.unwrap();
+    assert_eq!(steps[0].state, StepState::Done);
+    assert_eq!(steps[0].remote_id.as_deref(), Some("remote-9"));
+    assert!(
+        !journal.settle(&second, None, None).await.unwrap(),
+        "a settled row stays settled"
+    );
+}

@@ -34,7 +34,31 @@ use crate::context::Ctx;
 
 /// Claims the job's delivery, waiting out an early arrival. `None`: nothing to claim (a
 /// duplicate, a finished or cancelled delivery, or one due later, pushed back for then).
+///
+/// While Postgres is unreachable the claim waits (see `crate::availability`) and tries
+/// again once it answers; a process that stops meanwhile hands the job back to Redis.
 pub(crate) async fn claim(ctx: &Ctx, job: &PublishJob) -> Result<Option<Claimed>, StoreError> {
+    loop {
+        if !ctx.database.is_up() && !ctx.database.until_up(&ctx.stopping).await {
+            return hand_back(ctx, job).await;
+        }
+        match try_claim(ctx, job).await {
+            Err(err) if ctx.database.report(&err) => {}
+            other => return other,
+        }
+    }
+}
+
+/// Stopping while Postgres was away: the job goes back to Redis for another worker (or the
+/// sweeper dispatches it again from Postgres if Redis does not take it).
+async fn hand_back(ctx: &Ctx, job: &PublishJob) -> Result<Option<Claimed>, StoreError> {
+    if let Err(err) = ctx.queue.push(job, Utc::now()).await {
+        tracing::warn!(error = %err, "could not hand the job back; the sweeper will dispatch it");
+    }
+    Ok(None)
+}
+
+async fn try_claim(ctx: &Ctx, job: &PublishJob) -> Result<Option<Claimed>, StoreError> {
     let deliveries = ctx.store.deliveries();
     // A few rounds: Postgres' clock and ours may differ by a few milliseconds.
     for _ in 0..4 {
@@ -99,6 +123,7 @@ impl Lease {
                             return;
                         }
                         Err(err) => {
+                            ctx.database.report(&err);
                             tracing::warn!(delivery_id = %id, error = %err, "could not renew the lease; trying again");
                         }
                     }

@@ -10,6 +10,7 @@ use herald_store::Store;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::availability::Availability;
 use crate::gates::Politeness;
 use crate::media::MediaFetcher;
 use crate::metrics::Metrics;
@@ -42,6 +43,11 @@ pub(crate) struct Ctx {
     pub(crate) stopping: CancellationToken,
     /// Cancelled when the grace period is over: abandon whatever still runs.
     pub(crate) hard_stop: CancellationToken,
+    /// Cancelled at the stopping process' deadline: every pipeline still running is dropped
+    /// where it waits.
+    pub(crate) dropped: CancellationToken,
+    /// Whether Postgres answers: claims wait while it does not.
+    pub(crate) database: Availability,
     /// Every running pipeline, so a stopping process waits for their records.
     pub(crate) tasks: tokio_util::task::TaskTracker,
     /// Deliveries this process holds a lease on.
@@ -74,6 +80,8 @@ impl Ctx {
             slots,
             stopping: CancellationToken::new(),
             hard_stop: CancellationToken::new(),
+            dropped: CancellationToken::new(),
+            database: Availability::default(),
             tasks: tokio_util::task::TaskTracker::new(),
             in_flight: std::sync::Mutex::new(std::collections::HashSet::new()),
         })

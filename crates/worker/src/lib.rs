@@ -8,7 +8,8 @@
 //! what it was given. The mechanisms, each in the module that owns it:
 //!
 //! - [`claim`]: the guarded claim and the lease (duplicate jobs are dropped; a lease is
-//!   renewed while its delivery waits).
+//!   renewed while its delivery waits); `availability`: claims pause while Postgres is
+//!   unreachable and resume by themselves.
 //! - `tokens`: single-flight refresh across every worker.
 //! - [`gates`]: the rate gates (Postgres windows, Redis GCRA and blocked-until, governor).
 //! - `media`: SSRF-guarded fetching and validation.
@@ -17,8 +18,9 @@
 //!   result does to the delivery.
 //! - [`sweeper`]: one leader that re-dispatches, expires leases and resolves stale calls.
 //! - [`webhooks`]: signs and sends tenants' delivery events to their webhooks.
-//! - [`runner`]: apalis wiring, concurrency and graceful shutdown.
+//! - [`runner`]: apalis wiring, concurrency and a graceful shutdown that ends in bounded time.
 
+mod availability;
 pub mod claim;
 mod context;
 pub mod gates;

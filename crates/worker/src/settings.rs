@@ -28,6 +28,10 @@ pub struct WorkerSettings {
     pub consumer: ConsumerSettings,
     pub sweep_interval: Duration,
     pub redispatch_after: Duration,
+    /// Lookups of unresolved publishes the sweeper runs at once, and how long one round of
+    /// them may take.
+    pub sweep_lookup_concurrency: usize,
+    pub sweep_lookup_budget: Duration,
     pub shutdown_grace: Duration,
     pub unknown_outcome: UnknownOutcomePolicy,
     /// The longest a job that arrived early (Redis keeps whole seconds) waits in place for
@@ -96,6 +100,8 @@ impl WorkerSettings {
             },
             sweep_interval: worker.sweep_interval,
             redispatch_after: worker.redispatch_after,
+            sweep_lookup_concurrency: worker.sweep_lookup_concurrency,
+            sweep_lookup_budget: worker.sweep_lookup_budget,
             shutdown_grace: worker.shutdown_grace,
             unknown_outcome: worker.unknown_outcome,
             early_wait: Duration::from_secs(3),
