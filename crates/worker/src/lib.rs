@@ -21,6 +21,7 @@
 
 pub mod claim;
 mod context;
+mod doubt;
 pub mod gates;
 pub mod jitter;
 mod media;

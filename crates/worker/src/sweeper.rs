@@ -206,7 +206,9 @@ async fn resolve_stale_steps(ctx: &Ctx) -> Result<usize, herald_store::StoreErro
                     resolved += 1;
                 }
             }
-            Ok(Lookup::CannotKnow) => {}
+            // Stays `sending`: the next attempt settles it (looks again, probes, or asks the
+            // policy), never by a blind send.
+            Ok(Lookup::CannotKnow | Lookup::Inconclusive { .. }) => {}
             Err(failure) => {
                 tracing::debug!(%failure, "lookup failed; the next attempt looks again");
             }
