@@ -130,9 +130,10 @@ pub(crate) fn may_probe(
 pub(crate) enum Prior {
     /// Never sent, or refused outright: no doubt.
     Clear,
-    /// Sent with unknown outcome and settled as "send again" (a complete lookup found
-    /// nothing, or the policy said republish): a duplicate refusal now means it landed.
-    Doubt,
+    /// Sent with unknown outcome at `first_sent` and settled as "send again" (a complete
+    /// lookup found nothing, or the policy said republish): a duplicate refusal now means it
+    /// landed.
+    Doubt { first_sent: DateTime<Utc> },
     /// Sent with unknown outcome at `first_sent`, to be probed by an identical re-send.
     Probe { first_sent: DateTime<Utc> },
 }
@@ -143,22 +144,22 @@ impl Prior {
         !matches!(self, Prior::Clear)
     }
 
+    /// When the attempt of unknown outcome was sent.
+    pub(crate) const fn first_sent(self) -> Option<DateTime<Utc>> {
+        match self {
+            Prior::Clear => None,
+            Prior::Doubt { first_sent } | Prior::Probe { first_sent } => Some(first_sent),
+        }
+    }
+
     /// The journal's markers of this doubt, added to a step's detail so that every later
-    /// attempt still knows (`doubt`, and for a probe when the first attempt was sent).
+    /// attempt still knows (`doubt`, `probe`, and when the first attempt was sent).
     pub(crate) fn mark(self, mut detail: Value) -> Value {
-        if let Value::Object(map) = &mut detail {
-            match self {
-                Prior::Clear => {}
-                Prior::Doubt => {
-                    map.insert("doubt".into(), Value::Bool(true));
-                }
-                Prior::Probe { first_sent } => {
-                    map.insert("doubt".into(), Value::Bool(true));
-                    map.insert(
-                        "probe_first_sent".into(),
-                        Value::String(first_sent.to_rfc3339()),
-                    );
-                }
+        if let (Value::Object(map), Some(first_sent)) = (&mut detail, self.first_sent()) {
+            map.insert("doubt".into(), Value::Bool(true));
+            map.insert("first_sent".into(), Value::String(first_sent.to_rfc3339()));
+            if matches!(self, Prior::Probe { .. }) {
+                map.insert("probe".into(), Value::Bool(true));
             }
         }
         detail
@@ -167,35 +168,36 @@ impl Prior {
 
 /// Reads the journal row an earlier attempt left for a step: how it was settled, and whether
 /// doubt remains ([`Prior::mark`]; a settlement of an unknown outcome by the sweeper's lookup
-/// leaves doubt too).
+/// leaves doubt too, its row's start being the first attempt's).
 pub(crate) fn prior(row: Option<&JournalStep>) -> Prior {
-    let Some(detail) = row.and_then(|r| r.detail.as_ref()) else {
+    let Some((row, detail)) = row.and_then(|r| r.detail.as_ref().map(|d| (r, d))) else {
         return Prior::Clear;
     };
-    if let Some(first_sent) = probe_first_sent(detail) {
+    let first_sent = first_sent(row);
+    if detail.get("probe").and_then(Value::as_bool) == Some(true) {
         return Prior::Probe { first_sent };
     }
     let doubt = detail.get("doubt").and_then(Value::as_bool) == Some(true)
         || detail.get("resolved_by").is_some();
-    if doubt { Prior::Doubt } else { Prior::Clear }
+    if doubt {
+        Prior::Doubt { first_sent }
+    } else {
+        Prior::Clear
+    }
 }
 
-/// When the first attempt of a step now `sending` again was sent: a probe's own send is
-/// recent, but a duplicate refusal must still fall within the platform's window of the
-/// first attempt's.
+/// When the first attempt of unknown outcome of a step was sent: the earliest of its row's
+/// start and the `first_sent` its markers carry (a probe's own send is recent, but a
+/// duplicate refusal must fall within the platform's window of the first attempt).
 pub(crate) fn first_sent(row: &JournalStep) -> DateTime<Utc> {
     row.detail
         .as_ref()
-        .and_then(probe_first_sent)
-        .map_or(row.started_at, |t| t.min(row.started_at))
-}
-
-fn probe_first_sent(detail: &Value) -> Option<DateTime<Utc>> {
-    detail
-        .get("probe_first_sent")
+        .and_then(|d| d.get("first_sent"))
         .and_then(Value::as_str)
         .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
-        .map(|t| t.with_timezone(&Utc))
+        .map_or(row.started_at, |t| {
+            t.with_timezone(&Utc).min(row.started_at)
+        })
 }
 
 #[cfg(test)]
@@ -329,12 +331,18 @@ mod tests {
                 json!({"resolved_by": "sweeper_lookup", "found": false}),
                 at
             ))),
-            Prior::Doubt
+            Prior::Doubt { first_sent: at }
         );
-        let probe = Prior::Probe { first_sent: at };
+        let earlier = at - chrono::TimeDelta::minutes(3);
+        let probe = Prior::Probe {
+            first_sent: earlier,
+        };
         assert_eq!(prior(Some(&failed(probe.mark(json!({})), at))), probe);
-        // A refusal after doubt keeps the doubt for the next attempt.
-        let refused = Prior::Doubt.mark(json!({"error": "503"}));
-        assert_eq!(prior(Some(&failed(refused, at))), Prior::Doubt);
+        // A refusal after doubt keeps the doubt, and its first attempt, for the next one.
+        let doubt = Prior::Doubt {
+            first_sent: earlier,
+        };
+        let refused = doubt.mark(json!({"error": "503"}));
+        assert_eq!(prior(Some(&failed(refused, at))), doubt);
     }
 }

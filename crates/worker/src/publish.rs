@@ -236,7 +236,7 @@ impl Run<'_> {
         {
             // The probe was settled on but not sent in time: an identical re-send would no
             // longer meet the platform's duplicate check, so it decides nothing.
-            doubt = self.cannot_know(step).await?;
+            doubt = self.cannot_know(step, first_sent).await?;
         }
         let marker = doubt.mark(json!({}));
         match journal.begin(self.delivery_id, key, Some(&marker)).await {
@@ -266,10 +266,7 @@ impl Run<'_> {
                 Attempt::Unknown(failure) => failure,
             };
             tracing::warn!(%failure, step = key, "publish outcome unknown; looking it up");
-            let first_sent = match doubt {
-                Prior::Probe { first_sent } => first_sent.min(sent_at),
-                _ => sent_at,
-            };
+            let first_sent = doubt.first_sent().map_or(sent_at, |t| t.min(sent_at));
             match self.settle(step, sent_at, first_sent, &text).await? {
                 Settled::Posted(done) => return Ok(done),
                 Settled::Send(after @ Prior::Probe { .. }) if !probed => {
@@ -388,12 +385,8 @@ impl Run<'_> {
         failure: PlatformFailure,
     ) -> Attempt {
         let key = step.key.as_str();
-        let first_sent = match doubt {
-            Prior::Probe { first_sent } => first_sent,
-            // Found by a complete lookup as absent, or republished by policy: the duplicate
-            // is a post made since about then; the lookup reads back a day at most.
-            _ => Utc::now() - TimeDelta::days(1),
-        };
+        // The original was made by the attempt of unknown outcome.
+        let first_sent = doubt.first_sent().unwrap_or_else(Utc::now);
         let since = first_sent - TimeDelta::seconds(30);
         let original = match self
             .ctx
@@ -526,9 +519,10 @@ impl Run<'_> {
                 Ok(Settled::Send(after))
             }
             Next::Send { by } => {
-                let detail = Prior::Doubt.mark(json!({"resolved_by": by.as_str(), "found": false}));
+                let after = Prior::Doubt { first_sent };
+                let detail = after.mark(json!({"resolved_by": by.as_str(), "found": false}));
                 self.mark_failed(key, Some(&detail)).await;
-                Ok(Settled::Send(Prior::Doubt))
+                Ok(Settled::Send(after))
             }
             // Stays `sending`: looked up again at the next attempt (or by the sweeper).
             Next::LookAgain { reason } => Err(Ended::Failed(
@@ -540,20 +534,22 @@ impl Run<'_> {
                 .with_herald_code(Code::LookupInconclusive)
                 .with_hint("Nothing to do: Herald looks again at the next attempt and never posts it twice"),
             )),
-            Next::Policy | Next::Refused { .. } => {
-                self.cannot_know(step).await.map(Settled::Send)
-            }
+            Next::Policy | Next::Refused { .. } => self
+                .cannot_know(step, first_sent)
+                .await
+                .map(Settled::Send),
         }
     }
 
     /// The platform cannot tell whether a step in doubt was posted: the tenant's policy
     /// decides (`republish`: send again, in doubt; `unknown`: stop for an operator).
-    async fn cannot_know(&self, step: &Step) -> Result<Prior, Ended> {
+    async fn cannot_know(&self, step: &Step, first_sent: DateTime<Utc>) -> Result<Prior, Ended> {
         match self.policy().await {
             UnknownOutcomePolicy::Republish => {
-                let detail = Prior::Doubt.mark(json!({"resolved_by": ResolvedBy::PolicyRepublish.as_str()}));
+                let after = Prior::Doubt { first_sent };
+                let detail = after.mark(json!({"resolved_by": ResolvedBy::PolicyRepublish.as_str()}));
                 self.mark_failed(step.key.as_str(), Some(&detail)).await;
-                Ok(Prior::Doubt)
+                Ok(after)
             }
             UnknownOutcomePolicy::Unknown => Err(Ended::Unknown(
                 PlatformFailure::new(
