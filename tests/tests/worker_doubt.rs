@@ -122,7 +122,9 @@ async fn a_linkedin_member_without_r_member_social_is_settled_by_the_duplicate_r
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     h.fault(json!({"platform": "linkedin", "endpoint": "POST /rest/posts", "script": ["drop"]}))
         .await;
-    let id = h.post(connection, text("did the member post land?"), None).await;
+    let id = h
+        .post(connection, text("did the member post land?"), None)
+        .await;
 
     let delivery = h
         .until_state(id, DeliveryState::Published, Duration::from_secs(20))
@@ -194,7 +196,9 @@ async fn an_x_publish_lost_before_it_landed_is_published_by_the_probe() {
     let connection = h.connect(Platform::Twitter, None).await;
     h.fault(json!({"platform": "twitter", "endpoint": "POST /2/tweets", "script": ["reset"]}))
         .await;
-    let id = h.post(connection, text("tweet that never got there"), None).await;
+    let id = h
+        .post(connection, text("tweet that never got there"), None)
+        .await;
 
     let delivery = h
         .until_state(id, DeliveryState::Published, Duration::from_secs(20))

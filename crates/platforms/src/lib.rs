@@ -10,7 +10,9 @@
 //! - **Tokens**: [`Platforms::refresh`]; every [`TokenSet`] carries expiry instants.
 //! - **Publish** as resumable steps: [`Platforms::plan`] then [`Platforms::execute`] per
 //!   [`Step`] (see `steps.rs` for the journal contract).
-//! - **Lookup**: [`Platforms::lookup`] resolves an unknown outcome.
+//! - **Lookup**: [`Platforms::lookup`] resolves an unknown outcome by a complete, bounded
+//!   search of the account's recent posts; [`DuplicateRefusal`] and
+//!   [`Platforms::duplicate_of`] identify the post a duplicate refusal points at.
 //! - **Failures** are [`PlatformFailure`]s classified into the domain's [`ErrorClass`]es with
 //!   the platform's code and a remediation hint ([`classify`], [`hints`]); every response's rate
 //!   headers become a [`RateObservation`].

@@ -10,7 +10,8 @@
 //! - Fallback: the Free tier may accept the upload and then refuse the tweet with media
 //!   (403). Under [`FallbackPolicy::Allow`] Herald posts the text alone and reports
 //!   `media_dropped`; a 403 for duplicate content or a read-only app is never a fallback.
-//! - Lookup: the account's recent tweets (`GET /2/users/{id}/tweets`).
+//! - Lookup: the account's tweets since the send time (`GET /2/users/{id}/tweets`), paged by
+//!   `pagination_token`; a spent read window (429) cannot tell.
 
 use std::time::Duration;
 

@@ -14,9 +14,17 @@
 //! **Unknown outcomes.** A publishing step whose answer was lost (a timeout, a dropped
 //! connection, a crash between `sending` and `done`) may have posted. It is never sent again
 //! blindly: the platform is searched for the post ([`herald_platforms::Platforms::lookup`]).
-//! Found: the step is `done` with the id found. Not found: the step is `failed` and the next
-//! attempt sends it. The platform cannot tell (Telegram): the tenant's policy decides:
+//! Found: the step is `done` with the id found. Not found (a complete search): the step is
+//! `failed` and the next attempt sends it. Inconclusive: it stays `sending` and is looked up
+//! again. The platform cannot tell: a recent text-only publish on a platform that refuses a
+//! recent identical post is sent again as a probe; otherwise the tenant's policy decides:
 //! `unknown` (the default; an operator resolves it, nothing is posted twice) or `republish`.
+//! The decisions are `doubt.rs`'s.
+//!
+//! **Doubt.** A step settled as "send again" stays marked in the journal (`doubt`, and when
+//! its first attempt was sent), so a duplicate refusal of any later attempt is read as what it
+//! is: the first attempt landed. The delivery is published with the id the refusal names
+//! (read back), or one a lookup finds, or none (flagged `remote_id_unknown`).
 //!
 //! **Rate gates** are asked before every publishing request (each thread part counts), so a
 //! thread that meets a full window stops between parts and resumes after it.
