@@ -8,7 +8,7 @@
 //! Telegram answers [`Lookup::CannotKnow`] and policy decides.
 //!
 //! **Only a complete search answers "not found".** Recent posts come newest first, a page at a
-//! time; the search pages back until it has passed the call's send time (less [`SKEW`]) or
+//! time; the search pages back until it has passed the call's send time (less five minutes of clock skew) or
 //! the platform has no more pages. A search that meets its bound first (pages or time, see
 //! [`crate::HttpSettings`]) answers [`Lookup::Inconclusive`]: the step stays `sending` and is
 //! looked up again later, never sent again on the strength of a partial read.
@@ -118,7 +118,7 @@ pub(crate) struct Search {
 }
 
 impl Search {
-    /// A search for `fingerprint` among posts made since `since` (less [`SKEW`]).
+    /// A search for `fingerprint` among posts made since `since` (less five minutes of clock skew).
     pub(crate) fn new(fingerprint: &str, since: DateTime<Utc>, bounds: Bounds) -> Self {
         Self {
             wanted: normalize(fingerprint),

@@ -210,7 +210,7 @@ async fn linkedin_pages(server: &MockServer, now: DateTime<Utc>) {
             .and(query_param("start", start))
             .and(query_param("count", "50"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "paging": {"start": start.parse::<u32>().unwrap(), "count": 50, "total": 101},
+                "paging": {"start": start.parse::<u32>().expect("a number"), "count": 50, "total": 101},
                 "elements": posts
             })))
             .mount(server)
@@ -276,7 +276,7 @@ async fn linkedin_duplicate(server: &MockServer, original: &str) -> DuplicateRef
     let li = platforms(&server.uri());
     let refused = publish(&li, &member(), &text(LOST), &[], PublishOptions::default())
         .await
-        .unwrap_err();
+        .expect_err("refused as a duplicate");
     DuplicateRefusal::of(&refused).expect("a duplicate refusal")
 }
 
