@@ -209,3 +209,37 @@ async fn an_x_publish_lost_before_it_landed_is_published_by_the_probe() {
     assert!(delivery.degraded.is_empty());
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn an_x_thread_whose_first_part_has_no_id_stops_with_a_clear_error_and_never_posts_it_again()
+{
+    let h = Harness::start(sim_without_x_reads()).await;
+    let worker = h.spawn_worker();
+    let connection = h.connect(Platform::Twitter, None).await;
+    h.fault(json!({"platform": "twitter", "endpoint": "POST /2/tweets", "script": ["drop"]}))
+        .await;
+    let content = PostContent {
+        thread: vec!["part two of the lost thread".into()],
+        ..text("part one of the lost thread")
+    };
+    let id = h.post(connection, content, None).await;
+
+    let delivery = h
+        .until_state(id, DeliveryState::Failed, Duration::from_secs(20))
+        .await;
+    let error = delivery.error.expect("it says why");
+    assert_eq!(error.code.as_deref(), Some("remote_id_unknown"));
+    assert!(error.hint.is_some());
+    assert_eq!(
+        sim_ids(&h, "twitter", "part one of the lost thread").await.len(),
+        1,
+        "part one is on X once"
+    );
+    assert!(
+        sim_ids(&h, "twitter", "part two of the lost thread")
+            .await
+            .is_empty(),
+        "part two has nothing to reply to"
+    );
+    worker.stop().await;
+}
