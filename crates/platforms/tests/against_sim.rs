@@ -616,7 +616,20 @@ async fn server_errors_and_rate_limits_on_publish_are_classified_on_every_platfo
 
 #[tokio::test]
 async fn a_publish_dropped_after_processing_is_an_unknown_outcome_resolved_by_lookup() {
-    let sim = start().await;
+    // Looking up a LinkedIn member's posts needs `r_member_social`, which the simulator's
+    // personal app (like a new app on LinkedIn) lacks unless granted, and Herald must ask.
+    let mut config = fast(SimConfig::default());
+    config
+        .fixtures
+        .grant_scope("herald-dev-linkedin", "r_member_social");
+    let sim = start_with(
+        config,
+        &[(
+            "HERALD_PLATFORMS__LINKEDIN__PERSONAL_SCOPES",
+            r#"["openid", "profile", "email", "w_member_social", "r_member_social"]"#,
+        )],
+    )
+    .await;
     for platform in Platform::ALL {
         let account = sim.account(platform).await;
         let media = [sim.image("1080x1080").await];

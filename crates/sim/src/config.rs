@@ -31,8 +31,13 @@ impl Limit {
     }
 
     pub(crate) fn window_ms(&self) -> u64 {
-        (self.window_secs.max(0.0) * 1000.0).round() as u64
+        secs_to_ms(self.window_secs)
     }
+}
+
+/// A window length in seconds as whole milliseconds (negative counts as zero).
+pub(crate) fn secs_to_ms(secs: f64) -> u64 {
+    (secs.max(0.0) * 1000.0).round() as u64
 }
 
 impl Default for Limit {
@@ -50,6 +55,11 @@ pub struct SimConfig {
     pub seed: u64,
     /// Master switch for every rate limit (benchmarks turn it off). Headers are still sent.
     pub rate_limits: bool,
+    /// Master switch for the platforms' duplicate refusals (X's 403 duplicate content,
+    /// LinkedIn's 422 DUPLICATE_POST, Facebook's 506). Off, a re-sent post is accepted and
+    /// shows as a second entry in `/_sim/posts`: what a test needs to see a duplicate Herald
+    /// would otherwise be saved from by the platform.
+    pub detect_duplicates: bool,
     /// The base URL put into upload URLs when the request carries no `Host` header.
     pub public_base_url: Option<String>,
     pub tokens: TokenConfig,
@@ -71,6 +81,7 @@ impl Default for SimConfig {
         Self {
             seed: 42,
             rate_limits: true,
+            detect_duplicates: true,
             public_base_url: None,
             tokens: TokenConfig::default(),
             fetch: FetchConfig::default(),
@@ -210,8 +221,16 @@ pub struct XConfig {
     pub daily_window_secs: f64,
     /// `POST /2/tweets` per user per 15 minutes.
     pub posts_per_15min: Limit,
-    /// Every read endpoint (users/me, tweet lookups, media status) per user.
+    /// Reads other than the lookups below (users/me, media status), per user and endpoint.
     pub reads_per_15min: Limit,
+    /// The lookups (`GET /2/users/{id}/tweets`, `GET /2/tweets/{id}`) per user, per endpoint.
+    /// X's free plan allows one per 15 minutes: `{limit = 1, window_secs = 900}`.
+    pub lookup_reads_per_user: Limit,
+    /// The same lookups per app, per endpoint (free plan: one per 15 minutes too).
+    pub lookup_reads_per_app: Limit,
+    /// An identical text from the same user within this long is refused (403 duplicate
+    /// content); an older one is accepted again.
+    pub duplicate_window_secs: f64,
     /// X's documented free-tier behaviour: media upload works, a tweet with media is refused
     /// (403).
     pub free_tier_rejects_media: bool,
@@ -235,6 +254,9 @@ impl Default for XConfig {
             daily_window_secs: 86_400.0,
             posts_per_15min: Limit::new(100, 900.0),
             reads_per_15min: Limit::new(900, 900.0),
+            lookup_reads_per_user: Limit::new(900, 900.0),
+            lookup_reads_per_app: Limit::new(10_000, 900.0),
+            duplicate_window_secs: 86_400.0,
             free_tier_rejects_media: false,
             max_weighted_length: 280,
             max_media_per_tweet: 4,
@@ -266,6 +288,9 @@ pub struct LinkedInConfig {
     pub member_posts: Limit,
     /// Post creations per app per window.
     pub app_posts: Limit,
+    /// A post with the same author, commentary and media within this long is refused (422
+    /// DUPLICATE_POST, `/rest/posts` and `/v2/ugcPosts`); an older one is accepted again.
+    pub duplicate_window_secs: f64,
     pub max_commentary_chars: usize,
     pub image_max_bytes: u64,
     pub image_min_width: u32,
@@ -285,6 +310,7 @@ impl Default for LinkedInConfig {
             accepted_versions: Vec::new(),
             member_posts: Limit::new(150, 86_400.0),
             app_posts: Limit::new(100_000, 86_400.0),
+            duplicate_window_secs: 86_400.0,
             max_commentary_chars: 3_000,
             image_max_bytes: 5 * 1024 * 1024,
             image_min_width: 552,
@@ -329,6 +355,9 @@ pub struct FacebookConfig {
     pub photo_max_bytes: u64,
     /// Posts and photos per Page per window before code 613.
     pub page_posts: Limit,
+    /// The same text-only message on the same Page within this long is refused (506); an
+    /// older one is accepted again.
+    pub duplicate_window_secs: f64,
 }
 
 impl Default for FacebookConfig {
@@ -337,6 +366,7 @@ impl Default for FacebookConfig {
             max_message_chars: 63_206,
             photo_max_bytes: 4 * 1024 * 1024,
             page_posts: Limit::new(100, 3_600.0),
+            duplicate_window_secs: 86_400.0,
         }
     }
 }

@@ -5,7 +5,8 @@
 //! user token gets the (#200) permission error, as on Facebook. A photo comes from a
 //! multipart `source` or from `url`, which the simulator really downloads; `published=false`
 //! keeps it unattached until a feed post names it in `attached_media`. Posting the same
-//! message twice is the 506 duplicate; too many posts in the window is code 613.
+//! message twice within `facebook.duplicate_window_secs` is the 506 duplicate (unless
+//! `detect_duplicates` is off); too many posts in the window is code 613.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -305,9 +306,13 @@ pub(crate) fn create_post(
             ));
         }
     }
+    let window = world.config.facebook.duplicate_window_secs;
     let duplicate = world.meta.facebook.by_page.get(page_id).is_some_and(|ids| {
         ids.iter()
+            .rev()
             .filter_map(|id| world.meta.facebook.posts.get(id))
+            // Posts are stored in time order: the first one outside the window ends the search.
+            .take_while(|p| world.refuses_duplicate_of(p.created_ms, window, now))
             .any(|p| {
                 !message.is_empty()
                     && p.message == message

@@ -448,6 +448,19 @@ impl Fixtures {
         }
     }
 
+    /// Lets the app `client_id` request `scope` (a permission it lacks by default, such as
+    /// LinkedIn's `r_member_social`, closed to new apps). An app whose list is empty already
+    /// allows any scope; an unknown app is left alone.
+    pub fn grant_scope(&mut self, client_id: &str, scope: &str) -> &mut Self {
+        if let Some(app) = self.apps.iter_mut().find(|a| a.client_id == client_id)
+            && !app.scopes.is_empty()
+            && !app.scopes.iter().any(|s| s == scope)
+        {
+            app.scopes.push(scope.to_owned());
+        }
+        self
+    }
+
     pub(crate) fn app(&self, client_id: &str) -> Option<&AppFixture> {
         self.apps.iter().find(|app| app.client_id == client_id)
     }

@@ -11,7 +11,12 @@
 //!   `X-Restli-Protocol-Version: 2.0.0`;
 //! - bad, expired and revoked tokens answer 401 with serviceErrorCode 65600 / 65600 /
 //!   65601; missing permissions 403 ACCESS_DENIED; `company_access_denied` refuses every
-//!   organization call as before business verification.
+//!   organization call as before business verification;
+//! - reading a member's posts (`GET /rest/posts?q=author&author=urn:li:person:...`) needs
+//!   `r_member_social`, which LinkedIn keeps from new apps: the personal app's default scopes
+//!   lack it, so the read is a 403 ACCESS_DENIED naming the permission unless a test grants
+//!   it (`Fixtures::grant_scope`) and requests it. Organizations read with
+//!   `r_organization_social`.
 
 use std::collections::HashMap;
 
@@ -61,6 +66,23 @@ pub(crate) fn error(
         body["code"] = json!(code);
     }
     json(status, body)
+}
+
+/// The 403 for a read `may_read` refuses, naming the permission reading `author` needs.
+pub(crate) fn read_denied(resource: &str, author: &str) -> Response {
+    let permission = if author.starts_with("urn:li:organization:") {
+        "r_organization_social"
+    } else {
+        "r_member_social"
+    };
+    error(
+        StatusCode::FORBIDDEN,
+        Some(100),
+        Some("ACCESS_DENIED"),
+        &format!(
+            "Not enough permissions to access: {resource}; requires the {permission} permission"
+        ),
+    )
 }
 
 pub(crate) fn access_denied(resource: &str) -> Response {
@@ -244,10 +266,12 @@ pub(crate) fn may_act_as(world: &World, token: &AccessToken, author: &str) -> bo
     false
 }
 
-/// Whether the token may read what `author` published.
+/// Whether the token may read what `author` published. A member's own posts need
+/// `r_member_social`, which LinkedIn no longer grants to new apps: the personal app's default
+/// scopes lack it, so a member's posts cannot be looked up unless a test grants it.
 pub(crate) fn may_read(world: &World, token: &AccessToken, author: &str) -> bool {
     if let Some(sub) = author.strip_prefix("urn:li:person:") {
-        return sub == token.user;
+        return sub == token.user && token.has_scope("r_member_social");
     }
     if let Some(org) = author.strip_prefix("urn:li:organization:") {
         return !world.config.linkedin.company_access_denied

@@ -194,7 +194,7 @@ async fn create_ugc_post(
         }
         media = Some(asset.to_owned());
     }
-    if let Some(original) = duplicate_of(&world, &author, &text, media.as_ref()) {
+    if let Some(original) = duplicate_of(&world, &author, &text, media.as_ref(), now) {
         return input_error(
             "/specificContent/com.linkedin.ugc.ShareContent/shareCommentary/text",
             "DUPLICATE_POST",

@@ -7,8 +7,9 @@
 //! dimensions, aspect ratio). A post may use an image only once it is AVAILABLE.
 //!
 //! `/rest/posts` checks what LinkedIn checks: required fields, the author the token may act
-//! as, commentary length, the image, a duplicate of the author's earlier post (422
-//! DUPLICATE_POST), and the member and app daily limits (429, serviceErrorCode 101). The
+//! as, commentary length, the image, a duplicate of the author's recent post (422
+//! DUPLICATE_POST, within `linkedin.duplicate_window_secs` and unless `detect_duplicates` is
+//! off), and the member and app daily limits (429, serviceErrorCode 101). The
 //! post URN comes back in `x-restli-id`. Commentary is "little text": `/_sim/posts` shows it
 //! as LinkedIn renders it, so an unescaped reserved character cuts the text there, exactly
 //! the kind of mistake a test should catch.
@@ -25,7 +26,8 @@ use serde_json::{Value, json};
 
 use crate::imaging::{self, ImageFormat};
 use crate::linkedin::{
-    access_denied, authenticate, error, input_error, may_act_as, may_read, rest_headers, throttled,
+    access_denied, authenticate, error, input_error, may_act_as, may_read, read_denied,
+    rest_headers, throttled,
 };
 use crate::oauth::AccessToken;
 use crate::request::{json, origin, random_token};
@@ -453,24 +455,31 @@ pub(crate) fn created(urn: &str, body: Option<Value>) -> Response {
     response
 }
 
+/// The author's recent post with the same commentary and media, which makes this one a
+/// DUPLICATE_POST: only posts within `linkedin.duplicate_window_secs`, and none at all with
+/// `detect_duplicates` off.
 pub(crate) fn duplicate_of(
     world: &World,
     author: &str,
     commentary: &str,
     media: Option<&String>,
+    now: u64,
 ) -> Option<String> {
     if commentary.is_empty() {
         return None;
     }
+    let window = world.config.linkedin.duplicate_window_secs;
     world
         .linkedin
         .by_author
         .get(author)?
         .iter()
-        .find_map(|urn| {
-            let post = world.linkedin.posts.get(urn)?;
-            (post.commentary == commentary && post.media.as_ref() == media).then(|| urn.clone())
-        })
+        .rev()
+        .filter_map(|urn| world.linkedin.posts.get(urn))
+        // Posts are stored in time order: the first one outside the window ends the search.
+        .take_while(|post| world.refuses_duplicate_of(post.created_ms, window, now))
+        .find(|post| post.commentary == commentary && post.media.as_ref() == media)
+        .map(|post| post.urn.clone())
 }
 
 pub(crate) fn required(field: &str) -> Response {
@@ -539,7 +548,7 @@ async fn create_post(State(sim): State<SharedSim>, headers: HeaderMap, body: Byt
     {
         return r;
     }
-    if let Some(original) = duplicate_of(&world, &author, &commentary, media.as_ref()) {
+    if let Some(original) = duplicate_of(&world, &author, &commentary, media.as_ref(), now) {
         return input_error(
             "/commentary",
             "DUPLICATE_POST",
@@ -590,7 +599,10 @@ async fn find_posts(
         );
     };
     if !may_read(&world, &token, author) {
-        return access_denied(&format!("partnerApiPostsExternal.FINDER-author.{version}"));
+        return read_denied(
+            &format!("partnerApiPostsExternal.FINDER-author.{version}"),
+            author,
+        );
     }
     let start = q
         .get("start")
@@ -641,7 +653,10 @@ async fn get_post(
         Some(post) if may_read(&world, &token, &post.author) => {
             json(StatusCode::OK, post_json(post))
         }
-        Some(_) => access_denied(&format!("partnerApiPostsExternal.GET.{version}")),
+        Some(post) => read_denied(
+            &format!("partnerApiPostsExternal.GET.{version}"),
+            &post.author,
+        ),
         None => error(
             StatusCode::NOT_FOUND,
             None,

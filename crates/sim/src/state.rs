@@ -20,7 +20,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::SimConfig;
+use crate::config::{SimConfig, secs_to_ms};
 use crate::control::Counters;
 use crate::faults::FaultTable;
 use crate::fixtures::Fixtures;
@@ -153,6 +153,12 @@ impl World {
 
     pub(crate) fn record_post(&mut self, post: SimPost) {
         self.posts.push(post);
+    }
+
+    /// Whether a post made at `earlier_ms` still makes an identical one a refused duplicate:
+    /// the refusals are on (`detect_duplicates`) and it lies within the platform's window.
+    pub(crate) fn refuses_duplicate_of(&self, earlier_ms: u64, window_secs: f64, now: u64) -> bool {
+        self.config.detect_duplicates && now < earlier_ms.saturating_add(secs_to_ms(window_secs))
     }
 }
 

@@ -7,14 +7,19 @@
 //!   `x-rate-limit-*`, `x-user-limit-24hour-*` and `x-app-limit-24hour-*`; a full window
 //!   answers 429 with the rate-limit problem and no `Retry-After`;
 //! - text is measured with the twitter-text weighting (URLs 23, CJK and emoji 2), a repeated
-//!   text is the 403 duplicate, a reply must point at an existing tweet, media ids must be
+//!   text repeated within `x.duplicate_window_secs` is the 403 duplicate (unless
+//!   `detect_duplicates` is off), a reply must point at an existing tweet, media ids must be
 //!   uploaded, processed and the user's own; in the free-tier mode media is refused (403)
-//!   although the upload worked.
+//!   although the upload worked;
+//! - the lookups (`GET /2/users/{id}/tweets`, `GET /2/tweets/{id}`) count against windows per
+//!   user and per app (`x.lookup_reads_per_user`, `x.lookup_reads_per_app`), which X's free
+//!   plan keeps to one call per 15 minutes: a spent window answers 429 with its
+//!   `x-rate-limit-*` headers.
 //!
 //! Errors are problem objects (`application/problem+json`); a missing tweet on lookup is a
 //! 200 with an `errors` array, as X does.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -48,7 +53,8 @@ pub(crate) struct Tweet {
 pub(crate) struct XState {
     pub(crate) tweets: HashMap<String, Tweet>,
     pub(crate) by_user: HashMap<String, Vec<String>>,
-    texts: HashMap<String, HashSet<String>>,
+    /// Per user, each text and when it was last tweeted: the duplicate check.
+    texts: HashMap<String, HashMap<String, u64>>,
     pub(crate) media: HashMap<String, twitter_media::Media>,
 }
 
@@ -155,7 +161,8 @@ pub(crate) fn authenticate(
     }
 }
 
-/// Counts a read against the user's 15-minute window for the endpoint.
+/// Counts a read (users/me, media status) against the user's 15-minute window for the
+/// endpoint.
 pub(crate) fn read_window(
     world: &mut World,
     user: &str,
@@ -173,6 +180,48 @@ pub(crate) fn read_window(
             set_limit_headers(&mut response, "x-rate-limit", &usage);
             response
         })
+}
+
+/// Counts a lookup (a user's timeline, a tweet by id) against the endpoint's windows per user
+/// and per app, the ones X's free plan keeps to one call per 15 minutes. Both must have room;
+/// the answer carries the tighter window, and a full one answers 429 with its own headers.
+fn lookup_window(
+    world: &mut World,
+    token: &AccessToken,
+    endpoint: &str,
+    now: u64,
+) -> Result<Usage, Response> {
+    let x = &world.config.x;
+    let windows = [
+        (
+            format!("x:lookup:{endpoint}:user:{}", token.user),
+            x.lookup_reads_per_user,
+        ),
+        (
+            format!("x:lookup:{endpoint}:app:{}", token.client_id),
+            x.lookup_reads_per_app,
+        ),
+    ];
+    let enabled = world.config.rate_limits;
+    for (key, limit) in &windows {
+        let usage = world.windows.peek(enabled, key, limit, now);
+        if usage.remaining == 0 {
+            let mut response = too_many_requests();
+            set_limit_headers(&mut response, "x-rate-limit", &usage);
+            return Err(response);
+        }
+    }
+    let [user, app] = windows.map(|(key, limit)| {
+        world
+            .windows
+            .try_take(enabled, &key, &limit, now)
+            .unwrap_or_else(|usage| usage)
+    });
+    Ok(if app.remaining < user.remaining {
+        app
+    } else {
+        user
+    })
 }
 
 pub(crate) fn with_rate_headers(mut response: Response, usage: &Usage) -> Response {
@@ -397,12 +446,14 @@ fn validate_and_create(world: &mut World, token: &AccessToken, body: &[u8], now:
         },
         None => String::new(),
     };
+    let window = world.config.x.duplicate_window_secs;
     if !text.is_empty()
         && world
             .x
             .texts
             .get(&token.user)
-            .is_some_and(|t| t.contains(&text))
+            .and_then(|t| t.get(&text))
+            .is_some_and(|&at| world.refuses_duplicate_of(at, window, now))
     {
         return forbidden("You are not allowed to create a Tweet with duplicate content.");
     }
@@ -434,7 +485,7 @@ fn validate_and_create(world: &mut World, token: &AccessToken, body: &[u8], now:
             .texts
             .entry(token.user.clone())
             .or_default()
-            .insert(text.clone());
+            .insert(text.clone(), now);
     }
     let username = world
         .fixtures
@@ -528,7 +579,7 @@ async fn get_tweet(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let usage = match read_window(&mut world, &token.user, "tweets/:id", now) {
+    let usage = match lookup_window(&mut world, &token, "tweets/:id", now) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -560,7 +611,7 @@ async fn user_tweets(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let usage = match read_window(&mut world, &token.user, "users/:id/tweets", now) {
+    let usage = match lookup_window(&mut world, &token, "users/:id/tweets", now) {
         Ok(u) => u,
         Err(r) => return r,
     };

@@ -232,10 +232,13 @@ fn a_toml_file_configures_limits_modes_faults_and_fixtures() {
         r#"
 seed = 9
 rate_limits = true
+detect_duplicates = false
 
 [x]
 tier = "basic"
 free_tier_rejects_media = true
+lookup_reads_per_user = { limit = 1, window_secs = 900 }
+duplicate_window_secs = 3600
 
 [linkedin]
 partner_app = true
@@ -256,6 +259,9 @@ script = [503, "drop"]
     std::fs::remove_file(&path).ok();
     assert_eq!(config.seed, 9);
     assert_eq!(config.x.tier, herald_sim::XTier::Basic);
+    assert!(!config.detect_duplicates);
+    assert_eq!(config.x.lookup_reads_per_user.limit, 1);
+    assert_eq!(config.x.duplicate_window_secs, 3_600.0);
     assert!(config.linkedin.partner_app);
     assert_eq!(config.instagram.publishing_quota.limit, 25);
     assert_eq!(config.faults[0].script.len(), 2);

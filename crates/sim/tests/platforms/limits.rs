@@ -1,4 +1,5 @@
-//! Each rate-limit signal: X's headers and 429 problem (15-minute and 24-hour windows),
+//! Each rate-limit signal: X's headers and 429 problem (15-minute and 24-hour windows, the
+//! lookup windows per user and per app),
 //! Graph codes 4 / 17 / 32 / 80001 / 80002 / 613 with usage headers, LinkedIn 101.
 //! (Instagram and Threads quotas and Telegram's retry_after are in their own files.)
 
@@ -7,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Sim, fast_config};
 use crate::facebook::{login as meta_login, page};
-use crate::twitter::{login, tweet};
+use crate::twitter::{login, login_as, tweet};
 
 fn header(response: &reqwest::Response, name: &str) -> String {
     response.headers()[name].to_str().unwrap().to_owned()
@@ -87,6 +88,104 @@ async fn the_15_minute_window_has_its_own_headers() {
     assert_eq!(limited.status(), 429);
     assert_eq!(header(&limited, "x-rate-limit-remaining"), "0");
     assert_eq!(header(&limited, "x-user-limit-24hour-remaining"), "98");
+}
+
+const DEV: &str = "1790000000000000001";
+const ALT: &str = "1790000000000000002";
+
+/// `GET /2/users/{id}/tweets`, as Herald's lookup reads it.
+async fn timeline(sim: &Sim, token: &str, user: &str) -> reqwest::Response {
+    sim.http
+        .get(sim.url(&format!("/x/2/users/{user}/tweets?max_results=100")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn x_lookups_on_the_free_plan_get_one_call_per_window_per_app() {
+    let mut config = fast_config();
+    config.x.lookup_reads_per_user = Limit::new(1, 900.0);
+    config.x.lookup_reads_per_app = Limit::new(1, 900.0);
+    let sim = Sim::start_with(config).await;
+    let dev = login(&sim).await.access;
+    let alt = login_as(&sim, Some("herald_alt")).await.access;
+    let posted = tweet(&sim, &dev, json!({"text": "look me up"})).await;
+    assert_eq!(posted.status(), 201);
+    let id = posted.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let first = timeline(&sim, &dev, DEV).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(header(&first, "x-rate-limit-limit"), "1");
+    assert_eq!(header(&first, "x-rate-limit-remaining"), "0");
+    let now_secs = sim.get_json("/_sim/clock").await["now_ms"]
+        .as_u64()
+        .unwrap()
+        / 1000;
+
+    let spent = timeline(&sim, &dev, DEV).await;
+    assert_eq!(spent.status(), 429);
+    assert_eq!(header(&spent, "x-rate-limit-limit"), "1");
+    assert_eq!(header(&spent, "x-rate-limit-remaining"), "0");
+    let reset: u64 = header(&spent, "x-rate-limit-reset").parse().unwrap();
+    assert!(
+        (now_secs + 899..=now_secs + 901).contains(&reset),
+        "resets when the first call leaves the window: {reset} vs {now_secs}"
+    );
+    assert!(spent.headers().get("retry-after").is_none());
+    let problem: Value = spent.json().await.unwrap();
+    assert_eq!(
+        problem["type"],
+        "https://api.twitter.com/2/problems/rate-limit-exceeded"
+    );
+    // The window is the app's too: another user of the same app is refused as well.
+    assert_eq!(timeline(&sim, &alt, ALT).await.status(), 429);
+
+    // A tweet by id has its own window.
+    let by_id = sim
+        .http
+        .get(sim.url(&format!("/x/2/tweets/{id}")))
+        .bearer_auth(&dev)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_id.status(), 200);
+    let again = sim
+        .http
+        .get(sim.url(&format!("/x/2/tweets/{id}")))
+        .bearer_auth(&dev)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 429);
+
+    sim.advance(900.0).await;
+    let after = timeline(&sim, &dev, DEV).await;
+    assert_eq!(after.status(), 200, "the window has reset");
+    let found: Value = after.json().await.unwrap();
+    assert_eq!(found["data"][0]["text"], "look me up");
+}
+
+#[tokio::test]
+async fn x_lookup_windows_are_per_user_within_the_app_limit() {
+    let mut config = fast_config();
+    config.x.lookup_reads_per_user = Limit::new(1, 900.0);
+    let sim = Sim::start_with(config).await;
+    let dev = login(&sim).await.access;
+    let alt = login_as(&sim, Some("herald_alt")).await.access;
+    assert_eq!(timeline(&sim, &dev, DEV).await.status(), 200);
+    assert_eq!(timeline(&sim, &dev, DEV).await.status(), 429);
+    let other = timeline(&sim, &alt, ALT).await;
+    assert_eq!(
+        other.status(),
+        200,
+        "another user has a window of their own"
+    );
+    assert_eq!(header(&other, "x-rate-limit-remaining"), "0");
 }
 
 #[tokio::test]

@@ -5,12 +5,12 @@ use serde_json::{Value, json};
 
 use crate::common::{REDIRECT, Sim, enc, eventually, fast_config};
 
-const PERSONAL: (&str, &str) = ("herald-dev-linkedin", "herald-dev-linkedin-secret");
+pub(crate) const PERSONAL: (&str, &str) = ("herald-dev-linkedin", "herald-dev-linkedin-secret");
 const COMPANY: (&str, &str) = (
     "herald-dev-linkedin-company",
     "herald-dev-linkedin-company-secret",
 );
-const PERSONAL_SCOPES: &str = "openid profile email w_member_social";
+pub(crate) const PERSONAL_SCOPES: &str = "openid profile email w_member_social";
 const COMPANY_SCOPES: &str =
     "openid profile email w_organization_social r_organization_social r_organization_admin";
 const VERSION: &str = "202511";
@@ -42,7 +42,12 @@ pub(crate) async fn login(sim: &Sim, app: (&str, &str), scopes: &str) -> Value {
     response.json().await.unwrap()
 }
 
-fn rest(sim: &Sim, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+pub(crate) fn rest(
+    sim: &Sim,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+) -> reqwest::RequestBuilder {
     sim.http
         .request(method, sim.url(path))
         .bearer_auth(token)
@@ -50,7 +55,7 @@ fn rest(sim: &Sim, method: reqwest::Method, path: &str, token: &str) -> reqwest:
         .header("X-Restli-Protocol-Version", "2.0.0")
 }
 
-fn post_body(author: &str, commentary: &str, image: Option<&str>) -> Value {
+pub(crate) fn post_body(author: &str, commentary: &str, image: Option<&str>) -> Value {
     let mut body = json!({
         "author": author,
         "commentary": commentary,
@@ -124,8 +129,16 @@ async fn upload_image(sim: &Sim, token: &str, owner: &str) -> String {
 
 #[tokio::test]
 async fn a_member_connects_posts_with_and_without_an_image_and_reads_back() {
-    let sim = Sim::start().await;
-    let token = login(&sim, PERSONAL, PERSONAL_SCOPES).await;
+    // Reading back a member's posts needs `r_member_social`, which the app must be granted.
+    let mut config = fast_config();
+    config.fixtures.grant_scope(PERSONAL.0, "r_member_social");
+    let sim = Sim::start_with(config).await;
+    let token = login(
+        &sim,
+        PERSONAL,
+        &format!("{PERSONAL_SCOPES} r_member_social"),
+    )
+    .await;
     assert_eq!(token["expires_in"], 5_184_000);
     assert!(
         token.get("refresh_token").is_none(),
@@ -194,6 +207,101 @@ async fn a_member_connects_posts_with_and_without_an_image_and_reads_back() {
     assert_eq!(posts[0]["account"], author.as_str());
 }
 
+/// `GET /rest/posts?q=author&author=` with `token`.
+async fn find_by_author(sim: &Sim, token: &str, author: &str) -> reqwest::Response {
+    rest(
+        sim,
+        reqwest::Method::GET,
+        &format!("/linkedin/rest/posts?q=author&author={}", enc(author)),
+        token,
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn reading_a_members_posts_needs_r_member_social_which_the_app_lacks_by_default() {
+    let sim = Sim::start().await;
+    let author = "urn:li:person:hrldDev01";
+    let token = login(&sim, PERSONAL, PERSONAL_SCOPES).await;
+    let access = token["access_token"].as_str().unwrap();
+    let posted = rest(&sim, reqwest::Method::POST, "/linkedin/rest/posts", access)
+        .json(&post_body(author, "Can I find this?", None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 201);
+    let urn = posted.headers()["x-restli-id"].to_str().unwrap().to_owned();
+
+    let denied = find_by_author(&sim, access, author).await;
+    assert_eq!(denied.status(), 403);
+    let body: Value = denied.json().await.unwrap();
+    assert_eq!(body["status"], 403);
+    assert_eq!(body["serviceErrorCode"], 100);
+    assert_eq!(body["code"], "ACCESS_DENIED");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("r_member_social"), "{message}");
+    let by_urn = rest(
+        &sim,
+        reqwest::Method::GET,
+        &format!("/linkedin/rest/posts/{}", enc(&urn)),
+        access,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(by_urn.status(), 403, "nor one post by its URN");
+
+    // The app cannot even ask for it: the permission is closed to it.
+    let refused = sim
+        .authorize(&format!(
+            "/linkedin/oauth/v2/authorization?response_type=code&client_id={}&redirect_uri={}&state=s&scope={}",
+            PERSONAL.0,
+            enc(REDIRECT),
+            enc(&format!("{PERSONAL_SCOPES} r_member_social"))
+        ))
+        .await;
+    assert_eq!(refused.params["error"], "unauthorized_scope_error");
+}
+
+#[tokio::test]
+async fn an_app_granted_r_member_social_reads_its_members_posts() {
+    let mut config = fast_config();
+    config.fixtures.grant_scope(PERSONAL.0, "r_member_social");
+    let sim = Sim::start_with(config).await;
+    let author = "urn:li:person:hrldDev01";
+    let token = login(
+        &sim,
+        PERSONAL,
+        &format!("{PERSONAL_SCOPES} r_member_social"),
+    )
+    .await;
+    let access = token["access_token"].as_str().unwrap();
+    let posted = rest(&sim, reqwest::Method::POST, "/linkedin/rest/posts", access)
+        .json(&post_body(author, "Found it", None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 201);
+    let found = find_by_author(&sim, access, author).await;
+    assert_eq!(found.status(), 200);
+    let body: Value = found.json().await.unwrap();
+    assert_eq!(body["elements"][0]["commentary"], "Found it");
+
+    // Granting the app is not enough: a token without the scope is still refused.
+    let without = login(&sim, PERSONAL, PERSONAL_SCOPES).await;
+    let without = without["access_token"].as_str().unwrap();
+    assert_eq!(find_by_author(&sim, without, author).await.status(), 403);
+    // Nor does the scope open another member's posts.
+    assert_eq!(
+        find_by_author(&sim, access, "urn:li:person:hrldAlt02")
+            .await
+            .status(),
+        403
+    );
+}
+
 #[tokio::test]
 async fn an_unescaped_reserved_character_cuts_the_commentary() {
     let sim = Sim::start().await;
@@ -256,6 +364,14 @@ async fn the_company_app_lists_organizations_and_posts_as_one() {
         .unwrap();
     assert_eq!(posted.status(), 201);
     assert_eq!(sim.posts("linkedin").await[0]["account"], org.as_str());
+    let found = find_by_author(&sim, access, &org).await;
+    assert_eq!(
+        found.status(),
+        200,
+        "organizations read with r_organization_social"
+    );
+    let found: Value = found.json().await.unwrap();
+    assert_eq!(found["elements"][0]["commentary"], "From the company");
 
     // The personal app cannot ask for organization scopes.
     let refused = sim

@@ -8,6 +8,7 @@
 
 mod common;
 mod control;
+mod duplicates;
 mod facebook;
 mod faults;
 mod instagram;

@@ -17,10 +17,16 @@ pub(crate) struct XTokens {
 
 /// The whole OAuth dance: authorize (PKCE S256), then the code exchange with Basic auth.
 pub(crate) async fn login(sim: &Sim) -> XTokens {
+    login_as(sim, None).await
+}
+
+/// [`login`] as the fixture user with this username (else the first one).
+pub(crate) async fn login_as(sim: &Sim, username: Option<&str>) -> XTokens {
     let (verifier, challenge) = pkce();
+    let user = username.map(|u| format!("&user={u}")).unwrap_or_default();
     let redirect = sim
         .authorize(&format!(
-            "/x/i/oauth2/authorize?response_type=code&client_id={CLIENT}&redirect_uri={}&scope={}&state=st4te&code_challenge={challenge}&code_challenge_method=S256",
+            "/x/i/oauth2/authorize?response_type=code&client_id={CLIENT}&redirect_uri={}&scope={}&state=st4te&code_challenge={challenge}&code_challenge_method=S256{user}",
             enc(REDIRECT),
             enc(SCOPES)
         ))

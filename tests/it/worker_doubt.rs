@@ -3,15 +3,13 @@
 //! searched, and by the platform's duplicate refusal where it cannot, and is on the platform
 //! once either way.
 
-mod worker_support;
-
 use std::time::Duration;
 
 use herald_domain::{AppType, DeliveryState, Platform, PostContent, StepState};
 use herald_platforms::{Account, PriorResults, PublishOptions, StepContext};
 use herald_store::Step as JournalStep;
 use serde_json::{Value, json};
-use worker_support::{Harness, fast_sim, sim_with_member_lookups, text};
+use support::harness::{Harness, fast_sim, sim_with_member_lookups, text};
 
 async fn publish_step(h: &Harness, id: herald_domain::DeliveryId) -> JournalStep {
     let steps = h.store.journal().steps(id).await.unwrap();
@@ -78,6 +76,8 @@ async fn post_directly(h: &Harness, connection: herald_domain::ConnectionId, tex
 
 #[tokio::test]
 async fn a_busy_authors_lost_post_on_a_later_page_is_found_by_the_lookup_and_published_once() {
+    // Stops a worker while the delivery waits: timing matters, so one at a time.
+    let _serial = support::serial().await;
     let (sim, vars) = sim_with_member_lookups();
     let h = Harness::start_with(sim, &vars).await;
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;

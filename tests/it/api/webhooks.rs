@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::app::{TestApp, problem};
+use support::app::{TestApp, problem};
 
 /// What the receiver got: headers and body of each request.
 type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;

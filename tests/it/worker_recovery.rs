@@ -1,40 +1,14 @@
 //! Nothing is lost and nothing is posted twice when the machinery fails: a worker process
 //! killed mid-publish, and Redis emptied in the middle of a run.
 
-mod worker_support;
-
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use herald_domain::{AppType, DeliveryState, Platform, StepState};
 use serde_json::json;
-use worker_support::{Harness, eventually, fast_sim, text};
-
-/// The `herald` binary of this build, built first if needed (cargo does not hold its lock
-/// while tests run, so this is a quick no-op when it is up to date).
-fn herald_binary() -> std::path::PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "herald", "--bin", "herald"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the herald binary builds");
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    profile_dir.join("herald")
-}
-
-/// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing running.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::eventually;
+use support::harness::{Harness, fast_sim, sim_with_member_lookups, text};
+use support::process::{KillOnDrop, herald_binary};
 
 /// `herald work` as a child process against the harness' services.
 fn spawn_herald_work(h: &Harness) -> KillOnDrop {
@@ -57,7 +31,9 @@ fn spawn_herald_work(h: &Harness) -> KillOnDrop {
 
 #[tokio::test]
 async fn deliveries_are_published_exactly_once_when_the_worker_process_is_killed_mid_publish() {
-    let h = Harness::start(fast_sim()).await;
+    let _serial = support::serial().await;
+    let (sim, vars) = sim_with_member_lookups();
+    let h = Harness::start_with(sim, &vars).await;
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     // Every publish takes a while: the kill lands while some are in flight.
     h.fault(json!({"platform": "linkedin", "endpoint": "POST /rest/posts", "latency_ms": 1500}))
@@ -104,6 +80,7 @@ async fn deliveries_are_published_exactly_once_when_the_worker_process_is_killed
 
 #[tokio::test]
 async fn every_delivery_is_still_published_once_when_redis_is_flushed_mid_run() {
+    let _serial = support::serial().await;
     let h = Harness::start(fast_sim()).await;
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     h.fault(json!({"platform": "linkedin", "endpoint": "POST /rest/posts", "latency_ms": 200}))

@@ -1,13 +1,11 @@
 //! The worker publishes what it is given, once, on time: every platform, text and images,
 //! LinkedIn personal and company, an X thread, a scheduled post.
 
-mod worker_support;
-
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::{AppType, DeliveryState, Platform, PostContent};
-use worker_support::{Harness, fast_sim, text, with_image};
+use support::harness::{Harness, fast_sim, text, with_image};
 
 #[tokio::test]
 async fn every_platform_publishes_a_text_post_and_an_image_post_exactly_once() {
@@ -72,7 +70,7 @@ async fn every_platform_publishes_a_text_post_and_an_image_post_exactly_once() {
     // Results live in Postgres: finished jobs leave Redis.
     let data_key = format!("{}:data", h.queue.keys().queue("publish"));
     let redis = h.redis.connection().await;
-    let emptied = worker_support::eventually(Duration::from_secs(10), || {
+    let emptied = support::eventually(Duration::from_secs(10), || {
         let key = data_key.clone();
         let mut redis = redis.clone();
         async move {

@@ -2,13 +2,12 @@
 //! end `dead`, an unsafe media URL is never fetched, a refused token gets one forced refresh,
 //! and a stopping worker hands back what it has not finished.
 
-mod worker_support;
-
 use std::time::Duration;
 
 use herald_domain::{AppType, DeliveryState, ErrorClass, Platform};
 use serde_json::json;
-use worker_support::{Harness, eventually, fast_sim, text, with_image};
+use support::eventually;
+use support::harness::{Harness, fast_sim, text, with_image};
 
 #[tokio::test]
 async fn a_platform_refusal_fails_the_delivery_at_once_with_the_platforms_code_and_a_hint() {
@@ -118,6 +117,7 @@ async fn a_refused_x_token_gets_one_forced_refresh_and_the_post_goes_out() {
 
 #[tokio::test]
 async fn a_stopping_worker_hands_back_unfinished_deliveries_and_another_publishes_them_once() {
+    let _serial = support::serial().await;
     let h = Harness::start(fast_sim()).await;
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     h.fault(json!({"platform": "linkedin", "endpoint": "POST /rest/posts", "latency_ms": 400}))

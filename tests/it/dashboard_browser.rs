@@ -9,19 +9,15 @@
 // Helpers fail the test by panicking, as the tests do.
 #![allow(clippy::unwrap_used)]
 
-#[path = "api_e2e/app.rs"]
-#[allow(dead_code)]
-mod app;
-
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use app::TestApp;
 use herald_domain::{DeliveryId, DeliveryState, ErrorClass};
 use herald_store::{DeliveryError, Transition};
 use serde_json::{Value, json};
+use support::app::TestApp;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -311,6 +307,7 @@ async fn make_dead(app: &TestApp, id: DeliveryId) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_in_a_browser_watches_a_delivery_go_live_and_retries_a_dead_one() {
+    let _serial = support::serial().await;
     let driver = Driver::start().await;
     let mut app = TestApp::spawn().await;
     let telegram = app.connect_telegram().await;

@@ -5,7 +5,7 @@ use herald_domain::Platform;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::app::{TestApp, problem};
+use support::app::{TestApp, problem};
 
 #[tokio::test]
 async fn a_telegram_channel_connects_with_its_bot_token_which_is_never_shown() {

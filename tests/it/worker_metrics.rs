@@ -1,14 +1,14 @@
 //! The worker's Prometheus metrics over HTTP: the server `herald work` runs on
 //! `worker.metrics_addr`, in-process and in the real binary, counts a publish.
 
-mod worker_support;
-
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use herald_domain::{DeliveryState, Platform};
 use herald_worker::Metrics;
-use worker_support::{Harness, eventually, fast_sim, text};
+use support::eventually;
+use support::harness::{Harness, fast_sim, text};
+use support::process::{KillOnDrop, free_port, herald_binary};
 
 const PUBLISHED_ON_TELEGRAM: &str =
     "herald_deliveries_total{platform=\"telegram\",outcome=\"published\"} 1";
@@ -66,38 +66,11 @@ async fn the_worker_metrics_server_counts_a_published_delivery() {
     server.await.unwrap().unwrap();
 }
 
-/// The `herald` binary of this build, built first if needed.
-fn herald_binary() -> std::path::PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "herald", "--bin", "herald"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the herald binary builds");
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    profile_dir.join("herald")
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn herald_work_serves_metrics_on_its_configured_address() {
+    let _serial = support::serial().await;
     let h = Harness::start(fast_sim()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut command = Command::new(herald_binary());
     command

@@ -7,7 +7,7 @@ use herald_store::{DeliveryError, Transition};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::app::{TestApp, problem};
+use support::app::{TestApp, problem};
 
 /// Posts to Telegram and returns the delivery id.
 async fn one_delivery(app: &TestApp, connection: &str, text: &str) -> DeliveryId {

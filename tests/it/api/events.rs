@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::app::{TestApp, problem};
+use support::app::{TestApp, problem};
 
 /// Reads `count` events (id, type, data) from an open stream, within a bounded time.
 async fn read_events(response: &mut reqwest::Response, count: usize) -> Vec<(i64, String, Value)> {

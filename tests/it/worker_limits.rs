@@ -1,17 +1,16 @@
 //! Limits hold across every worker, and waiting never holds a worker: the X window over
 //! three workers, and hundreds of slow LinkedIn image posts in flight at once.
 
-mod worker_support;
-
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::{AppType, DeliveryState, Platform};
 use herald_sim::SimConfig;
-use worker_support::{Harness, fast_sim, text, with_image};
+use support::harness::{Harness, fast_sim, text, with_image};
 
 #[tokio::test]
 async fn the_x_window_holds_across_three_workers_and_the_rest_wait_for_the_next_window() {
+    let _serial = support::serial().await;
     const LIMIT: usize = 17;
     const WINDOW_SECS: i64 = 4;
     let mut sim = fast_sim();
@@ -86,6 +85,7 @@ async fn the_x_window_holds_across_three_workers_and_the_rest_wait_for_the_next_
 
 #[tokio::test]
 async fn two_hundred_linkedin_image_posts_with_slow_processing_finish_in_under_ten_seconds() {
+    let _serial = support::serial().await;
     let mut sim = SimConfig::unlimited();
     sim.linkedin.image_processing_ms = 2_000;
     let h = Harness::start(sim).await;

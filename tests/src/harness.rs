@@ -3,10 +3,10 @@
 //! created through the store and pushed through `JobQueue`, and workers run in-process
 //! (or as a `herald work` child process).
 
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+// Helpers fail the test the way the tests do: by panicking on an answer they did not expect.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +30,8 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::eventually;
+
 /// A simulator whose processing waits are short, for tests that are not about them.
 pub fn fast_sim() -> SimConfig {
     let mut config = SimConfig::default();
@@ -37,6 +39,22 @@ pub fn fast_sim() -> SimConfig {
     config.instagram.container_processing_ms = 200;
     config.threads.container_processing_ms = 200;
     config
+}
+
+/// [`fast_sim`] whose personal LinkedIn app may read its members' posts, with the variable
+/// that makes Herald ask for it: for tests whose LinkedIn publishes are settled by lookup.
+/// The permission (`r_member_social`) is closed to new apps on LinkedIn, so the simulator
+/// refuses member reads unless it is granted.
+pub fn sim_with_member_lookups() -> (SimConfig, [(&'static str, &'static str); 1]) {
+    let mut config = fast_sim();
+    config
+        .fixtures
+        .grant_scope("herald-dev-linkedin", "r_member_social");
+    let scopes = (
+        "HERALD_PLATFORMS__LINKEDIN__PERSONAL_SCOPES",
+        r#"["openid", "profile", "email", "w_member_social", "r_member_social"]"#,
+    );
+    (config, [scopes])
 }
 
 /// Everything one test runs against.
@@ -50,6 +68,17 @@ pub struct Harness {
     pub platforms: Platforms,
     pub tenant: TenantId,
     http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("tenant", &self.tenant)
+            .field("database", &self.db.url())
+            .field("redis_prefix", &self.redis.prefix())
+            .field("simulator", &self.sim.base_url())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Harness {
@@ -502,6 +531,7 @@ pub fn with_image(body: &str, url: String) -> PostContent {
 }
 
 /// A worker running in this process; stops (gracefully) when asked or dropped.
+#[derive(Debug)]
 pub struct RunningWorker {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), herald_worker::WorkerError>>>,
@@ -527,23 +557,5 @@ impl Drop for RunningWorker {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-    }
-}
-
-/// Polls `check` every 50 ms until it answers `Some`, for at most `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(found) = check().await {
-            return Some(found);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::app::{TestApp, problem};
+use support::app::{TestApp, problem};
 
 #[tokio::test]
 async fn each_key_is_rate_limited_with_retry_after_and_ratelimit_headers() {

@@ -20,25 +20,25 @@ use tokio::sync::oneshot;
 
 /// A tenant's keys, one per kind of caller.
 #[derive(Debug, Clone)]
-pub(crate) struct Keys {
-    pub(crate) tenant: TenantId,
+pub struct Keys {
+    pub tenant: TenantId,
     /// `publish,read`: what `herald tenants create` gives a producer.
-    pub(crate) producer: String,
-    pub(crate) read: String,
-    pub(crate) publish: String,
-    pub(crate) admin: String,
+    pub producer: String,
+    pub read: String,
+    pub publish: String,
+    pub admin: String,
 }
 
-pub(crate) struct TestApp {
-    pub(crate) base: String,
-    pub(crate) store: Store,
-    pub(crate) config: Config,
-    pub(crate) sim: SimServer,
-    pub(crate) keys: Keys,
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    pub config: Config,
+    pub sim: SimServer,
+    pub keys: Keys,
     /// Follows no redirects, so OAuth hops can be inspected.
-    pub(crate) http: reqwest::Client,
-    pub(crate) redis: TestRedis,
-    pub(crate) db: TestDb,
+    pub http: reqwest::Client,
+    pub redis: TestRedis,
+    pub db: TestDb,
     media_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     worker_stop: Option<oneshot::Sender<()>>,
@@ -46,16 +46,16 @@ pub(crate) struct TestApp {
 }
 
 impl TestApp {
-    pub(crate) async fn spawn() -> TestApp {
+    pub async fn spawn() -> TestApp {
         Self::spawn_with(&[]).await
     }
 
     /// With extra configuration, as environment variables (`HERALD_API__...`).
-    pub(crate) async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
+    pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
         Self::spawn_with_sim(SimConfig::default(), env).await
     }
 
-    pub(crate) async fn spawn_with_sim(sim: SimConfig, env: &[(&str, &str)]) -> TestApp {
+    pub async fn spawn_with_sim(sim: SimConfig, env: &[(&str, &str)]) -> TestApp {
         let db = TestDb::new().await;
         let redis = TestRedis::new().await;
         let sim = herald_sim::spawn(sim).await.expect("the simulator starts");
@@ -119,27 +119,27 @@ impl TestApp {
     }
 
     /// Another tenant with its own keys, for "another tenant's ids are not found".
-    pub(crate) async fn other_tenant(&self) -> Keys {
+    pub async fn other_tenant(&self) -> Keys {
         tenant_keys(&self.store, "globex").await
     }
 
-    pub(crate) fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// A request with `key` as its bearer.
-    pub(crate) fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
+    pub fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
         self.http.request(method, self.url(path)).bearer_auth(key)
     }
 
-    pub(crate) async fn get(&self, path: &str, key: &str) -> Response {
+    pub async fn get(&self, path: &str, key: &str) -> Response {
         self.request(Method::GET, path, key)
             .send()
             .await
             .expect("the API answers")
     }
 
-    pub(crate) async fn post_json(&self, path: &str, key: &str, body: &Value) -> Response {
+    pub async fn post_json(&self, path: &str, key: &str, body: &Value) -> Response {
         self.request(Method::POST, path, key)
             .json(body)
             .send()
@@ -148,12 +148,12 @@ impl TestApp {
     }
 
     /// `POST /v1/posts` as the producer.
-    pub(crate) async fn create_post(&self, body: &Value) -> Response {
+    pub async fn create_post(&self, body: &Value) -> Response {
         self.post_json("/v1/posts", &self.keys.producer, body).await
     }
 
     /// Posts and expects 202; returns the answer.
-    pub(crate) async fn post_ok(&self, body: &Value) -> Value {
+    pub async fn post_ok(&self, body: &Value) -> Value {
         let response = self.create_post(body).await;
         let status = response.status();
         let answer: Value = response.json().await.expect("JSON");
@@ -162,7 +162,7 @@ impl TestApp {
     }
 
     /// Connects the simulator's Telegram channel with its bot; returns the connection id.
-    pub(crate) async fn connect_telegram(&self) -> String {
+    pub async fn connect_telegram(&self) -> String {
         let response = self
             .post_json(
                 "/v1/connections/telegram",
@@ -178,11 +178,7 @@ impl TestApp {
 
     /// A connection written straight to the store (a platform account this test does not
     /// need to connect for real).
-    pub(crate) async fn insert_connection(
-        &self,
-        tenant: TenantId,
-        platform: Platform,
-    ) -> ConnectionId {
+    pub async fn insert_connection(&self, tenant: TenantId, platform: Platform) -> ConnectionId {
         let page = matches!(platform, Platform::Facebook | Platform::Instagram);
         let (connection, _) = self
             .store
@@ -216,7 +212,7 @@ impl TestApp {
     }
 
     /// Runs a worker in this process against the same Postgres, Redis and simulator.
-    pub(crate) async fn start_worker(&mut self) {
+    pub async fn start_worker(&mut self) {
         let mut settings = herald_worker::WorkerSettings::from_config(&self.config);
         settings.sweep_interval = Duration::from_millis(200);
         settings.redispatch_after = Duration::from_millis(500);
@@ -249,7 +245,7 @@ impl TestApp {
 
     /// Runs the webhook sender (what `herald work` runs beside the pipeline) in this
     /// process, until the app is dropped.
-    pub(crate) fn start_webhook_sender(&mut self) {
+    pub fn start_webhook_sender(&mut self) {
         let settings = herald_worker::WorkerSettings::from_config(&self.config).webhooks;
         let (metrics, _) = herald_worker::Metrics::standalone();
         let sender = herald_worker::webhooks::Sender::new(self.store.clone(), settings, metrics)
@@ -260,7 +256,7 @@ impl TestApp {
     }
 
     /// Polls `GET /v1/posts/{id}` until its state is `state` (bounded); returns the post.
-    pub(crate) async fn wait_for_post(&self, id: &str, state: &str) -> Value {
+    pub async fn wait_for_post(&self, id: &str, state: &str) -> Value {
         let mut last = Value::Null;
         for _ in 0..300 {
             let post: Value = self
@@ -279,7 +275,7 @@ impl TestApp {
     }
 
     /// What the simulator says was posted.
-    pub(crate) async fn sim_posts(&self) -> Vec<Value> {
+    pub async fn sim_posts(&self) -> Vec<Value> {
         let body: Value = reqwest::get(self.sim.url("/_sim/posts"))
             .await
             .expect("the simulator answers")
@@ -290,7 +286,7 @@ impl TestApp {
     }
 
     /// Jobs waiting or scheduled in this test's Redis queue.
-    pub(crate) async fn queued_jobs(&self) -> usize {
+    pub async fn queued_jobs(&self) -> usize {
         let queue = herald_queue::JobQueue::connect(
             self.redis.url(),
             herald_queue::RedisKeys::new(self.config.redis_prefix.clone()),
@@ -299,6 +295,17 @@ impl TestApp {
         .expect("the queue connects");
         let depth = queue.depth().await.expect("depth");
         depth.waiting + depth.scheduled
+    }
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp")
+            .field("base", &self.base)
+            .field("tenant", &self.keys.tenant)
+            .field("database", &self.db.url())
+            .field("redis_prefix", &self.redis.prefix())
+            .finish_non_exhaustive()
     }
 }
 
@@ -315,13 +322,14 @@ impl Drop for TestApp {
 }
 
 /// A TCP proxy in front of Redis that a test can cut, to see the API without Redis.
-pub(crate) struct RedisProxy {
-    pub(crate) url: String,
+#[derive(Debug)]
+pub struct RedisProxy {
+    pub url: String,
     tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl RedisProxy {
-    pub(crate) async fn start(redis_url: &str) -> RedisProxy {
+    pub async fn start(redis_url: &str) -> RedisProxy {
         let target = url::Url::parse(redis_url).expect("a Redis URL");
         let target = format!(
             "{}:{}",
@@ -355,7 +363,7 @@ impl RedisProxy {
     }
 
     /// Closes every connection and stops listening: Redis is gone.
-    pub(crate) fn cut(&self) {
+    pub fn cut(&self) {
         for task in self.tasks.lock().expect("not poisoned").drain(..) {
             task.abort();
         }
@@ -399,7 +407,7 @@ async fn tenant_keys(store: &Store, name: &str) -> Keys {
 }
 
 /// The problem document's `code`, checking the content type on the way.
-pub(crate) async fn problem(response: Response) -> (StatusCode, Value) {
+pub async fn problem(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let content_type = response
         .headers()

@@ -5,9 +5,7 @@
 // Helpers fail the test the way the test does: by panicking.
 #![allow(clippy::unwrap_used)]
 
-mod worker_support;
-
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +18,9 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use prost::Message;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use worker_support::{Harness, eventually, fast_sim};
+use support::eventually;
+use support::harness::{Harness, fast_sim};
+use support::process::{KillOnDrop, free_port, herald_binary};
 
 /// One exported span, as the receiver saw it.
 #[derive(Debug, Clone)]
@@ -64,40 +64,9 @@ async fn receive(State(spans): State<Spans>, body: Bytes) -> Vec<u8> {
     Vec::new()
 }
 
-/// The `herald` binary of this build, built first if needed.
-fn herald_binary() -> std::path::PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "herald", "--bin", "herald"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the herald binary builds");
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    profile_dir.join("herald")
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn one_trace_runs_from_post_v1_posts_to_the_platform_call() {
+    let _serial = support::serial().await;
     let h = Harness::start(fast_sim()).await;
     let spans: Spans = Arc::default();
     let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -6,17 +6,13 @@
 // Helpers fail the test by panicking, as the tests do.
 #![allow(clippy::unwrap_used)]
 
-#[path = "api_e2e/app.rs"]
-#[allow(dead_code)]
-mod app;
-
 use std::time::Duration;
 
-use app::TestApp;
 use herald_domain::{DeliveryId, DeliveryState, ErrorClass, Scope};
 use herald_store::{DeliveryError, Transition};
 use reqwest::{Response, StatusCode, header};
 use serde_json::json;
+use support::app::TestApp;
 
 /// A browser with a one-cookie jar that follows no redirects.
 struct Browser {

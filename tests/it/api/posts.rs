@@ -6,7 +6,7 @@ use herald_store::Transition;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::app::{RedisProxy, TestApp, problem};
+use support::app::{RedisProxy, TestApp, problem};
 
 #[tokio::test]
 async fn a_post_is_accepted_with_one_queued_delivery_per_target_and_dispatched() {
@@ -504,6 +504,7 @@ async fn a_connection_that_posts_as_a_page_needs_its_page_selected_first() {
 
 #[tokio::test]
 async fn a_post_is_still_accepted_while_redis_is_down_and_waits_in_postgres() {
+    let _serial = support::serial().await;
     let redis = herald_testkit::TestRedis::new().await;
     let proxy = RedisProxy::start(redis.url()).await;
     let app = TestApp::spawn_with(&[("REDIS_URL", proxy.url.as_str())]).await;

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::app::{TestApp, problem};
+use support::app::{TestApp, problem};
 
 async fn upload(app: &TestApp, key: &str, bytes: Vec<u8>, name: &str) -> reqwest::Response {
     let form = reqwest::multipart::Form::new()

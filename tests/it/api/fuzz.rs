@@ -6,7 +6,7 @@ use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::app::TestApp;
+use support::app::TestApp;
 
 /// Arbitrary JSON values, a few levels deep, biased towards the post's own field names.
 fn json_value() -> impl Strategy<Value = Value> {

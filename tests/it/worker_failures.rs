@@ -2,15 +2,13 @@
 //! rate limits are waited out without using attempts, lost answers are looked up, and a
 //! token is refreshed once however many workers need it.
 
-mod worker_support;
-
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use herald_domain::{AppType, DeliveryState, Platform, StepState};
 use herald_store::Tokens;
 use serde_json::json;
-use worker_support::{Harness, fast_sim, text};
+use support::harness::{Harness, fast_sim, sim_with_member_lookups, text};
 
 #[tokio::test]
 async fn transient_server_errors_are_retried_and_the_post_is_published_once_with_its_attempts() {
@@ -80,7 +78,8 @@ async fn a_429_with_a_reset_reschedules_to_the_reset_without_using_an_attempt() 
 
 #[tokio::test]
 async fn an_accepted_then_dropped_publish_is_resolved_by_lookup_and_posted_once() {
-    let h = Harness::start(fast_sim()).await;
+    let (sim, vars) = sim_with_member_lookups();
+    let h = Harness::start_with(sim, &vars).await;
     let worker = h.spawn_worker();
     let connection = h.connect(Platform::Linkedin, Some(AppType::Personal)).await;
     h.fault(json!({"platform": "linkedin", "endpoint": "POST /rest/posts", "script": ["drop"]}))
