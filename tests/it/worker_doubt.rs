@@ -158,6 +158,13 @@ async fn a_linkedin_member_publish_lost_before_it_landed_is_published_by_the_pro
     let ids = sim_ids(&h, "linkedin", "never got there").await;
     assert_eq!(ids.len(), 1, "exactly one post");
     assert_eq!(delivery.remote_id.as_deref(), Some(ids[0].as_str()));
+    let step = publish_step(&h, id).await;
+    assert_eq!(
+        step.detail.as_ref().and_then(|d| d.get("probe")),
+        Some(&json!(true)),
+        "sent by the probe after a lookup that could not tell: {:?}",
+        step.detail
+    );
     worker.stop().await;
 }
 
@@ -206,6 +213,13 @@ async fn an_x_publish_lost_before_it_landed_is_published_by_the_probe() {
     let ids = sim_ids(&h, "twitter", "tweet that never got there").await;
     assert_eq!(ids.len(), 1, "exactly one post");
     assert_eq!(delivery.remote_id.as_deref(), Some(ids[0].as_str()));
+    let step = publish_step(&h, id).await;
+    assert_eq!(
+        step.detail.as_ref().and_then(|d| d.get("probe")),
+        Some(&json!(true)),
+        "sent by the probe after a lookup that could not tell: {:?}",
+        step.detail
+    );
     assert!(delivery.degraded.is_empty());
     worker.stop().await;
 }
@@ -231,7 +245,9 @@ async fn an_x_thread_whose_first_part_has_no_id_stops_with_a_clear_error_and_nev
     assert_eq!(error.code.as_deref(), Some("remote_id_unknown"));
     assert!(error.hint.is_some());
     assert_eq!(
-        sim_ids(&h, "twitter", "part one of the lost thread").await.len(),
+        sim_ids(&h, "twitter", "part one of the lost thread")
+            .await
+            .len(),
         1,
         "part one is on X once"
     );
