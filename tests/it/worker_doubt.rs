@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use support::harness::{Harness, fast_sim, sim_with_member_lookups, text};
 
 async fn publish_step(h: &Harness, id: herald_domain::DeliveryId) -> JournalStep {
-    let steps = h.store.journal().steps(id).await.unwrap();
+    let steps = h.store.journal().steps(id).await.expect("the journal");
     steps
         .into_iter()
         .find(|s| s.step == "publish")
@@ -44,7 +44,7 @@ async fn post_directly(h: &Harness, connection: herald_domain::ConnectionId, tex
         .connections()
         .get_with_tokens(connection)
         .await
-        .unwrap()
+        .expect("the store")
         .expect("the connection");
     let c = &conn.connection;
     let account = Account {
@@ -58,7 +58,7 @@ async fn post_directly(h: &Harness, connection: herald_domain::ConnectionId, tex
     };
     for body in texts {
         let content: PostContent = text(body);
-        let steps = h.platforms.plan(&account, &content).unwrap();
+        let steps = h.platforms.plan(&account, &content).expect("a plan");
         let mut prior = PriorResults::new();
         for step in &steps {
             let ctx = StepContext {
