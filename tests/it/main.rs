@@ -12,6 +12,7 @@ mod outages;
 mod probes;
 mod telemetry_logs;
 mod telemetry_traces;
+mod worker_doubt;
 mod worker_failures;
 mod worker_lifecycle;
 mod worker_limits;

@@ -37,6 +37,8 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     let store = Store::new(pool, Arc::new(keyring));
     let http = HttpSettings {
         poll_interval: config.worker.platform_poll_interval,
+        lookup_pages: config.worker.lookup_max_pages,
+        lookup_time: config.worker.lookup_max_time,
         ..HttpSettings::default()
     };
     let platforms = Platforms::new(&config.platforms, &http)?;

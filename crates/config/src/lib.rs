@@ -183,6 +183,16 @@ pub struct WorkerConfig {
     /// Pause between status polls of media and containers being processed.
     #[serde(serialize_with = "serialize_millis")]
     pub platform_poll_interval: Duration,
+    /// How many pages of recent posts a lookup reads before it answers "inconclusive".
+    pub lookup_max_pages: u32,
+    /// How long a lookup may page back before it answers "inconclusive".
+    #[serde(with = "redact::secs")]
+    pub lookup_max_time: Duration,
+    /// How recent an attempt of unknown outcome must be for an identical re-send to probe it
+    /// where the platform cannot be searched (X, LinkedIn, Facebook refuse a recent identical
+    /// post); older ones follow the unknown-outcome policy.
+    #[serde(with = "redact::secs")]
+    pub duplicate_probe_window: Duration,
     /// Per-process smoothing: requests per second to one account.
     pub per_account_per_second: u32,
     /// X's 15-minute limit of posts per account (the fleet-wide Redis limiter).
@@ -499,6 +509,9 @@ impl Config {
                 shutdown_grace: Duration::from_secs(raw.worker.shutdown_grace_secs),
                 unknown_outcome: raw.worker.unknown_outcome,
                 platform_poll_interval: Duration::from_millis(raw.worker.platform_poll_interval_ms),
+                lookup_max_pages: raw.worker.lookup_max_pages,
+                lookup_max_time: Duration::from_secs(raw.worker.lookup_max_secs),
+                duplicate_probe_window: Duration::from_secs(raw.worker.duplicate_probe_window_secs),
                 per_account_per_second: raw.worker.per_account_per_second,
                 x_posts_per_15min: raw.worker.x_posts_per_15min,
                 metrics_addr: raw.worker.metrics_addr,

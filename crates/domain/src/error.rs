@@ -82,6 +82,12 @@ string_enum!(
         Store => "store",
         // A publish whose answer was lost and that cannot be looked up.
         OutcomeUnknown => "outcome_unknown",
+        // A lookup of a publish of unknown outcome met its bound before it reached the send
+        // time: it runs again later; the post is never sent again on a partial read.
+        LookupInconclusive => "lookup_inconclusive",
+        // A thread part needs the id of the part before it, which was published but whose id
+        // the platform never named.
+        RemoteIdUnknown => "remote_id_unknown",
         // Another attempt is resolving the same publish.
         ConcurrentAttempt => "concurrent_attempt",
         // Fetching and checking media before the upload.

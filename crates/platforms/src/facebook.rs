@@ -6,7 +6,7 @@
 //! - Publish: `media:0` uploads the photo unpublished (`POST /{page}/photos`, `published=false`,
 //!   the bytes as multipart `source`, or `url` when Herald only has a public URL); `publish`
 //!   posts to the feed with `attached_media: [{media_fbid}]` and reads the `permalink_url`.
-//! - Lookup: the Page feed since the publish time.
+//! - Lookup: the Page feed since the publish time, paged by `paging.cursors.after`.
 
 use chrono::{DateTime, Utc};
 use herald_config::MetaConfig;

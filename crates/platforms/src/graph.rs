@@ -210,7 +210,8 @@ struct RecentPost {
 
 impl Graph {
     /// Whether a post with `text` made at or after `since` is among the recent posts of the
-    /// edge at `path`.
+    /// edge at `path`, paging back (`paging.cursors.after`, while `paging.next` says there is
+    /// more) until the posts are older than `since`.
     pub(crate) async fn lookup_recent(
         &self,
         path: &str,
@@ -220,38 +221,64 @@ impl Graph {
         since: DateTime<Utc>,
     ) -> Result<Lookup, PlatformFailure> {
         let since_unix = (since - lookup::SKEW).timestamp().to_string();
-        let mut query = vec![("fields", edge.fields)];
-        if edge.since {
-            query.push(("since", &since_unix));
+        let mut search = lookup::Search::new(text, since, self.http.lookup_bounds());
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![("fields", edge.fields)];
+            if edge.since {
+                query.push(("since", &since_unix));
+            }
+            query.push(("limit", edge.limit));
+            if let Some(after) = after.as_deref() {
+                query.push(("after", after));
+            }
+            let reply = self
+                .get(path, token, &query, Call::new(Operation::Read))
+                .await?;
+            #[derive(Deserialize)]
+            struct Cursors {
+                after: Option<String>,
+            }
+            #[derive(Deserialize)]
+            struct Paging {
+                cursors: Option<Cursors>,
+                next: Option<String>,
+            }
+            #[derive(Deserialize)]
+            struct Page {
+                #[serde(default)]
+                data: Vec<RecentPost>,
+                paging: Option<Paging>,
+            }
+            let page: Page = reply.json(self.platform, Sent::Repeatable)?;
+            let next = page
+                .paging
+                .filter(|p| p.next.is_some())
+                .and_then(|p| p.cursors)
+                .and_then(|c| c.after);
+            let field = |post: &RecentPost, name: &str| {
+                post.fields
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            let candidates: Vec<Candidate> = page
+                .data
+                .into_iter()
+                .map(|post| Candidate {
+                    at: field(&post, edge.time)
+                        .as_deref()
+                        .and_then(lookup::parse_time),
+                    text: field(&post, edge.text).unwrap_or_default(),
+                    url: field(&post, edge.url),
+                    id: post.id,
+                })
+                .collect();
+            if let Some(found) = search.page(candidates, next.is_some()) {
+                return Ok(found);
+            }
+            after = next;
         }
-        query.push(("limit", edge.limit));
-        let reply = self
-            .get(path, token, &query, Call::new(Operation::Read))
-            .await?;
-        #[derive(Deserialize)]
-        struct Page {
-            #[serde(default)]
-            data: Vec<RecentPost>,
-        }
-        let page: Page = reply.json(self.platform, Sent::Repeatable)?;
-        let field = |post: &RecentPost, name: &str| {
-            post.fields
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        Ok(lookup::find(
-            page.data.into_iter().map(|post| Candidate {
-                at: field(&post, edge.time)
-                    .as_deref()
-                    .and_then(lookup::parse_time),
-                text: field(&post, edge.text).unwrap_or_default(),
-                url: field(&post, edge.url),
-                id: post.id,
-            }),
-            text,
-            since,
-        ))
     }
 }
 

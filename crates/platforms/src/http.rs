@@ -41,6 +41,11 @@ pub struct HttpSettings {
     /// up (retryable: the next attempt resumes polling the same container). LinkedIn's image
     /// wait is `platforms.linkedin.image_wait` in the configuration.
     pub container_wait: Duration,
+    /// How many pages of recent posts a lookup reads at most before it answers
+    /// "inconclusive" (see `crate::lookup`).
+    pub lookup_pages: u32,
+    /// How long a lookup may page back before it answers "inconclusive".
+    pub lookup_time: Duration,
 }
 
 impl Default for HttpSettings {
@@ -51,6 +56,8 @@ impl Default for HttpSettings {
             user_agent: concat!("herald/", env!("CARGO_PKG_VERSION")).to_owned(),
             poll_interval: Duration::from_secs(1),
             container_wait: Duration::from_secs(60),
+            lookup_pages: 20,
+            lookup_time: Duration::from_secs(10),
         }
     }
 }
@@ -139,6 +146,7 @@ impl Reply {
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
     client: reqwest::Client,
+    lookup: crate::lookup::Bounds,
 }
 
 impl Http {
@@ -148,7 +156,18 @@ impl Http {
             .timeout(settings.request_timeout)
             .user_agent(settings.user_agent.clone())
             .build()?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            lookup: crate::lookup::Bounds {
+                pages: settings.lookup_pages.max(1),
+                time: settings.lookup_time,
+            },
+        })
+    }
+
+    /// How far a lookup may page back.
+    pub(crate) fn lookup_bounds(&self) -> crate::lookup::Bounds {
+        self.lookup
     }
 
     pub(crate) fn client(&self) -> &reqwest::Client {

@@ -8,7 +8,7 @@
 //!   (`POST /{ig}/media {image_url, caption}`), `container:ready` polls `status_code` until
 //!   FINISHED (publishing earlier is refused with 9007/2207027), `publish` calls
 //!   `media_publish {creation_id}` and reads the `permalink`.
-//! - Lookup: the account's recent media, by caption.
+//! - Lookup: the account's recent media, by caption, paged by `paging.cursors.after`.
 
 use std::time::Duration;
 

@@ -10,7 +10,9 @@
 //! - **Tokens**: [`Platforms::refresh`]; every [`TokenSet`] carries expiry instants.
 //! - **Publish** as resumable steps: [`Platforms::plan`] then [`Platforms::execute`] per
 //!   [`Step`] (see `steps.rs` for the journal contract).
-//! - **Lookup**: [`Platforms::lookup`] resolves an unknown outcome.
+//! - **Lookup**: [`Platforms::lookup`] resolves an unknown outcome by a complete, bounded
+//!   search of the account's recent posts; [`DuplicateRefusal`] and
+//!   [`Platforms::duplicate_of`] identify the post a duplicate refusal points at.
 //! - **Failures** are [`PlatformFailure`]s classified into the domain's [`ErrorClass`]es with
 //!   the platform's code and a remediation hint ([`classify`], [`hints`]); every response's rate
 //!   headers become a [`RateObservation`].
@@ -53,7 +55,7 @@ use tracing::instrument;
 pub use account::{Account, ChatId, Identity, Target, TargetKind, TelegramChannel};
 pub use classify::{Call, Operation, classify_callback_error, classify_response};
 pub use http::HttpSettings;
-pub use lookup::Lookup;
+pub use lookup::{DuplicateOf, DuplicateRefusal, Lookup, refuses_recent_duplicates};
 pub use oauth::{AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 pub use rate::{RateObservation, RateWindow};
 pub use steps::{
@@ -280,6 +282,49 @@ impl Platforms {
             Platform::Threads => self.threads.lookup(account, text, since).await,
             Platform::Telegram => Ok(Lookup::CannotKnow),
         }
+    }
+
+    /// Which post a duplicate refusal points at: the one it names, read back (LinkedIn: a
+    /// refusal may name a post deleted since), else one found by a lookup for `text` since
+    /// `since`, else [`DuplicateOf::Unnamed`]. A read that fails is an error (look again).
+    #[instrument(skip_all, fields(platform = %account.platform))]
+    pub async fn duplicate_of(
+        &self,
+        account: &Account,
+        refusal: &DuplicateRefusal,
+        text: &str,
+        since: DateTime<Utc>,
+    ) -> Result<DuplicateOf, PlatformFailure> {
+        let mut deleted = None;
+        if let (Platform::Linkedin, Some(urn)) = (account.platform, refusal.named.as_deref()) {
+            match self.linkedin.post_exists(account, urn).await? {
+                Some(false) => deleted = Some(urn.to_owned()),
+                exists => {
+                    return Ok(DuplicateOf::Found {
+                        remote_id: urn.to_owned(),
+                        url: Some(self.linkedin.post_url(urn)),
+                        read_back: exists.is_some(),
+                    });
+                }
+            }
+        }
+        Ok(match self.lookup(account, text, since).await? {
+            Lookup::Found { remote_id, url } => DuplicateOf::Found {
+                remote_id,
+                url,
+                read_back: true,
+            },
+            _ if deleted.is_some() => DuplicateOf::Deleted {
+                remote_id: deleted.unwrap_or_default(),
+            },
+            Lookup::NotFound => DuplicateOf::Unnamed {
+                reason: "the platform refused the post as a duplicate but named no post, and a lookup found none".into(),
+            },
+            Lookup::Inconclusive { reason } => DuplicateOf::Unnamed { reason },
+            Lookup::CannotKnow => DuplicateOf::Unnamed {
+                reason: "the platform refused the post as a duplicate, names no post and cannot be searched".into(),
+            },
+        })
     }
 }
 

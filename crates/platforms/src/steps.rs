@@ -249,12 +249,16 @@ impl StepContext<'_> {
 pub enum DegradedKind {
     /// Posted text-only because the platform refused the media.
     MediaDropped,
+    /// Published, but the platform never named the post (a duplicate refusal after an
+    /// attempt of unknown outcome, on X): no remote id, no URL.
+    RemoteIdUnknown,
 }
 
 impl DegradedKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             DegradedKind::MediaDropped => "media_dropped",
+            DegradedKind::RemoteIdUnknown => "remote_id_unknown",
         }
     }
 }

@@ -9,7 +9,7 @@
 //! - Publish: `container` (`POST /{user}/threads {media_type: TEXT|IMAGE, text, image_url?}`),
 //!   `container:ready` (poll `status` until FINISHED), `publish` (`threads_publish
 //!   {creation_id}`), then the `permalink`.
-//! - Lookup: the user's recent threads.
+//! - Lookup: the user's recent threads, paged by `paging.cursors.after`.
 
 use std::time::Duration;
 

@@ -10,7 +10,8 @@
 //! - Fallback: the Free tier may accept the upload and then refuse the tweet with media
 //!   (403). Under [`FallbackPolicy::Allow`] Herald posts the text alone and reports
 //!   `media_dropped`; a 403 for duplicate content or a read-only app is never a fallback.
-//! - Lookup: the account's recent tweets (`GET /2/users/{id}/tweets`).
+//! - Lookup: the account's tweets since the send time (`GET /2/users/{id}/tweets`), paged by
+//!   `pagination_token`; a spent read window (429) cannot tell.
 
 use std::time::Duration;
 
@@ -417,6 +418,9 @@ impl Twitter {
         }
     }
 
+    /// Pages back through the account's tweets since the send time (`start_time` less skew,
+    /// `pagination_token` from `meta.next_token`). A spent read window (429: the free tier
+    /// allows very few reads) cannot tell.
     pub(crate) async fn lookup(
         &self,
         account: &Account,
@@ -424,37 +428,58 @@ impl Twitter {
         since: DateTime<Utc>,
     ) -> Result<Lookup, PlatformFailure> {
         let start = (since - lookup::SKEW).to_rfc3339_opts(SecondsFormat::Secs, true);
-        let request = self
-            .http
-            .client()
-            .get(
-                self.config
-                    .api_url
-                    .join(&format!("/2/users/{}/tweets", account.account_id)),
-            )
-            .query(&[
+        let mut search = lookup::Search::new(text, since, self.http.lookup_bounds());
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![
                 ("max_results", "100"),
                 ("start_time", start.as_str()),
                 ("tweet.fields", "created_at"),
-            ])
-            .bearer_auth(account.access_token.expose_secret());
-        let reply = self.http.send(P, request, Sent::Repeatable).await?;
-        let reply = reply.ok_or_failure(P, Call::new(Operation::Read))?;
-        #[derive(Deserialize)]
-        struct Page {
-            #[serde(default)]
-            data: Vec<Tweet>,
-        }
-        let page: Page = reply.json(P, Sent::Repeatable)?;
-        Ok(lookup::find(
-            page.data.into_iter().map(|t| Candidate {
+            ];
+            if let Some(token) = token.as_deref() {
+                query.push(("pagination_token", token));
+            }
+            let request = self
+                .http
+                .client()
+                .get(
+                    self.config
+                        .api_url
+                        .join(&format!("/2/users/{}/tweets", account.account_id)),
+                )
+                .query(&query)
+                .bearer_auth(account.access_token.expose_secret());
+            let reply = self.http.send(P, request, Sent::Repeatable).await?;
+            let reply = match reply.ok_or_failure(P, Call::new(Operation::Read)) {
+                Ok(reply) => reply,
+                Err(failure) if failure.class == ErrorClass::RateLimited => {
+                    tracing::info!(%failure, "X read window spent: the lookup cannot tell");
+                    return Ok(Lookup::CannotKnow);
+                }
+                Err(failure) => return Err(failure),
+            };
+            #[derive(Deserialize)]
+            struct Meta {
+                next_token: Option<String>,
+            }
+            #[derive(Deserialize)]
+            struct Page {
+                #[serde(default)]
+                data: Vec<Tweet>,
+                meta: Option<Meta>,
+            }
+            let page: Page = reply.json(P, Sent::Repeatable)?;
+            let next = page.meta.and_then(|m| m.next_token);
+            let candidates = page.data.into_iter().map(|t| Candidate {
                 url: Some(self.tweet_url(account, &t.id)),
                 at: t.created_at.as_deref().and_then(lookup::parse_time),
                 id: t.id,
                 text: t.text,
-            }),
-            text,
-            since,
-        ))
+            });
+            if let Some(found) = search.page(candidates, next.is_some()) {
+                return Ok(found);
+            }
+            token = next;
+        }
     }
 }

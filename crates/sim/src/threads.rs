@@ -540,7 +540,11 @@ fn list(sim: &SharedSim, call: &ThCall, user: &str) -> Result<Response, GraphErr
         .filter_map(|id| world.threads.posts.get(id))
         .map(|p| select(post_value(&world, p), call.params.get("fields"), &[]))
         .collect();
-    let paging = json!({"cursors": {"before": offset.to_string(), "after": (offset + data.len()).to_string()}});
+    let mut paging = json!({"cursors": {"before": offset.to_string(), "after": (offset + data.len()).to_string()}});
+    // Like Graph, `next` only while there is more to read.
+    if offset + data.len() < ids.len() {
+        paging["next"] = json!(format!("{user}/threads?after={}", offset + data.len()));
+    }
     Ok(json(
         StatusCode::OK,
         json!({"data": data, "paging": paging}),

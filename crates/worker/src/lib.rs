@@ -23,6 +23,7 @@
 mod availability;
 pub mod claim;
 mod context;
+mod doubt;
 pub mod gates;
 pub mod jitter;
 mod media;

@@ -8,6 +8,8 @@
 //! | published | `published` (+ remote id, URL, degraded flags) | kept |
 //! | retryable failure, attempts left | `retrying`, `run_at` from the retry schedule or the platform's Retry-After | kept |
 //! | retryable failure, none left | `dead` | kept |
+//! | inconclusive lookup (the publish may exist), attempts left | `retrying`: it looks again, never sends | kept |
+//! | inconclusive lookup, none left | `unknown` | kept |
 //! | rate limited (gate or platform) | `rate_limited`, `run_at` = when the window frees | given back |
 //! | permanent / reconnect required | `failed` with the platform's code and hint | kept |
 //! | outcome unknown, policy `unknown` | `unknown` | kept |
@@ -152,7 +154,12 @@ fn after_failure(
             )
         }
         ErrorClass::Retryable | ErrorClass::UnknownOutcome => {
-            if tries.attempts >= tries.max_attempts {
+            if tries.attempts >= tries.max_attempts
+                && failure.herald_code == Some(herald_domain::Code::LookupInconclusive)
+            {
+                // The post may well exist: not dead, but an outcome for an operator to settle.
+                (DeliveryState::Unknown, None, Handled::Unknown)
+            } else if tries.attempts >= tries.max_attempts {
                 (DeliveryState::Dead, None, Handled::Dead)
             } else {
                 let attempt = u32::try_from(tries.attempts).unwrap_or(0);
@@ -299,6 +306,46 @@ mod tests {
             (t.to, t.run_at, push_at),
             (DeliveryState::Retrying, Some(later), Some(later))
         );
+    }
+
+    #[test]
+    fn an_inconclusive_lookup_is_rescheduled_and_at_the_end_left_to_an_operator() {
+        let now = Utc::now();
+        let inconclusive = || {
+            Ended::Failed(failure(ErrorClass::Retryable).with_herald_code(Code::LookupInconclusive))
+        };
+        let (t, push_at, label) = decide_with(inconclusive(), 1, now);
+        let at = now + TimeDelta::seconds(5);
+        assert_eq!(
+            (t.to, t.run_at, push_at, label),
+            (
+                DeliveryState::Retrying,
+                Some(at),
+                Some(at),
+                Handled::Retrying
+            )
+        );
+        // Out of attempts the post may still exist: unknown, not dead.
+        let (t, push_at, label) = decide_with(inconclusive(), 3, now);
+        assert_eq!(
+            (t.to, push_at, label),
+            (DeliveryState::Unknown, None, Handled::Unknown)
+        );
+    }
+
+    #[test]
+    fn a_duplicate_refusal_after_doubt_is_published_without_an_id_and_says_so() {
+        let outcome = Outcome {
+            remote_id: None,
+            public_url: None,
+            degraded: vec!["remote_id_unknown".to_owned()],
+        };
+        let (t, _, label) = decide_with(Ended::Published(outcome.clone()), 2, Utc::now());
+        assert_eq!(
+            (t.to, label),
+            (DeliveryState::Published, Handled::Published)
+        );
+        assert_eq!(t.outcome, Some(outcome));
     }
 
     #[test]

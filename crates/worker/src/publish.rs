@@ -14,9 +14,17 @@
 //! **Unknown outcomes.** A publishing step whose answer was lost (a timeout, a dropped
 //! connection, a crash between `sending` and `done`) may have posted. It is never sent again
 //! blindly: the platform is searched for the post ([`herald_platforms::Platforms::lookup`]).
-//! Found: the step is `done` with the id found. Not found: the step is `failed` and the next
-//! attempt sends it. The platform cannot tell (Telegram): the tenant's policy decides:
+//! Found: the step is `done` with the id found. Not found (a complete search): the step is
+//! `failed` and the next attempt sends it. Inconclusive: it stays `sending` and is looked up
+//! again. The platform cannot tell: a recent text-only publish on a platform that refuses a
+//! recent identical post is sent again as a probe; otherwise the tenant's policy decides:
 //! `unknown` (the default; an operator resolves it, nothing is posted twice) or `republish`.
+//! The decisions are `doubt.rs`'s.
+//!
+//! **Doubt.** A step settled as "send again" stays marked in the journal (`doubt`, and when
+//! its first attempt was sent), so a duplicate refusal of any later attempt is read as what it
+//! is: the first attempt landed. The delivery is published with the id the refusal names
+//! (read back), or one a lookup finds, or none (flagged `remote_id_unknown`).
 //!
 //! **Rate gates** are asked before every publishing request (each thread part counts), so a
 //! thread that meets a full window stops between parts and resumes after it.
@@ -28,14 +36,15 @@ use herald_domain::{
     Code, DeliveryId, ErrorClass, PlatformFailure, PostContent, StepState, UnknownOutcomePolicy,
 };
 use herald_platforms::{
-    Account, Lookup, MediaInput, PriorResults, PublishOptions, Step, StepAction, StepContext,
-    StepOutcome, refresh_may_help,
+    Account, DegradedKind, DuplicateRefusal, MediaInput, PriorResults, PublishOptions, Step,
+    StepAction, StepContext, StepOutcome, refresh_may_help,
 };
 use herald_store::{ConnectionWithTokens, Outcome, Step as JournalStep, StepStart};
 use serde_json::json;
 
 use crate::claim::Lease;
 use crate::context::Ctx;
+use crate::doubt::{self, Next, Prior, ResolvedBy};
 use crate::gates::{self, Admission, Gate};
 use crate::tokens::{self, Need, store_failure};
 
@@ -121,11 +130,18 @@ impl Run<'_> {
         let mut published: Option<(String, Option<String>)> = None;
         let mut degraded: Vec<String> = Vec::new();
 
+        // A published step whose id the platform never named (a duplicate refusal after
+        // doubt, on X): nothing may reply to it.
+        let mut unnamed: Option<String> = None;
         for step in plan {
             if let Some(row) = recorded.get(step.key.as_str())
                 && row.state == StepState::Done
             {
                 let remote_id = row.remote_id.clone().unwrap_or_default();
+                if step.publishes() && remote_id.is_empty() {
+                    unnamed = Some(step.key.to_string());
+                    degraded.push(DegradedKind::RemoteIdUnknown.as_str().to_owned());
+                }
                 if step.action == StepAction::Publish {
                     published = Some((remote_id.clone(), url_of(row)));
                 }
@@ -138,8 +154,25 @@ impl Run<'_> {
             if self.ctx.stopping.is_cancelled() {
                 return Ended::Checkpoint;
             }
+            if step.publishes()
+                && let Some(before) = unnamed.as_deref()
+            {
+                return Ended::Failed(
+                    PlatformFailure::new(
+                        ErrorClass::Permanent,
+                        platform,
+                        format!(
+                            "`{before}` was published (the platform refused a repeat of it as a duplicate) but the platform never named it, so `{}` cannot reply to it",
+                            step.key
+                        ),
+                    )
+                    .with_herald_code(Code::RemoteIdUnknown)
+                    .with_hint("The first part is on the platform: post the rest of the thread by hand, replying to it"),
+                );
+            }
             let result = if step.publishes() {
-                self.publishing_step(step, &prior).await
+                self.publishing_step(step, &prior, recorded.get(step.key.as_str()))
+                    .await
             } else {
                 self.repeatable_step(step, &prior).await
             };
@@ -147,6 +180,9 @@ impl Run<'_> {
                 Ok(done) => {
                     if step.action == StepAction::Publish {
                         published = Some((done.remote_id.clone(), done.url.clone()));
+                    }
+                    if step.publishes() && done.remote_id.is_empty() {
+                        unnamed = Some(step.key.to_string());
                     }
                     degraded.extend(done.degraded.iter().map(|d| d.kind.as_str().to_owned()));
                     prior.insert(step.key.clone(), done.remote_id);
@@ -158,7 +194,7 @@ impl Run<'_> {
         degraded.sort();
         degraded.dedup();
         Ended::Published(Outcome {
-            remote_id,
+            remote_id: remote_id.filter(|id| !id.is_empty()),
             public_url: public_url.flatten(),
             degraded,
         })
@@ -188,32 +224,108 @@ impl Run<'_> {
     }
 
     /// A step that makes something visible: gated, journaled, and never sent twice.
-    async fn publishing_step(&mut self, step: &Step, prior: &PriorResults) -> Result<Done, Ended> {
+    ///
+    /// `earlier` is the journal row an earlier attempt left for it: a step whose earlier
+    /// attempt had an unknown outcome stays *in doubt* ([`doubt::Prior`]), and then a
+    /// duplicate refusal means that attempt landed.
+    async fn publishing_step(
+        &mut self,
+        step: &Step,
+        prior: &PriorResults,
+        earlier: Option<&JournalStep>,
+    ) -> Result<Done, Ended> {
         let journal = self.ctx.store.journal();
         let platform = step.platform;
         let key = step.key.as_str();
         let text = part_text(self.content, step);
-        match journal.begin(self.delivery_id, key, None).await {
+        let mut doubt = doubt::prior(earlier);
+        if let Prior::Probe { first_sent } = doubt
+            && !self.may_probe(step, first_sent)
+        {
+            // The probe was settled on but not sent in time: an identical re-send would no
+            // longer meet the platform's duplicate check, so it decides nothing.
+            doubt = self.cannot_know(step, first_sent).await?;
+        }
+        let marker = doubt.mark(json!({}));
+        match journal.begin(self.delivery_id, key, Some(&marker)).await {
             Ok(StepStart::AlreadyDone(row)) => return Ok(Done::from_row(&row)),
             Ok(StepStart::Started(_)) => {}
             Ok(StepStart::OutcomeUnknown(row)) => {
                 // An earlier attempt sent it and never heard back.
-                match self.resolve(step, &row.started_at, &text).await? {
-                    Some(done) => return Ok(done),
-                    None => match journal.begin(self.delivery_id, key, None).await {
-                        Ok(StepStart::Started(_)) => {}
-                        Ok(StepStart::AlreadyDone(row)) => return Ok(Done::from_row(&row)),
-                        Ok(StepStart::OutcomeUnknown(_)) => {
-                            return Err(Ended::Failed(concurrent(platform)));
-                        }
-                        Err(err) => return Err(Ended::Failed(store_failure(platform, &err))),
-                    },
+                let first_sent = doubt::first_sent(&row);
+                match self.settle(step, row.started_at, first_sent, &text).await? {
+                    Settled::Posted(done) => return Ok(done),
+                    Settled::Send(after) => {
+                        doubt = after;
+                        self.begin_again(step, doubt).await?;
+                    }
                 }
             }
             Err(err) => return Err(Ended::Failed(store_failure(platform, &err))),
         }
-        let sent_at = Utc::now();
-        // The step is `sending` from here: every way out records its outcome.
+        // At most one probe per run: an identical re-send right after a lost answer, while
+        // the first attempt is well inside the platform's duplicate window.
+        let mut probed = false;
+        loop {
+            let sent_at = Utc::now();
+            let failure = match self.send(step, prior, &text, doubt).await {
+                Attempt::Done(done) => return Ok(done),
+                Attempt::Ended(ended) => return Err(ended),
+                Attempt::Unknown(failure) => failure,
+            };
+            tracing::warn!(%failure, step = key, "publish outcome unknown; looking it up");
+            let first_sent = doubt.first_sent().map_or(sent_at, |t| t.min(sent_at));
+            match self.settle(step, sent_at, first_sent, &text).await? {
+                Settled::Posted(done) => return Ok(done),
+                Settled::Send(after @ Prior::Probe { .. }) if !probed => {
+                    probed = true;
+                    doubt = after;
+                    self.begin_again(step, doubt).await?;
+                }
+                // Not found: the next attempt sends it (after the retry wait).
+                Settled::Send(_) => {
+                    return Err(Ended::Failed(PlatformFailure {
+                        class: ErrorClass::Retryable,
+                        ..failure
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Starts a step again that was just settled as "send again".
+    async fn begin_again(&self, step: &Step, doubt: Prior) -> Result<(), Ended> {
+        let platform = step.platform;
+        let marker = doubt.mark(json!({}));
+        match self
+            .ctx
+            .store
+            .journal()
+            .begin(self.delivery_id, step.key.as_str(), Some(&marker))
+            .await
+        {
+            Ok(StepStart::Started(_)) => Ok(()),
+            // Another attempt got there first.
+            Ok(StepStart::AlreadyDone(_) | StepStart::OutcomeUnknown(_)) => {
+                Err(Ended::Failed(concurrent(platform)))
+            }
+            Err(err) => Err(Ended::Failed(store_failure(platform, &err))),
+        }
+    }
+
+    /// One gated send of a `sending` step, recording what the platform said. A duplicate
+    /// refusal of a step in doubt means the earlier attempt landed.
+    async fn send(
+        &mut self,
+        step: &Step,
+        prior: &PriorResults,
+        text: &str,
+        doubt: Prior,
+    ) -> Attempt {
+        let platform = step.platform;
+        let key = step.key.as_str();
+        // The step is `sending` from here: every way out records its outcome, keeping the
+        // doubt markers so a later attempt still reads a duplicate refusal right.
         let endpoint = format!("{platform}:{key}");
         let admission = gates::admit(
             self.ctx,
@@ -236,92 +348,241 @@ impl Run<'_> {
                 }
                 match result {
                     Ok(outcome) => {
-                        let detail = json!({"url": outcome.url});
+                        let detail = doubt.mark(json!({"url": outcome.url}));
                         self.mark_done(key, Some(&outcome.remote_id), Some(&detail))
                             .await;
-                        Ok(Done::from_outcome(outcome))
+                        Attempt::Done(Done::from_outcome(outcome))
                     }
                     Err(failure) if failure.class == ErrorClass::UnknownOutcome => {
-                        tracing::warn!(%failure, step = key, "publish outcome unknown; looking it up");
-                        match self.resolve(step, &sent_at, &text).await? {
-                            Some(done) => Ok(done),
-                            None => Err(Ended::Failed(PlatformFailure {
-                                class: ErrorClass::Retryable,
-                                ..failure
-                            })),
+                        Attempt::Unknown(failure)
+                    }
+                    Err(failure) => match DuplicateRefusal::of(&failure) {
+                        Some(refusal) if doubt.in_doubt() => {
+                            self.duplicate_after_doubt(step, text, refusal, doubt, failure)
+                                .await
                         }
-                    }
-                    Err(failure) => {
-                        self.mark_failed(key, Some(&json!({"error": failure.to_string()})))
-                            .await;
-                        Err(Ended::Failed(failure))
-                    }
+                        _ => {
+                            let detail = doubt.mark(json!({"error": failure.to_string()}));
+                            self.mark_failed(key, Some(&detail)).await;
+                            Attempt::Ended(Ended::Failed(failure))
+                        }
+                    },
                 }
             }
             Ok(Admission::Wait { until, gate }) => {
-                self.mark_failed(key, Some(&json!({"gate": gate.as_str()})))
+                self.mark_failed(key, Some(&doubt.mark(json!({"gate": gate.as_str()}))))
                     .await;
-                Err(Ended::Wait { until, gate })
+                Attempt::Ended(Ended::Wait { until, gate })
             }
             Err(failure) => {
-                self.mark_failed(key, None).await;
-                Err(Ended::Failed(failure))
+                self.mark_failed(key, Some(&doubt.mark(json!({})))).await;
+                Attempt::Ended(Ended::Failed(failure))
             }
         }
     }
 
-    /// Looks a possibly-sent step up. `Some`: it was posted (now `done`). `None`: it was not
-    /// (now `failed`, so it may be sent again). `Err`: the policy says stop here.
-    async fn resolve(
+    /// The platform refused an attempt after one of unknown outcome as a duplicate: the
+    /// first one landed. Published with the id the refusal names (read back) or a lookup
+    /// finds; else published without an id, and the journal says so.
+    async fn duplicate_after_doubt(
+        &self,
+        step: &Step,
+        text: &str,
+        refusal: DuplicateRefusal,
+        doubt: Prior,
+        failure: PlatformFailure,
+    ) -> Attempt {
+        let key = step.key.as_str();
+        // The original was made by the attempt of unknown outcome.
+        let first_sent = doubt.first_sent().unwrap_or_else(Utc::now);
+        let since = first_sent - TimeDelta::seconds(30);
+        let original = match self
+            .ctx
+            .platforms
+            .duplicate_of(&self.account(), &refusal, text, since)
+            .await
+        {
+            Ok(original) => original,
+            // The step stays `sending`: the next attempt settles it again (by lookup or by
+            // the same probe), never by a blind send.
+            Err(lookup) => {
+                return Attempt::Ended(Ended::Failed(PlatformFailure {
+                    class: if lookup.class == ErrorClass::RateLimited {
+                        ErrorClass::RateLimited
+                    } else {
+                        ErrorClass::Retryable
+                    },
+                    message: format!(
+                        "the platform refused the post as a duplicate of an attempt of unknown outcome, and identifying the original failed: {}",
+                        lookup.message
+                    ),
+                    ..lookup
+                }));
+            }
+        };
+        match doubt::after_duplicate(original) {
+            Next::Posted {
+                remote_id,
+                url,
+                by,
+                note,
+            } => {
+                tracing::info!(step = key, remote_id = ?remote_id, resolved_by = by.as_str(), "a duplicate refusal after doubt: the earlier attempt landed");
+                let detail = doubt.mark(json!({
+                    "url": url,
+                    "resolved_by": by.as_str(),
+                    "refusal": failure.message,
+                    "note": note,
+                }));
+                self.mark_done(key, remote_id.as_deref(), Some(&detail))
+                    .await;
+                let degraded = if remote_id.is_none() {
+                    vec![herald_platforms::Degraded {
+                        kind: DegradedKind::RemoteIdUnknown,
+                        cause: failure,
+                    }]
+                } else {
+                    Vec::new()
+                };
+                Attempt::Done(Done {
+                    remote_id: remote_id.unwrap_or_default(),
+                    url,
+                    degraded,
+                })
+            }
+            Next::Refused { reason } => {
+                let detail = doubt.mark(json!({"error": failure.to_string(), "note": reason}));
+                self.mark_failed(key, Some(&detail)).await;
+                Attempt::Ended(Ended::Failed(PlatformFailure {
+                    message: format!("{}: {reason}", failure.message),
+                    ..failure
+                }))
+            }
+            // A duplicate refusal never asks for another lookup or the policy.
+            Next::Send { .. } | Next::LookAgain { .. } | Next::Policy => {
+                let detail = doubt.mark(json!({"error": failure.to_string()}));
+                self.mark_failed(key, Some(&detail)).await;
+                Attempt::Ended(Ended::Failed(failure))
+            }
+        }
+    }
+
+    /// Settles a possibly-sent step by lookup (sent at `sent_at`; `first_sent` is the first
+    /// attempt's time, for a probe). `Posted`: it was (now `done`). `Send`: send it again
+    /// (now `failed`, in doubt). `Err`: look again later (the step stays `sending`), or the
+    /// policy says stop here.
+    async fn settle(
         &mut self,
         step: &Step,
-        since: &DateTime<Utc>,
+        sent_at: DateTime<Utc>,
+        first_sent: DateTime<Utc>,
         text: &str,
-    ) -> Result<Option<Done>, Ended> {
+    ) -> Result<Settled, Ended> {
         let key = step.key.as_str();
-        let since = *since - TimeDelta::seconds(30);
-        match self.ctx.platforms.lookup(&self.account(), text, since).await {
-            Ok(Lookup::Found { remote_id, url }) => {
+        let since = sent_at.min(first_sent) - TimeDelta::seconds(30);
+        let lookup = match self
+            .ctx
+            .platforms
+            .lookup(&self.account(), text, since)
+            .await
+        {
+            Ok(lookup) => lookup,
+            // The lookup itself failed (a timeout, a 5xx): the step stays `sending` and the
+            // next attempt looks again.
+            Err(failure) => {
+                return Err(Ended::Failed(PlatformFailure {
+                    class: if failure.class == ErrorClass::RateLimited {
+                        ErrorClass::RateLimited
+                    } else {
+                        ErrorClass::Retryable
+                    },
+                    message: format!(
+                        "looking up a publish of unknown outcome failed: {}",
+                        failure.message
+                    ),
+                    ..failure
+                }));
+            }
+        };
+        let probe = self.may_probe(step, first_sent);
+        match doubt::after_lookup(lookup, probe) {
+            Next::Posted { remote_id, url, by, .. } => {
+                let remote_id = remote_id.unwrap_or_default();
                 tracing::info!(step = key, %remote_id, "the lost publish was found on the platform");
-                let detail = json!({"url": url, "resolved_by": "lookup"});
+                let detail = json!({"url": url, "resolved_by": by.as_str()});
                 self.mark_done(key, Some(&remote_id), Some(&detail)).await;
-                Ok(Some(Done {
+                Ok(Settled::Posted(Done {
                     remote_id,
                     url,
                     degraded: Vec::new(),
                 }))
             }
-            Ok(Lookup::NotFound) => {
-                self.mark_failed(key, Some(&json!({"resolved_by": "lookup", "found": false}))).await;
-                Ok(None)
+            Next::Send {
+                by: ResolvedBy::DuplicateProbe,
+            } => {
+                tracing::info!(step = key, "the platform cannot be searched; an identical re-send probes the lost publish");
+                let after = Prior::Probe { first_sent };
+                let detail = after.mark(json!({"resolved_by": ResolvedBy::DuplicateProbe.as_str()}));
+                self.mark_failed(key, Some(&detail)).await;
+                Ok(Settled::Send(after))
             }
-            Ok(Lookup::CannotKnow) => match self.policy().await {
-                UnknownOutcomePolicy::Republish => {
-                    self.mark_failed(key, Some(&json!({"resolved_by": "policy_republish"}))).await;
-                    Ok(None)
-                }
-                UnknownOutcomePolicy::Unknown => Err(Ended::Unknown(
-                    PlatformFailure::new(
-                        ErrorClass::UnknownOutcome,
-                        step.platform,
-                        "the platform's answer to the publish was lost and it offers no way to look the post up",
-                    )
-                    .with_herald_code(Code::OutcomeUnknown)
-                    .with_hint("Check the channel: resolve the delivery as published if the post is there, or retry it if not"),
-                )),
-            },
-            // The lookup itself failed (a timeout, a 5xx): the step stays `sending` and the
-            // next attempt looks again.
-            Err(failure) => Err(Ended::Failed(PlatformFailure {
-                class: if failure.class == ErrorClass::RateLimited {
-                    ErrorClass::RateLimited
-                } else {
-                    ErrorClass::Retryable
-                },
-                message: format!("looking up a publish of unknown outcome failed: {}", failure.message),
-                ..failure
-            })),
+            Next::Send { by } => {
+                let after = Prior::Doubt { first_sent };
+                let detail = after.mark(json!({"resolved_by": by.as_str(), "found": false}));
+                self.mark_failed(key, Some(&detail)).await;
+                Ok(Settled::Send(after))
+            }
+            // Stays `sending`: looked up again at the next attempt (or by the sweeper).
+            Next::LookAgain { reason } => Err(Ended::Failed(
+                PlatformFailure::new(
+                    ErrorClass::Retryable,
+                    step.platform,
+                    format!("the publish's outcome is unknown and the lookup was inconclusive: {reason}"),
+                )
+                .with_herald_code(Code::LookupInconclusive)
+                .with_hint("Nothing to do: Herald looks again at the next attempt and never posts it twice"),
+            )),
+            Next::Policy | Next::Refused { .. } => self
+                .cannot_know(step, first_sent)
+                .await
+                .map(Settled::Send),
         }
+    }
+
+    /// The platform cannot tell whether a step in doubt was posted: the tenant's policy
+    /// decides (`republish`: send again, in doubt; `unknown`: stop for an operator).
+    async fn cannot_know(&self, step: &Step, first_sent: DateTime<Utc>) -> Result<Prior, Ended> {
+        match self.policy().await {
+            UnknownOutcomePolicy::Republish => {
+                let after = Prior::Doubt { first_sent };
+                let detail = after.mark(json!({"resolved_by": ResolvedBy::PolicyRepublish.as_str()}));
+                self.mark_failed(step.key.as_str(), Some(&detail)).await;
+                Ok(after)
+            }
+            UnknownOutcomePolicy::Unknown => Err(Ended::Unknown(
+                PlatformFailure::new(
+                    ErrorClass::UnknownOutcome,
+                    step.platform,
+                    "the platform's answer to the publish was lost and it offers no way to look the post up",
+                )
+                .with_herald_code(Code::OutcomeUnknown)
+                .with_hint("Check the channel: resolve the delivery as published if the post is there, or retry it if not"),
+            )),
+        }
+    }
+
+    /// Whether an identical re-send may probe a step first sent at `first_sent`.
+    fn may_probe(&self, step: &Step, first_sent: DateTime<Utc>) -> bool {
+        // Media ride on the first part only.
+        let text_only = matches!(step.action, StepAction::PublishPart { .. })
+            || (self.media.is_empty() && self.content.media.is_empty());
+        doubt::may_probe(
+            step.platform,
+            text_only,
+            first_sent,
+            Utc::now(),
+            self.ctx.settings.duplicate_probe_window,
+        )
     }
 
     /// One platform call; a 401 that a refresh may cure gets one forced refresh and one more
@@ -382,6 +643,21 @@ impl Run<'_> {
     fn account(&self) -> Account {
         tokens::account_of(&self.conn)
     }
+}
+
+/// How one send of a publishing step ended.
+enum Attempt {
+    Done(Done),
+    /// The answer was lost: settle by lookup.
+    Unknown(PlatformFailure),
+    Ended(Ended),
+}
+
+/// How a lookup settled a step of unknown outcome.
+enum Settled {
+    Posted(Done),
+    /// Send it again, with this doubt.
+    Send(Prior),
 }
 
 /// What a finished step left for the steps after it.

@@ -34,6 +34,9 @@ pub struct WorkerSettings {
     pub sweep_lookup_budget: Duration,
     pub shutdown_grace: Duration,
     pub unknown_outcome: UnknownOutcomePolicy,
+    /// How recent an attempt of unknown outcome must be to be probed by an identical re-send
+    /// where the platform cannot be searched (see docs/exactly-once.md).
+    pub duplicate_probe_window: Duration,
     /// The longest a job that arrived early (Redis keeps whole seconds) waits in place for
     /// its delivery's `run_at`; later ones are pushed back to Redis.
     pub early_wait: Duration,
@@ -104,6 +107,7 @@ impl WorkerSettings {
             sweep_lookup_budget: worker.sweep_lookup_budget,
             shutdown_grace: worker.shutdown_grace,
             unknown_outcome: worker.unknown_outcome,
+            duplicate_probe_window: worker.duplicate_probe_window,
             early_wait: Duration::from_secs(3),
             media: MediaSettings {
                 timeout: worker.media.timeout,

@@ -315,7 +315,9 @@ async fn resolve_step(ctx: &Ctx, step: Step) -> Result<bool, StoreError> {
             let detail = json!({"resolved_by": "sweeper_lookup", "found": false});
             ctx.store.journal().settle(&step, None, Some(&detail)).await
         }
-        Ok(Lookup::CannotKnow) => Ok(false),
+        // Stays `sending`: the next attempt settles it (looks again, probes, or asks the
+        // policy), never by a blind send.
+        Ok(Lookup::CannotKnow | Lookup::Inconclusive { .. }) => Ok(false),
         Err(failure) => {
             tracing::debug!(%failure, "lookup failed; the next attempt looks again");
             Ok(false)

@@ -17,7 +17,9 @@
 //!   `image_wait`, `POST /v2/ugcPosts` with the asset URN.
 //! - Fallback: "ShareMedia.media (URN) is missing" means LinkedIn rejected the media:
 //!   under [`FallbackPolicy::Allow`] the post goes out text-only and reports `media_dropped`.
-//! - Lookup: `GET /rest/posts?q=author&author={urn}` (a FINDER), by unescaped commentary.
+//! - Lookup: `GET /rest/posts?q=author&author={urn}` (a FINDER), by unescaped commentary,
+//!   paged by `start`/`count`; a member app without `r_member_social` (403) cannot tell. A
+//!   duplicate refusal names the original, read back with `GET /rest/posts/{urn}`.
 
 use std::time::Duration;
 

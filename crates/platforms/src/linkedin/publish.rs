@@ -8,7 +8,9 @@ use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::{Elements, Linkedin, P, RESERVED, string_at};
+use serde::Deserialize;
+
+use super::{Linkedin, P, RESERVED, string_at};
 use crate::account::Account;
 use crate::classify::{self, Call, Operation};
 use crate::hints;
@@ -273,39 +275,72 @@ impl Linkedin {
                     })?
             }
         };
-        let url = self.config.web_url.join(&format!("/feed/update/{urn}"));
+        let url = self.post_url(&urn);
         let mut outcome = StepOutcome::new(urn, reply.rate).with_url(Some(url));
         outcome.degraded = degraded;
         Ok(outcome)
     }
 
+    /// Pages back through the author's posts (`start`/`count`, newest first) until it passes
+    /// the send time. A member app without `r_member_social` may not list its own posts (403
+    /// ACCESS_DENIED): that lookup cannot tell.
     pub(crate) async fn lookup(
         &self,
         account: &Account,
         text: &str,
         since: DateTime<Utc>,
     ) -> Result<Lookup, PlatformFailure> {
+        const COUNT: usize = 50;
         let author = author_urn(account)?;
-        let request = self
-            .rest(
-                self.http
-                    .client()
-                    .get(self.config.api_url.join("/rest/posts")),
-                &account.access_token,
-            )
-            .header("X-RestLi-Method", "FINDER")
-            .query(&[
-                ("q", "author"),
-                ("author", author.as_str()),
-                ("count", "50"),
-            ]);
-        let reply = self
-            .send(request, Sent::Repeatable, Call::new(Operation::Read))
-            .await?;
-        let posts: Elements = reply.json(P, Sent::Repeatable)?;
-        let web = &self.config.web_url;
-        Ok(lookup::find(
-            posts.elements.iter().filter_map(|post| {
+        let mut search = lookup::Search::new(text, since, self.http.lookup_bounds());
+        let mut start = 0usize;
+        loop {
+            let (start_param, count_param) = (start.to_string(), COUNT.to_string());
+            let request = self
+                .rest(
+                    self.http
+                        .client()
+                        .get(self.config.api_url.join("/rest/posts")),
+                    &account.access_token,
+                )
+                .header("X-RestLi-Method", "FINDER")
+                .query(&[
+                    ("q", "author"),
+                    ("author", author.as_str()),
+                    ("start", start_param.as_str()),
+                    ("count", count_param.as_str()),
+                ]);
+            let reply = match self
+                .send(request, Sent::Repeatable, Call::new(Operation::Read))
+                .await
+            {
+                Ok(reply) => reply,
+                Err(failure) if failure.status == Some(403) => {
+                    tracing::info!(%failure, "LinkedIn denies listing the author's posts: the lookup cannot tell");
+                    return Ok(Lookup::CannotKnow);
+                }
+                Err(failure) => return Err(failure),
+            };
+            #[derive(Deserialize)]
+            struct Paging {
+                total: Option<usize>,
+            }
+            #[derive(Deserialize)]
+            struct Page {
+                #[serde(default)]
+                elements: Vec<Value>,
+                paging: Option<Paging>,
+            }
+            let page: Page = reply.json(P, Sent::Repeatable)?;
+            let read = page.elements.len();
+            // More when the page was full and the total (if given) lies beyond it.
+            let more = read >= COUNT
+                && page
+                    .paging
+                    .and_then(|p| p.total)
+                    .is_none_or(|total| start + read < total);
+            let web = &self.config.web_url;
+            let candidates = page.elements.iter().filter_map(|post| {
                 let id = post.get("id").and_then(Value::as_str)?.to_owned();
                 let commentary = post
                     .get("commentary")
@@ -321,10 +356,43 @@ impl Linkedin {
                     text: unescape_little_text(commentary),
                     id,
                 })
-            }),
-            text,
-            since,
-        ))
+            });
+            if let Some(found) = search.page(candidates, more) {
+                return Ok(found);
+            }
+            start += read;
+        }
+    }
+
+    /// A post's public URL.
+    pub(crate) fn post_url(&self, urn: &str) -> String {
+        self.config.web_url.join(&format!("/feed/update/{urn}"))
+    }
+
+    /// Whether the post `urn` exists (`GET /rest/posts/{urn}`): a duplicate refusal names the
+    /// post it repeats, which may since have been deleted. `None`: the app may not read it
+    /// (403, a member app without `r_member_social`).
+    pub(crate) async fn post_exists(
+        &self,
+        account: &Account,
+        urn: &str,
+    ) -> Result<Option<bool>, PlatformFailure> {
+        let encoded: String = url::form_urlencoded::byte_serialize(urn.as_bytes()).collect();
+        let request = self.rest(
+            self.http
+                .client()
+                .get(self.config.api_url.join(&format!("/rest/posts/{encoded}"))),
+            &account.access_token,
+        );
+        match self
+            .send(request, Sent::Repeatable, Call::new(Operation::Read))
+            .await
+        {
+            Ok(_) => Ok(Some(true)),
+            Err(failure) if matches!(failure.status, Some(404 | 410)) => Ok(Some(false)),
+            Err(failure) if failure.status == Some(403) => Ok(None),
+            Err(failure) => Err(failure),
+        }
     }
 }
 
