@@ -2,7 +2,6 @@
 //! worker (both `herald` processes), Redis cut off under the API, and a platform whose
 //! lookups crawl while the sweeper has overdue deliveries to dispatch.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
@@ -13,7 +12,7 @@ use serde_json::{Value, json};
 use support::app::TestApp;
 use support::eventually;
 use support::harness::{Harness, fast_sim, text};
-use support::process::{KillOnDrop, free_port, herald_binary};
+use support::process::{KillOnDrop, free_port};
 use support::proxy::TcpProxy;
 
 /// How long Postgres stays cut off.
@@ -24,22 +23,10 @@ const PROMPT: Duration = Duration::from_secs(2);
 /// A `herald` child process (`serve` or `work`) against the harness' services, with
 /// Postgres reached at `database_url`.
 fn herald(h: &Harness, command: &str, database_url: &str, env: &[(&str, String)]) -> KillOnDrop {
-    let mut child = Command::new(herald_binary());
+    let mut child = h.herald_command(command);
     child
-        .arg(command)
-        .envs(h.child_env())
         .env("DATABASE_URL", database_url)
-        .env("HERALD_WORKER__LEASE_SECS", "5")
-        .env("HERALD_WORKER__HEARTBEAT_SECS", "1")
-        .env("HERALD_WORKER__MISSED_HEARTBEATS", "3")
-        .env("HERALD_WORKER__SWEEP_INTERVAL_MS", "300")
-        .env("HERALD_WORKER__REDISPATCH_AFTER_SECS", "2")
-        .env("HERALD_WORKER__RETRY_SCHEDULE_SECS", "[1]")
-        .env("HERALD_WORKER__PLATFORM_POLL_INTERVAL_MS", "50")
-        .env("HERALD_LOG", "warn")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     KillOnDrop(child.spawn().expect("herald starts"))
 }
 

@@ -11,24 +11,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use support::eventually;
 use support::harness::{Harness, fast_sim, text};
-use support::process::{KillOnDrop, free_port, herald_binary};
+use support::process::{KillOnDrop, free_port};
 
 /// `herald work` against the harness' services, with short leases and sweeps.
 fn herald_work(h: &Harness, env: &[(&str, String)], stderr: Stdio) -> KillOnDrop {
-    let mut command = Command::new(herald_binary());
+    let mut command = h.herald_command("work");
     command
-        .arg("work")
-        .envs(h.child_env())
-        .env("HERALD_WORKER__LEASE_SECS", "5")
-        .env("HERALD_WORKER__HEARTBEAT_SECS", "1")
-        .env("HERALD_WORKER__MISSED_HEARTBEATS", "3")
-        .env("HERALD_WORKER__SWEEP_INTERVAL_MS", "300")
-        .env("HERALD_WORKER__REDISPATCH_AFTER_SECS", "2")
-        .env("HERALD_WORKER__RETRY_SCHEDULE_SECS", "[1]")
-        .env("HERALD_WORKER__PLATFORM_POLL_INTERVAL_MS", "50")
-        .env("HERALD_LOG", "warn")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
         .stderr(stderr);
     KillOnDrop(command.spawn().expect("herald work starts"))
 }

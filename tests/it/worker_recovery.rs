@@ -1,32 +1,21 @@
 //! Nothing is lost and nothing is posted twice when the machinery fails: a worker process
 //! killed mid-publish, and Redis emptied in the middle of a run.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use herald_domain::{AppType, DeliveryState, Platform, StepState};
 use serde_json::json;
 use support::eventually;
 use support::harness::{Harness, fast_sim, sim_with_member_lookups, text};
-use support::process::{KillOnDrop, herald_binary};
+use support::process::KillOnDrop;
 
 /// `herald work` as a child process against the harness' services.
 fn spawn_herald_work(h: &Harness) -> KillOnDrop {
-    let mut command = Command::new(herald_binary());
-    command
-        .arg("work")
-        .envs(h.child_env())
-        .env("HERALD_WORKER__LEASE_SECS", "5")
-        .env("HERALD_WORKER__HEARTBEAT_SECS", "1")
-        .env("HERALD_WORKER__MISSED_HEARTBEATS", "3")
-        .env("HERALD_WORKER__SWEEP_INTERVAL_MS", "300")
-        .env("HERALD_WORKER__REDISPATCH_AFTER_SECS", "2")
-        .env("HERALD_WORKER__RETRY_SCHEDULE_SECS", "[1]")
-        .env("HERALD_WORKER__PLATFORM_POLL_INTERVAL_MS", "50")
-        .env("HERALD_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    KillOnDrop(command.spawn().expect("herald work starts"))
+    KillOnDrop(
+        h.herald_command("work")
+            .spawn()
+            .expect("herald work starts"),
+    )
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::eventually;
+use crate::process::herald_binary;
 
 /// A simulator whose processing waits are short, for tests that are not about them.
 pub fn fast_sim() -> SimConfig {
@@ -503,6 +505,27 @@ impl Harness {
             // Workers run side by side: each serves its metrics on a port of its own.
             ("HERALD_WORKER__METRICS_ADDR".into(), "127.0.0.1:0".into()),
         ]
+    }
+
+    /// `herald <subcommand>` as a child process against the harness' services, with short
+    /// leases, heartbeats and sweeps so a test sees recovery in seconds. Its stdout is
+    /// dropped and its stderr shown with the test's output; callers add or override the rest.
+    pub fn herald_command(&self, subcommand: &str) -> Command {
+        let mut command = Command::new(herald_binary());
+        command
+            .arg(subcommand)
+            .envs(self.child_env())
+            .env("HERALD_WORKER__LEASE_SECS", "5")
+            .env("HERALD_WORKER__HEARTBEAT_SECS", "1")
+            .env("HERALD_WORKER__MISSED_HEARTBEATS", "3")
+            .env("HERALD_WORKER__SWEEP_INTERVAL_MS", "300")
+            .env("HERALD_WORKER__REDISPATCH_AFTER_SECS", "2")
+            .env("HERALD_WORKER__RETRY_SCHEDULE_SECS", "[1]")
+            .env("HERALD_WORKER__PLATFORM_POLL_INTERVAL_MS", "50")
+            .env("HERALD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        command
     }
 }
 
