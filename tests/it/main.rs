@@ -5,6 +5,7 @@
 extern crate herald_e2e as support;
 
 mod api;
+mod chaos;
 mod dashboard;
 mod dashboard_browser;
 mod deploy_files;

@@ -88,7 +88,7 @@ async fn every_delivery_is_still_published_once_when_redis_is_flushed_mid_run() 
     })
     .await;
     assert!(some_published.is_some_and(|n| n < 20), "flushed mid-run");
-    flush_prefix(&h).await;
+    h.flush_redis().await;
 
     let done = h.until_final(&ids, Duration::from_secs(40)).await;
     assert!(done.iter().all(|d| d.state == DeliveryState::Published));
@@ -96,20 +96,4 @@ async fn every_delivery_is_still_published_once_when_redis_is_flushed_mid_run() 
         assert_eq!(h.sim_count("linkedin", t).await, 1, "`{t}` exactly once");
     }
     worker.stop().await;
-}
-
-/// Deletes every key of this deployment: the queue, its workers, the limiter.
-async fn flush_prefix(h: &Harness) {
-    let mut conn = h.redis.connection().await;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("*{}*", h.redis.prefix()))
-        .query_async(&mut conn)
-        .await
-        .expect("KEYS");
-    assert!(!keys.is_empty());
-    let _: () = redis::cmd("DEL")
-        .arg(&keys)
-        .query_async(&mut conn)
-        .await
-        .expect("DEL");
 }

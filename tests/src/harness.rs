@@ -507,6 +507,22 @@ impl Harness {
         ]
     }
 
+    /// Deletes every Redis key of this deployment: the queue, its workers, the limiter.
+    pub async fn flush_redis(&self) {
+        let mut conn = self.redis.connection().await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("*{}*", self.redis.prefix()))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS");
+        assert!(!keys.is_empty(), "there were keys to delete");
+        let _: () = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .expect("DEL");
+    }
+
     /// `herald <subcommand>` as a child process against the harness' services, with short
     /// leases, heartbeats and sweeps so a test sees recovery in seconds. Its stdout is
     /// dropped and its stderr shown with the test's output; callers add or override the rest.
