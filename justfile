@@ -7,7 +7,7 @@ default:
 
 # Run the whole test suite (what CI runs after fmt and clippy).
 test:
-    cargo test --workspace
+    bash tests/run
 
 # Everything CI checks, services included.
 ci:
