@@ -59,6 +59,14 @@ impl StepKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// Which text part this step makes visible: 0 for `publish`, `n` for thread part `n`;
+    /// `None` for uploads and containers, which a later attempt simply runs again.
+    pub fn text_part(&self) -> Option<usize> {
+        if self.0 == "publish" {
+            return Some(0);
+        }
+        self.0.strip_prefix("part:")?.parse().ok()
+    }
 }
 
 impl std::fmt::Display for StepKey {
@@ -312,4 +320,19 @@ pub(crate) fn unpublishable(
     PlatformFailure::new(ErrorClass::Permanent, platform, message)
         .with_herald_code(Code::Content)
         .with_hint(hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_key_names_the_text_part_it_publishes() {
+        assert_eq!(StepKey::publish().text_part(), Some(0));
+        assert_eq!(StepKey::part(0).text_part(), Some(0));
+        assert_eq!(StepKey::part(3).text_part(), Some(3));
+        assert_eq!(StepKey::media(0).text_part(), None);
+        assert_eq!(StepKey::media_ready(1).text_part(), None);
+        assert_eq!(StepKey::container().text_part(), None);
+    }
 }

@@ -33,7 +33,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use futures::StreamExt;
 use herald_domain::{Platform, PublishJob};
-use herald_platforms::Lookup;
+use herald_platforms::{Lookup, StepKey};
 use herald_store::{Leader, Step, StoreError};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -284,15 +284,15 @@ async fn resolve_step(ctx: &Ctx, step: Step) -> Result<bool, StoreError> {
         return Ok(false);
     };
     let content = delivery.content.clone().unwrap_or(post.content);
-    let index = step
+    let Some(index) = step
         .step
-        .strip_prefix("part:")
-        .and_then(|n| n.parse::<usize>().ok())
-        .unwrap_or(0);
-    if step.step != "publish" && index == 0 {
+        .parse::<StepKey>()
+        .ok()
+        .and_then(|key| key.text_part())
+    else {
         // An upload or container: the next attempt simply runs it again.
         return Ok(false);
-    }
+    };
     let text = content.parts().nth(index).unwrap_or_default().to_owned();
     let Some(conn) = ctx
         .store
