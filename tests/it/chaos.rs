@@ -25,8 +25,6 @@ fn worker(h: &Harness) -> KillOnDrop {
 }
 
 #[tokio::test]
-#[ignore = "fails today: a delivery whose runs are cut by five worker deaths goes `dead` \
-            (\"no attempt finished in 5 tries\"); run with --ignored once that is settled"]
 async fn under_kills_drops_latency_and_a_redis_flush_every_post_is_published_exactly_once() {
     let _serial = support::serial().await;
     let mut sim = fast_sim();

@@ -149,6 +149,8 @@ pub struct WorkerConfig {
     #[serde(with = "redact::secs")]
     pub token_refresh_margin: Duration,
     pub max_attempts: u32,
+    /// Runs cut short by their worker's death a delivery may have before it is dead.
+    pub max_interrupted_runs: u32,
     pub media: MediaFetchConfig,
     /// Deliveries of one platform one process runs at once.
     pub per_platform_concurrency: usize,
@@ -371,7 +373,7 @@ impl Config {
         );
 
         let (api, worker) = (&raw.api, &raw.worker);
-        let checks: [(bool, &str, &str); 14] = [
+        let checks: [(bool, &str, &str); 15] = [
             (
                 raw.database_acquire_timeout_ms >= 100,
                 "database_acquire_timeout_ms",
@@ -411,6 +413,11 @@ impl Config {
             (
                 worker.max_attempts > 0,
                 "worker.max_attempts",
+                "must be at least 1",
+            ),
+            (
+                worker.max_interrupted_runs > 0,
+                "worker.max_interrupted_runs",
                 "must be at least 1",
             ),
             (
@@ -491,6 +498,7 @@ impl Config {
                 lease: Duration::from_secs(raw.worker.lease_secs),
                 token_refresh_margin: Duration::from_secs(raw.worker.token_refresh_margin_secs),
                 max_attempts: raw.worker.max_attempts,
+                max_interrupted_runs: raw.worker.max_interrupted_runs,
                 media: MediaFetchConfig {
                     timeout: Duration::from_secs(raw.worker.media.timeout_secs),
                     max_bytes: raw.worker.media.max_bytes,

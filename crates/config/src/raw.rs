@@ -78,6 +78,7 @@ pub struct RawWorker {
     pub lease_secs: u64,
     pub token_refresh_margin_secs: u64,
     pub max_attempts: u32,
+    pub max_interrupted_runs: u32,
     pub media: RawMediaFetch,
     pub per_platform_concurrency: usize,
     pub heartbeat_secs: u64,

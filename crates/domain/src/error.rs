@@ -88,6 +88,9 @@ string_enum!(
         // A thread part needs the id of the part before it, which was published but whose id
         // the platform never named.
         RemoteIdUnknown => "remote_id_unknown",
+        // The delivery's runs were cut short by their workers' deaths too often
+        // (`worker.max_interrupted_runs`): it may be what stops them.
+        RunsInterrupted => "runs_interrupted",
         // Another attempt is resolving the same publish.
         ConcurrentAttempt => "concurrent_attempt",
         // Fetching and checking media before the upload.

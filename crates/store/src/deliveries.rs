@@ -31,7 +31,8 @@ pub struct Delivery {
     /// This target's override of the post's content, if it has one.
     pub content: Option<PostContent>,
     pub state: DeliveryState,
-    /// Claims so far (a claim is an attempt; a rate-limit wait gives its attempt back).
+    /// Runs so far (a claim takes an attempt; a rate-limit wait, a shutdown checkpoint and a
+    /// run cut short by its worker's death give it back).
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: DateTime<Utc>,

@@ -326,9 +326,10 @@ async fn an_expired_lease_is_released_for_another_worker_and_a_renewed_one_is_ke
         .unwrap();
     assert_eq!(reclaimed.from, DeliveryState::Retrying);
     assert_eq!(
-        reclaimed.delivery.attempts, 2,
-        "the dead worker's attempt counted"
+        reclaimed.delivery.attempts, 1,
+        "the dead worker's run did not end: its attempt is given back"
     );
+    assert_eq!(reclaimed.interrupted, 1, "and counted as interrupted");
     let due = store.deliveries().due(Duration::ZERO, 10).await.unwrap();
     assert!(due.is_empty(), "running deliveries are not due: {due:?}");
 }

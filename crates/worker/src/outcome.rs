@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | published | `published` (+ remote id, URL, degraded flags) | kept |
 //! | retryable failure, attempts left | `retrying`, `run_at` from the retry schedule or the platform's Retry-After | kept |
-//! | retryable failure, none left | `dead` | kept |
+//! | retryable failure, none left, or too many runs cut by worker deaths | `dead` | kept |
 //! | inconclusive lookup (the publish may exist), attempts left | `retrying`: it looks again, never sends | kept |
 //! | inconclusive lookup, none left | `unknown` | kept |
 //! | rate limited (gate or platform) | `rate_limited`, `run_at` = when the window frees | given back |
@@ -159,7 +159,9 @@ fn after_failure(
             {
                 // The post may well exist: not dead, but an outcome for an operator to settle.
                 (DeliveryState::Unknown, None, Handled::Unknown)
-            } else if tries.attempts >= tries.max_attempts {
+            } else if tries.attempts >= tries.max_attempts
+                || failure.herald_code == Some(herald_domain::Code::RunsInterrupted)
+            {
                 (DeliveryState::Dead, None, Handled::Dead)
             } else {
                 let attempt = u32::try_from(tries.attempts).unwrap_or(0);
@@ -305,6 +307,23 @@ mod tests {
         assert_eq!(
             (t.to, t.run_at, push_at),
             (DeliveryState::Retrying, Some(later), Some(later))
+        );
+    }
+
+    #[test]
+    fn a_delivery_whose_runs_keep_dying_with_their_workers_is_dead_with_attempts_left() {
+        let (t, push_at, label) = decide_with(
+            Ended::Failed(failure(ErrorClass::Retryable).with_herald_code(Code::RunsInterrupted)),
+            1,
+            Utc::now(),
+        );
+        assert_eq!(
+            (t.to, push_at, label),
+            (DeliveryState::Dead, None, Handled::Dead)
+        );
+        assert_eq!(
+            t.error.and_then(|e| e.code).as_deref(),
+            Some("runs_interrupted")
         );
     }
 

@@ -78,16 +78,23 @@ pub(crate) async fn handle(ctx: Arc<Ctx>, job: PublishJob) {
 async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
     let delivery = &claimed.delivery;
     let platform = delivery.platform;
-    if delivery.attempts > delivery.max_attempts {
-        // Earlier runs all died before recording anything: stop trying.
-        return Ended::Failed(PlatformFailure::new(
-            ErrorClass::Retryable,
-            platform,
-            format!(
-                "no attempt finished in {} tries (the workers running it stopped)",
-                delivery.max_attempts
+    if claimed.interrupted >= ctx.settings.max_interrupted_runs {
+        // Its runs keep dying with their workers: this one may be what kills them.
+        return Ended::Failed(
+            PlatformFailure::new(
+                ErrorClass::Retryable,
+                platform,
+                format!(
+                    "the workers running it stopped {} times before it finished",
+                    claimed.interrupted
+                ),
+            )
+            .with_herald_code(Code::RunsInterrupted)
+            .with_hint(
+                "Look in the worker logs for what stopped them (out of memory, a crash) \
+                 around this delivery's runs, then retry it",
             ),
-        ));
+        );
     }
     let slot = ctx.slot(platform);
     let _permit = tokio::select! {

@@ -23,6 +23,8 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub per_platform_concurrency: usize,
     pub lease: Duration,
+    /// Runs cut short by their worker's death a delivery may have before it is dead.
+    pub max_interrupted_runs: i32,
     pub token_refresh_margin: Duration,
     pub retry: RetrySchedule,
     pub consumer: ConsumerSettings,
@@ -86,6 +88,7 @@ impl WorkerSettings {
             concurrency: worker.concurrency,
             per_platform_concurrency: worker.per_platform_concurrency,
             lease: worker.lease,
+            max_interrupted_runs: i32::try_from(worker.max_interrupted_runs).unwrap_or(i32::MAX),
             token_refresh_margin: worker.token_refresh_margin,
             retry: RetrySchedule::new(
                 worker

@@ -6,8 +6,9 @@
 //! process takes over at its next tick) looks at Postgres every `sweep_interval` and:
 //!
 //! 1. **expires dead workers' leases**: `running` deliveries whose lease ran out go back to
-//!    `retrying` (the attempt stays counted, so a delivery that kills its workers ends up
-//!    `dead`) and are pushed to Redis;
+//!    `retrying` (the cut run gives its attempt back and counts as interrupted instead, so
+//!    workers killed by a deploy never use up attempts, while a delivery that keeps killing
+//!    its workers ends `dead` at `worker.max_interrupted_runs`) and are pushed to Redis;
 //! 2. **re-dispatches due deliveries that are not in flight**: anything claimable that has
 //!    been due for `redispatch_after` without running is pushed again. A copy of a job that
 //!    was only slow is harmless: the second claim finds nothing;

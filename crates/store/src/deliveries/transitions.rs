@@ -30,7 +30,8 @@ pub enum Attempts {
     Keep,
     /// Give back the attempt the claim took: waiting out a rate window costs none.
     Refund,
-    /// Start counting again: an operator sent a failed delivery back to the queue.
+    /// Start counting again (attempts and interrupted runs): an operator sent a failed
+    /// delivery back to the queue.
     Reset,
 }
 
@@ -135,6 +136,9 @@ pub struct Claimed {
     pub content: PostContent,
     /// The state it was claimed from.
     pub from: DeliveryState,
+    /// Earlier runs cut short by their worker's death (see
+    /// [`Deliveries::release_expired_leases`]); they are not counted in `attempts`.
+    pub interrupted: i32,
 }
 
 /// A delivery that is due and not running, for the sweeper to dispatch again.
@@ -250,6 +254,7 @@ impl Deliveries<'_> {
                        attempts = CASE i.attempts WHEN 'refund' THEN greatest(d.attempts - 1, 0)
                                                   WHEN 'reset' THEN 0
                                                   ELSE d.attempts END,
+                       interrupted = CASE i.attempts WHEN 'reset' THEN 0 ELSE d.interrupted END,
                        remote_id = COALESCE(i.remote_id, d.remote_id),
                        public_url = COALESCE(i.public_url, d.public_url),
                        degraded = CASE WHEN i.degraded IS NULL THEN d.degraded
@@ -317,9 +322,9 @@ impl Deliveries<'_> {
     /// attempt. `None` means someone else has it, it is not due yet, or it is finished: the
     /// job is a duplicate, acknowledge and drop it.
     ///
-    /// The claim does not check `max_attempts`, so a due delivery can always be claimed; a
-    /// worker that finds `attempts > max_attempts` (its previous runs all died) finishes it
-    /// instead of publishing.
+    /// The claim checks no bound, so a due delivery can always be claimed; a worker that
+    /// finds too many interrupted runs (see [`Claimed::interrupted`]) finishes it instead of
+    /// publishing.
     pub async fn claim(
         &self,
         id: DeliveryId,
@@ -360,7 +365,7 @@ impl Deliveries<'_> {
                              d.lease_owner, d.lease_expires_at, d.remote_id, d.public_url,
                              d.degraded, d.error_class, d.error_code, d.error_message,
                              d.error_hint, d.created_at, d.updated_at, d.finished_at,
-                             l.from_state
+                             d.interrupted, l.from_state
                ),
                events AS (
                    INSERT INTO delivery_events (delivery_id, tenant_id, from_state, to_state, detail)
@@ -377,6 +382,7 @@ impl Deliveries<'_> {
                       c.degraded AS "degraded!", c.error_class, c.error_code, c.error_message,
                       c.error_hint, c.created_at AS "created_at!", c.updated_at AS "updated_at!",
                       c.finished_at, c.from_state AS "from_state!",
+                      c.interrupted AS "interrupted!",
                       COALESCE(c.content, p.content) AS "effective_content!"
                FROM claimed c JOIN posts p ON p.id = c.post_id
                ORDER BY c.id"#,
@@ -418,6 +424,7 @@ impl Deliveries<'_> {
                     delivery,
                     content,
                     from,
+                    interrupted: r.interrupted,
                 })
             })
             .collect()
@@ -501,8 +508,10 @@ impl Deliveries<'_> {
     }
 
     /// Moves running deliveries whose lease expired back to `retrying`, due now, and returns
-    /// them. A lease renewed meanwhile is left alone. The attempt the dead worker took stays
-    /// counted, so a delivery that kills its workers runs out of attempts.
+    /// them. A lease renewed meanwhile is left alone. The dead worker's run did not end, so
+    /// its attempt is given back and counted in `interrupted` instead: a deploy or a crash
+    /// loop never uses up attempts, and the worker that claims a delivery which keeps stopping
+    /// its workers ends it (`worker.max_interrupted_runs`).
     pub async fn release_expired_leases(&self, limit: i64) -> Result<Vec<DeliveryId>, StoreError> {
         let ids = sqlx::query_scalar!(
             r#"WITH locked AS MATERIALIZED (
@@ -515,19 +524,22 @@ impl Deliveries<'_> {
                moved AS (
                    UPDATE deliveries d SET
                        state = 'retrying', run_at = now(),
+                       attempts = greatest(d.attempts - 1, 0),
+                       interrupted = d.interrupted + 1,
                        lease_owner = NULL, lease_expires_at = NULL,
                        error_class = 'retryable', error_code = NULL, error_hint = NULL,
                        error_message = 'the worker running it stopped before finishing (lease expired)',
                        updated_at = now()
                    FROM locked l
                    WHERE d.id = l.id
-                   RETURNING d.id, d.tenant_id, d.attempts, l.lease_owner AS old_owner
+                   RETURNING d.id, d.tenant_id, d.attempts, d.interrupted,
+                             l.lease_owner AS old_owner
                ),
                events AS (
                    INSERT INTO delivery_events (delivery_id, tenant_id, from_state, to_state, detail)
                    SELECT id, tenant_id, 'running', 'retrying',
                           jsonb_build_object('reason', 'lease_expired', 'lease_owner', old_owner,
-                                             'attempts', attempts)
+                                             'attempts', attempts, 'interrupted', interrupted)
                    FROM moved
                )
                SELECT id AS "id!" FROM moved ORDER BY id"#,
