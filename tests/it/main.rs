@@ -11,6 +11,7 @@ mod dashboard_browser;
 mod deploy_files;
 mod outages;
 mod probes;
+mod security;
 mod telemetry_logs;
 mod telemetry_traces;
 mod worker_doubt;
