@@ -58,7 +58,8 @@ pub struct EventsQuery {
 /// Delivery transitions of the caller's tenant as `text/event-stream`.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery,
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id")),
-    responses((status = 200, description = "An event stream; each event's data is an EventOut", content_type = "text/event-stream")),
+    responses((status = 200, description = "An event stream; each event's data is an EventOut", content_type = "text/event-stream"),
+        (status = 429, description = "The key already holds api.max_event_streams_per_key streams open (`too_many_streams`)", body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn events(
     State(state): State<AppState>,
