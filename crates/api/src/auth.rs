@@ -13,10 +13,17 @@
 //! average of `api.rate_limit_per_second` with bursts of `api.rate_limit_burst`. Every
 //! answer carries `RateLimit-Limit` and `RateLimit-Remaining`; a refused request is a 429
 //! with `Retry-After` and `RateLimit-Reset`.
+//!
+//! A key found valid is remembered for a moment ([`crate::key_cache`]), so a busy producer
+//! does not cost a lookup per request. A request whose key fails (none, malformed, unknown,
+//! revoked) is counted by the fleet-wide failure throttles ([`crate::throttle`]) after it
+//! failed, never before, so no flood of bad keys can refuse a good one; over their limits the
+//! failure is answered 429 with `Retry-After` instead of 401.
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::{HeaderValue, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -28,6 +35,7 @@ use herald_domain::{ApiKeyId, Scope, TenantId};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::throttle::Surface;
 
 /// The authenticated caller of a `/v1` request.
 #[derive(Debug, Clone)]
@@ -127,6 +135,13 @@ pub(crate) async fn authenticate(
     let presented = bearer_key(&request);
     let caller = match caller_of(&state, presented).await {
         Ok(caller) => caller,
+        Err(ApiError::Unauthorized) => {
+            let client = state
+                .inner
+                .throttle
+                .client(peer_of(&request), request.headers());
+            return refuse(&state, client, Surface::Api).await.into_response();
+        }
         Err(error) => return error.into_response(),
     };
     let budget = match state.inner.limiter.check(caller.key_id) {
@@ -157,13 +172,71 @@ fn bearer_key(request: &Request) -> Option<String> {
         })
 }
 
+/// The connection's peer address, as an extractor that never fails (`None` when the server
+/// was not started with connect info; `serve` always is).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub(crate) Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0),
+        ))
+    }
+}
+
+/// The connection's peer address, when the server was started with it (`serve` does).
+pub(crate) fn peer_of<B>(request: &axum::http::Request<B>) -> Option<SocketAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0)
+}
+
+/// The answer to a failed authentication from `client`: 401, or 429 once the client (or
+/// everyone together) has failed too often.
+pub(crate) async fn refuse(
+    state: &AppState,
+    client: Option<std::net::IpAddr>,
+    surface: Surface,
+) -> ApiError {
+    match state
+        .inner
+        .throttle
+        .failed(client, surface, &state.inner.metrics)
+        .await
+    {
+        Ok(()) => ApiError::Unauthorized,
+        Err(throttled) => ApiError::AuthThrottled {
+            retry_after_secs: throttled.retry_after_secs,
+        },
+    }
+}
+
+/// The key `presented` stands for, from the cache or the store; `None` when it is not a
+/// live key. Only a lookup that found the key is remembered.
+pub(crate) async fn lookup_key(
+    state: &AppState,
+    presented: &str,
+) -> Result<Option<herald_store::AuthenticatedKey>, herald_store::StoreError> {
+    if let Some(key) = state.inner.key_cache.get(presented) {
+        return Ok(Some(key));
+    }
+    let found = state.inner.store.api_keys().authenticate(presented).await?;
+    if let Some(key) = &found {
+        state.inner.key_cache.insert(presented, key.clone());
+    }
+    Ok(found)
+}
+
 async fn caller_of(state: &AppState, presented: Option<String>) -> Result<Caller, ApiError> {
     let key = presented.ok_or(ApiError::Unauthorized)?;
-    let key = state
-        .inner
-        .store
-        .api_keys()
-        .authenticate(&key)
+    let key = lookup_key(state, &key)
         .await?
         .ok_or(ApiError::Unauthorized)?;
     Ok(Caller {

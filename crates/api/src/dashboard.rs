@@ -1,6 +1,8 @@
 //! The ops dashboard at `/dashboard`: server-rendered pages for people watching jobs.
 //!
-//! - Sign-in takes an admin-scoped API key and opens a server-side session: a random id in
+//! - Sign-in takes an admin-scoped API key and opens a server-side session (a wrong key
+//!   counts against the same fleet-wide failure throttles as `/v1`, [`crate::throttle`]:
+//!   over them the sign-in page answers 429 with `Retry-After`): a random id in
 //!   the `herald_session` cookie (HttpOnly, SameSite=Strict, Path=/dashboard, Secure when
 //!   the public URL is https) that maps to the key's tenant. The key itself is not kept.
 //!   Sessions live in this process's memory for [`SESSION_TTL`]: a restart signs everyone
@@ -41,6 +43,9 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::AppState;
+use crate::auth::{Peer, refuse};
+use crate::error::ApiError;
+use crate::throttle::Surface;
 
 /// How long a session lasts after sign-in.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
@@ -208,6 +213,7 @@ pub(crate) struct SignIn {
 async fn login(
     State(state): State<AppState>,
     Extension(sessions): Extension<Arc<Sessions>>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Response {
@@ -231,10 +237,26 @@ async fn login(
     let key = match found {
         Ok(Some(key)) => key,
         Ok(None) => {
-            return html::sign_in(
-                StatusCode::UNAUTHORIZED,
-                Some("That API key is not valid (unknown or revoked)."),
-            );
+            let client = state.inner.throttle.client(peer, &headers);
+            return match refuse(&state, client, Surface::Dashboard).await {
+                ApiError::AuthThrottled { retry_after_secs } => {
+                    let mut response = html::sign_in(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        Some(&format!(
+                            "Too many failed sign-ins from this address: \
+                             try again in {retry_after_secs} s."
+                        )),
+                    );
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                    response
+                }
+                _ => html::sign_in(
+                    StatusCode::UNAUTHORIZED,
+                    Some("That API key is not valid (unknown or revoked)."),
+                ),
+            };
         }
         Err(error) => {
             tracing::warn!(%error, "dashboard sign-in could not check the key");
@@ -302,7 +324,21 @@ async fn events(
         .or_else(|| query.after.and_then(|a| a.trim().parse().ok()))
         .unwrap_or(0)
         .max(0);
-    let stream = crate::events::feed(state, session.tenant_id, after);
+    let Some(slot) = state.inner.streams.take(session.key_id) else {
+        state.inner.metrics.stream_refused();
+        let mut response = html::message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many live feeds",
+            "This key already has as many live feeds open as it may; close a tab.",
+            None,
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::error::STREAMS_RETRY_AFTER_SECS),
+        );
+        return response;
+    };
+    let stream = crate::events::feed(state, session.tenant_id, after, slot);
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()

@@ -77,6 +77,10 @@ pub struct Problem {
 /// to hammer a recovering database, short enough for an outage of seconds.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
+/// What `Retry-After` says when a key holds all the event streams it may (429
+/// `too_many_streams`): a slot frees only when one of its streams closes, so a guess.
+pub const STREAMS_RETRY_AFTER_SECS: u64 = 5;
+
 /// Everything a handler can answer instead of a success.
 #[derive(Debug)]
 pub enum ApiError {
@@ -112,6 +116,15 @@ pub enum ApiError {
     RateLimited {
         retry_after_secs: u64,
         limit: u32,
+    },
+    /// A failed authentication over the failure throttles (per client address or in total):
+    /// answered instead of 401.
+    AuthThrottled {
+        retry_after_secs: u64,
+    },
+    /// The key already holds `api.max_event_streams_per_key` event streams open.
+    TooManyStreams {
+        limit: usize,
     },
     /// A platform refused or failed (Telegram validation, OAuth exchange, page listing).
     Platform(PlatformFailure),
@@ -168,7 +181,9 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. }
+            | ApiError::AuthThrottled { .. }
+            | ApiError::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Platform(failure) => match failure.class {
                 ErrorClass::Retryable | ErrorClass::UnknownOutcome => StatusCode::BAD_GATEWAY,
                 ErrorClass::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -211,6 +226,20 @@ impl ApiError {
             } => (
                 "rate_limited",
                 format!("too many requests for this API key: retry in {retry_after_secs} s"),
+            ),
+            ApiError::AuthThrottled { retry_after_secs } => (
+                "auth_throttled",
+                format!(
+                    "too many failed authentications from this address: \
+                     retry in {retry_after_secs} s with a valid API key"
+                ),
+            ),
+            ApiError::TooManyStreams { limit } => (
+                "too_many_streams",
+                format!(
+                    "this API key already has {limit} event streams open \
+                     (api.max_event_streams_per_key): close one first"
+                ),
             ),
             ApiError::Platform(failure) => ("platform_error", failure.to_string()),
             ApiError::Unavailable { detail } => ("unavailable", detail.clone()),
@@ -267,6 +296,15 @@ impl IntoResponse for ApiError {
                 headers.insert("ratelimit-limit", HeaderValue::from(*limit));
                 headers.insert("ratelimit-remaining", HeaderValue::from(0u32));
                 headers.insert("ratelimit-reset", secs);
+            }
+            ApiError::AuthThrottled { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::TooManyStreams { .. } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(STREAMS_RETRY_AFTER_SECS),
+                );
             }
             ApiError::Unavailable { .. } => {
                 headers.insert(

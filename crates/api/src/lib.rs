@@ -12,7 +12,9 @@
 //!   Postgres and Redis both answer, so a load balancer stops sending requests to an
 //!   instance that could not accept them.
 //!
-//! Every `/v1` route is authenticated and rate-limited per key ([`auth`]), and every error
+//! Every `/v1` route is authenticated and rate-limited per key ([`auth`]); failed
+//! authentications are throttled per client address and in total, fleet-wide
+//! ([`throttle`]), and valid keys are remembered for a moment ([`key_cache`]). Every error
 //! is one [`ApiError`] answered as problem+json ([`error`]). Handlers write to Postgres
 //! first and push to Redis after the commit ([`dispatch`]); Redis being down never fails a
 //! request that Postgres accepted.
@@ -24,12 +26,14 @@ pub mod deliveries;
 pub mod dispatch;
 pub mod error;
 pub mod events;
+mod key_cache;
 pub mod media;
 pub mod metrics;
 pub mod oauth;
 pub mod openapi;
 mod operator;
 pub mod posts;
+mod throttle;
 pub mod webhooks;
 
 use std::future::Future;
@@ -43,7 +47,7 @@ use axum::routing::get;
 use axum::{Json, Router, middleware};
 use herald_config::{Config, MediaStoreKind};
 use herald_platforms::Platforms;
-use herald_queue::{JobQueue, RedisKeys};
+use herald_queue::{JobQueue, RateLimiter, RedisKeys};
 use herald_store::{MediaStore, Store};
 use redis::aio::ConnectionManager;
 use serde_json::json;
@@ -67,6 +71,9 @@ pub(crate) struct Inner {
     pub(crate) config: Config,
     pub(crate) media: MediaStore,
     pub(crate) limiter: auth::KeyLimiter,
+    pub(crate) key_cache: key_cache::KeyCache,
+    pub(crate) throttle: throttle::FailureThrottle,
+    pub(crate) streams: Arc<events::StreamSlots>,
     pub(crate) metrics: metrics::Metrics,
 }
 
@@ -89,8 +96,10 @@ impl AppState {
         if config.media.store == MediaStoreKind::S3 {
             return Err(StartError::S3NotBuilt);
         }
-        let queue =
-            JobQueue::with_connection(redis.clone(), RedisKeys::new(config.redis_prefix.clone()));
+        let keys = RedisKeys::new(config.redis_prefix.clone());
+        let queue = JobQueue::with_connection(redis.clone(), keys.clone());
+        let throttle =
+            throttle::FailureThrottle::new(RateLimiter::new(redis.clone(), keys), &config.api);
         Ok(AppState {
             inner: Arc::new(Inner {
                 media: MediaStore::local(config.media.dir.clone()),
@@ -98,6 +107,12 @@ impl AppState {
                     config.api.rate_limit_per_second,
                     config.api.rate_limit_burst,
                 ),
+                key_cache: key_cache::KeyCache::new(
+                    config.api.key_cache_ttl,
+                    config.api.key_cache_capacity,
+                ),
+                throttle,
+                streams: events::StreamSlots::new(config.api.max_event_streams_per_key),
                 metrics: metrics::Metrics::default(),
                 store,
                 redis,
@@ -156,7 +171,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight.
+/// flight. Each request knows its connection's peer address (the failure throttles count
+/// per client address).
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
@@ -165,9 +181,12 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn healthz() -> &'static str {

@@ -25,6 +25,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::AppState;
+use crate::throttle::{Limit, Surface};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -37,6 +38,12 @@ struct RequestLabels {
 struct DeliveryLabels {
     platform: String,
     state: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ThrottleLabels {
+    surface: &'static str,
+    limit: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -53,6 +60,8 @@ pub(crate) struct Metrics {
     jobs_pushed: Counter,
     jobs_push_failed: Counter,
     rate_limited: Counter,
+    auth_throttled: Family<ThrottleLabels, Counter>,
+    streams_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -67,6 +76,8 @@ impl Default for Metrics {
             jobs_pushed: Counter::default(),
             jobs_push_failed: Counter::default(),
             rate_limited: Counter::default(),
+            auth_throttled: Family::default(),
+            streams_refused: Counter::default(),
         }
     }
 }
@@ -86,6 +97,21 @@ impl Metrics {
 
     pub(crate) fn rate_limited(&self) {
         self.rate_limited.inc();
+    }
+
+    /// A failed authentication answered 429 instead of 401.
+    pub(crate) fn auth_throttled(&self, surface: Surface, limit: Limit) {
+        self.auth_throttled
+            .get_or_create(&ThrottleLabels {
+                surface: surface.as_str(),
+                limit: limit.as_str(),
+            })
+            .inc();
+    }
+
+    /// An event stream refused because its key holds all it may.
+    pub(crate) fn stream_refused(&self) {
+        self.streams_refused.inc();
     }
 
     fn request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
@@ -121,6 +147,17 @@ impl Metrics {
             "herald_api_rate_limited",
             "Requests refused by the per-key rate limit",
             self.rate_limited.clone(),
+        );
+        registry.register(
+            "herald_api_auth_throttled",
+            "Failed authentications answered 429 by the failure throttles, by surface \
+             (api, dashboard) and limit (address, total)",
+            self.auth_throttled.clone(),
+        );
+        registry.register(
+            "herald_api_event_streams_refused",
+            "Event streams refused because their key held api.max_event_streams_per_key",
+            self.streams_refused.clone(),
         );
         registry.register(
             "herald_api_requests",
@@ -231,12 +268,16 @@ mod tests {
         metrics.post_created();
         metrics.dispatched(3);
         metrics.request("POST", "/v1/posts", 202, Duration::from_millis(20));
+        metrics.auth_throttled(Surface::Dashboard, Limit::Address);
+        metrics.stream_refused();
         let body = text(&metrics);
         for line in [
             "herald_api_posts_created_total 1",
             "herald_api_jobs_pushed_total 3",
             "herald_api_jobs_push_failed_total 0",
             "herald_api_rate_limited_total 0",
+            "herald_api_auth_throttled_total{surface=\"dashboard\",limit=\"address\"} 1",
+            "herald_api_event_streams_refused_total 1",
             "herald_api_requests_total{method=\"POST\",route=\"/v1/posts\",status=\"202\"} 1",
             "herald_api_request_seconds_sum{method=\"POST\",route=\"/v1/posts\",status=\"202\"} 0.02",
         ] {

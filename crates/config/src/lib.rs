@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Format, Toml};
+pub use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use url::Url;
@@ -98,6 +99,21 @@ pub struct ApiConfig {
     /// How often `GET /v1/events` looks for new delivery events.
     #[serde(serialize_with = "serialize_millis")]
     pub events_poll: Duration,
+    /// Event streams one key may hold open at once on one instance (0: no cap).
+    pub max_event_streams_per_key: usize,
+    /// How long a valid key is remembered in process (zero: not at all).
+    #[serde(serialize_with = "serialize_millis")]
+    pub key_cache_ttl: Duration,
+    /// Most keys remembered at once.
+    pub key_cache_capacity: usize,
+    /// Failed authentications one client address may make per minute, fleet-wide (0: no
+    /// limit).
+    pub auth_failures_per_address_per_minute: u32,
+    /// Failed authentications of all clients together per minute, fleet-wide (0: no limit).
+    pub auth_failures_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    #[serde(serialize_with = "serialize_nets")]
+    pub trusted_proxies: Vec<IpNet>,
     pub webhooks: WebhooksConfig,
 }
 
@@ -373,7 +389,9 @@ impl Config {
         );
 
         let (api, worker) = (&raw.api, &raw.worker);
-        let checks: [(bool, &str, &str); 15] = [
+        let trusted_proxies =
+            parse_nets(&mut problems, "api.trusted_proxies", &api.trusted_proxies);
+        let checks: [(bool, &str, &str); 17] = [
             (
                 raw.database_acquire_timeout_ms >= 100,
                 "database_acquire_timeout_ms",
@@ -400,6 +418,16 @@ impl Config {
                 "the rate and the burst must be at least 1",
             ),
             (api.max_targets > 0, "api.max_targets", "must be at least 1"),
+            (
+                api.key_cache_ttl_ms <= MAX_KEY_CACHE_TTL_MS,
+                "api.key_cache_ttl_ms",
+                "must be at most 5000 milliseconds (a revoked key works that long)",
+            ),
+            (
+                api.key_cache_ttl_ms == 0 || api.key_cache_capacity > 0,
+                "api.key_cache_capacity",
+                "must be at least 1 while the key cache is on (api.key_cache_ttl_ms > 0)",
+            ),
             (
                 raw.media.store != MediaStoreKind::S3 || raw.media.s3.bucket.is_some(),
                 "media.s3.bucket",
@@ -476,6 +504,12 @@ impl Config {
                 rate_limit_burst: raw.api.rate_limit_burst,
                 oauth_state_ttl: Duration::from_secs(raw.api.oauth_state_ttl_secs),
                 events_poll: Duration::from_millis(raw.api.events_poll_ms.max(10)),
+                max_event_streams_per_key: raw.api.max_event_streams_per_key,
+                key_cache_ttl: Duration::from_millis(raw.api.key_cache_ttl_ms),
+                key_cache_capacity: raw.api.key_cache_capacity,
+                auth_failures_per_address_per_minute: raw.api.auth_failures_per_address_per_minute,
+                auth_failures_per_minute: raw.api.auth_failures_per_minute,
+                trusted_proxies,
                 webhooks: WebhooksConfig {
                     retry_schedule_secs: raw.api.webhooks.retry_schedule_secs,
                     timeout: Duration::from_secs(raw.api.webhooks.timeout_secs),
@@ -551,6 +585,33 @@ impl Config {
 
 fn serialize_millis<S: serde::Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The longest a valid key may be remembered: a revoked key keeps working that long.
+const MAX_KEY_CACHE_TTL_MS: u64 = 5_000;
+
+fn serialize_nets<S: serde::Serializer>(nets: &[IpNet], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(nets.iter().map(ToString::to_string))
+}
+
+/// IPs (`192.0.2.1`, `2001:db8::1`) and CIDRs (`10.0.0.0/8`); a lone IP is its own /32 or
+/// /128.
+fn parse_nets(problems: &mut Problems, key: &str, values: &[String]) -> Vec<IpNet> {
+    let mut nets = Vec::with_capacity(values.len());
+    for value in values {
+        let value = value.trim();
+        let parsed = value
+            .parse::<IpNet>()
+            .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(net) => nets.push(net.trunc()),
+            Err(_) => problems.push(
+                key,
+                format!("`{value}` is not an IP address or a CIDR (e.g. 10.0.0.0/8)"),
+            ),
+        }
+    }
+    nets
 }
 
 fn check_url_scheme(problems: &mut Problems, key: &str, value: &str, schemes: &[&str]) {

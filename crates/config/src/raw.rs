@@ -42,6 +42,12 @@ pub struct RawApi {
     pub rate_limit_burst: u32,
     pub oauth_state_ttl_secs: u64,
     pub events_poll_ms: u64,
+    pub max_event_streams_per_key: usize,
+    pub key_cache_ttl_ms: u64,
+    pub key_cache_capacity: usize,
+    pub auth_failures_per_address_per_minute: u32,
+    pub auth_failures_per_minute: u32,
+    pub trusted_proxies: Vec<String>,
     pub webhooks: RawWebhooks,
 }
 

@@ -336,3 +336,54 @@ fn content_rules_default_to_the_spec_and_one_limit_can_be_changed() {
         "the rest of the platform's rules stay"
     );
 }
+
+#[test]
+fn trusted_proxies_are_ips_or_cidrs_and_each_bad_one_is_named() {
+    let config = load(&[(
+        "HERALD_API__TRUSTED_PROXIES",
+        r#"["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]"#,
+    )])
+    .unwrap();
+    let shown: Vec<String> = config
+        .api
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+
+    let err = load(&[(
+        "HERALD_API__TRUSTED_PROXIES",
+        r#"["10.0.0.0/33", "proxy.internal"]"#,
+    )])
+    .unwrap_err();
+    assert_eq!(
+        problem_keys(&err),
+        ["api.trusted_proxies", "api.trusted_proxies"]
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("`proxy.internal` is not an IP address or a CIDR")
+            && text.contains("HERALD_API__TRUSTED_PROXIES"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_key_cache_keeps_a_revoked_key_working_at_most_five_seconds() {
+    let config = load(&[]).unwrap();
+    assert!(config.api.key_cache_ttl <= Duration::from_secs(5));
+    assert!(config.api.key_cache_capacity > 0);
+    assert_eq!(config.api.max_event_streams_per_key, 5);
+    let err = load(&[("HERALD_API__KEY_CACHE_TTL_MS", "60000")]).unwrap_err();
+    assert_eq!(problem_keys(&err), ["api.key_cache_ttl_ms"]);
+    let err = load(&[("HERALD_API__KEY_CACHE_CAPACITY", "0")]).unwrap_err();
+    assert_eq!(problem_keys(&err), ["api.key_cache_capacity"]);
+    assert!(
+        load(&[
+            ("HERALD_API__KEY_CACHE_TTL_MS", "0"),
+            ("HERALD_API__KEY_CACHE_CAPACITY", "0")
+        ])
+        .is_ok()
+    );
+}

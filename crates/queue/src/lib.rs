@@ -24,7 +24,7 @@ pub mod jobs;
 pub mod limits;
 
 pub use jobs::{ConsumerSettings, JobQueue, PUBLISH_QUEUE, QueueDepth};
-pub use limits::{Gcra, GcraDecision, RateLimiter};
+pub use limits::{Gcra, GcraDecision, RateLimiter, Throttle};
 
 use herald_domain::Platform;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -57,6 +57,12 @@ impl RedisKeys {
     /// so each is its own slot.
     pub fn limit(&self, platform: Platform, scope: &str) -> String {
         format!("{{{}:limit:{platform}:{scope}}}", self.prefix)
+    }
+
+    /// The GCRA state of a limit that belongs to no platform, e.g.
+    /// `throttle("auth-failures:addr:192.0.2.7")`.
+    pub fn throttle(&self, scope: &str) -> String {
+        format!("{{{}:throttle:{scope}}}", self.prefix)
     }
 
     /// When a platform told us to stop (a 429 and its reset), for an account or an app.
@@ -124,6 +130,10 @@ mod tests {
         assert_eq!(
             keys.blocked_until(Platform::Telegram, "bot:1"),
             "{test-7:blocked:telegram:bot:1}"
+        );
+        assert_eq!(
+            keys.throttle("auth-failures:all"),
+            "{test-7:throttle:auth-failures:all}"
         );
         assert!(
             keys.queue("publish")

@@ -36,6 +36,16 @@ pub struct Gcra<'a> {
     pub period: Duration,
 }
 
+/// A limit that belongs to no platform: `limit` events per `period` for `scope`, e.g. the
+/// API's failed authentications per client address. The same GCRA as [`Gcra`], under its
+/// own key.
+#[derive(Debug, Clone)]
+pub struct Throttle<'a> {
+    pub scope: &'a str,
+    pub limit: u32,
+    pub period: Duration,
+}
+
 /// What the limiter answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GcraDecision {
@@ -68,17 +78,40 @@ impl RateLimiter {
 
     /// Takes one cell of `limit` if there is one.
     pub async fn acquire(&self, limit: &Gcra<'_>) -> Result<GcraDecision, QueueError> {
-        if limit.limit == 0 {
+        self.gcra(
+            self.keys.limit(limit.platform, limit.scope),
+            limit.limit,
+            limit.period,
+        )
+        .await
+    }
+
+    /// Takes one cell of `throttle` if there is one.
+    pub async fn throttle(&self, throttle: &Throttle<'_>) -> Result<GcraDecision, QueueError> {
+        self.gcra(
+            self.keys.throttle(throttle.scope),
+            throttle.limit,
+            throttle.period,
+        )
+        .await
+    }
+
+    /// One GCRA check-and-set on `key`: `limit` per `period`, 0 meaning no limit.
+    async fn gcra(
+        &self,
+        key: String,
+        limit: u32,
+        period: Duration,
+    ) -> Result<GcraDecision, QueueError> {
+        if limit == 0 {
             return Ok(GcraDecision::Allowed);
         }
-        let period_ms = u64::try_from(limit.period.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        let interval_ms = (period_ms / u64::from(limit.limit)).max(1);
+        let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1);
+        let interval_ms = (period_ms / u64::from(limit)).max(1);
         let tolerance_ms = period_ms.saturating_sub(interval_ms);
         let mut conn = self.conn.clone();
         let (allowed, retry_at_ms): (i64, i64) = redis::Script::new(GCRA)
-            .key(self.keys.limit(limit.platform, limit.scope))
+            .key(key)
             .arg(interval_ms)
             .arg(tolerance_ms)
             .invoke_async(&mut conn)

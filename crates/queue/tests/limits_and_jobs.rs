@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use herald_domain::{DeliveryId, Platform, PublishJob};
-use herald_queue::{Gcra, GcraDecision, JobQueue, RateLimiter, RedisKeys};
+use herald_queue::{Gcra, GcraDecision, JobQueue, RateLimiter, RedisKeys, Throttle};
 use herald_testkit::TestRedis;
 use redis::AsyncCommands;
 
@@ -103,6 +103,39 @@ async fn the_gcra_allows_its_burst_then_says_when_the_next_cell_frees() {
         limiter.acquire(&other).await.unwrap(),
         GcraDecision::Allowed,
         "limits are per key"
+    );
+}
+
+#[tokio::test]
+async fn a_throttle_is_a_gcra_of_its_own_beside_platform_limits() {
+    let redis = TestRedis::new().await;
+    let q = queue(&redis).await;
+    let limiter = RateLimiter::new(q.connection(), q.keys().clone());
+    let throttle = Throttle {
+        scope: "auth-failures:all",
+        limit: 2,
+        period: Duration::from_secs(60),
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            limiter.throttle(&throttle).await.unwrap(),
+            GcraDecision::Allowed
+        );
+    }
+    assert!(matches!(
+        limiter.throttle(&throttle).await.unwrap(),
+        GcraDecision::Denied { .. }
+    ));
+    let platform = Gcra {
+        platform: Platform::Twitter,
+        scope: "auth-failures:all",
+        limit: 1,
+        period: Duration::from_secs(60),
+    };
+    assert_eq!(
+        limiter.acquire(&platform).await.unwrap(),
+        GcraDecision::Allowed,
+        "a platform limit of the same scope is another key"
     );
 }
 
