@@ -166,10 +166,11 @@ async fn connect(
             None
         }
     };
-    if let Some(to) = &request.return_to
-        && let Err(error) = check_return_to(to, &state.inner.config.api.allowed_return_origins)
-    {
-        errors.push(error);
+    if let Some(to) = &request.return_to {
+        errors.extend(return_to_problem(
+            to,
+            &state.inner.config.api.allowed_return_origins,
+        ));
     }
     check_user(request.user.as_deref())?;
     if !errors.is_empty() {
@@ -223,20 +224,21 @@ async fn connect(
     })
 }
 
-/// Where the callback may send the browser: an absolute http(s) URL, no user info, no
-/// backslash or control character (parsers disagree on those, browsers included), on one of
-/// `api.allowed_return_origins`, compared exactly (scheme, host and port). Anything looser
-/// makes the callback an open redirect that hands the new connection's id to another site.
-fn check_return_to(to: &str, allowed: &[String]) -> Result<(), FieldError> {
+/// What is wrong with `return_to`, if anything. The callback may send the browser only to an
+/// absolute http(s) URL without user info, backslashes or control characters (parsers
+/// disagree on those, browsers included), on one of `api.allowed_return_origins`, compared
+/// exactly (scheme, host and port). Anything looser makes the callback an open redirect that
+/// hands the new connection's id to another site.
+fn return_to_problem(to: &str, allowed: &[String]) -> Option<FieldError> {
     let shape = |message: &str| FieldError::new("return_to", "return_to.invalid", message);
     if to.len() > 2048 {
-        return Err(shape("return_to must be at most 2048 characters"));
+        return Some(shape("return_to must be at most 2048 characters"));
     }
     if to
         .chars()
         .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
     {
-        return Err(shape(
+        return Some(shape(
             "return_to must not contain backslashes, whitespace or control characters",
         ));
     }
@@ -244,16 +246,16 @@ fn check_return_to(to: &str, allowed: &[String]) -> Result<(), FieldError> {
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
     let Some(url) = url else {
-        return Err(shape("return_to must be an absolute http(s) URL"));
+        return Some(shape("return_to must be an absolute http(s) URL"));
     };
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(shape("return_to must not carry user info (user@host)"));
+        return Some(shape("return_to must not carry user info (user@host)"));
     }
     if return_origin_allowed(&url, allowed) {
-        return Ok(());
+        return None;
     }
     let origin = herald_config::origin_of(&url).unwrap_or_default();
-    Err(FieldError::new(
+    Some(FieldError::new(
         "return_to",
         "return_to.origin_not_allowed",
         format!(
@@ -504,7 +506,10 @@ async fn connect_account(
         },
     };
     let connections = state.inner.store.connections();
-    let mut connected = connections.connect(&new).await.map_err(store_refusal)?;
+    let mut connected = connections
+        .connect(&new)
+        .await
+        .map_err(|e| store_refusal(&e))?;
     // An Instagram connection's account is the business account chosen after connecting, not
     // the Facebook user who authorized: the same owner is the one whose token still reaches it.
     if let Connected::OtherAccount(existing) = &connected
@@ -513,7 +518,10 @@ async fn connect_account(
         && reaches(state, existing, &tokens.access_token).await
     {
         new.account_id = existing.account_id.clone();
-        connected = connections.connect(&new).await.map_err(store_refusal)?;
+        connected = connections
+            .connect(&new)
+            .await
+            .map_err(|e| store_refusal(&e))?;
     }
     let connection = match connected {
         Connected::Created(connection) => connection,
@@ -539,7 +547,7 @@ async fn connect_account(
     Ok((connection.id.to_string(), needs_page))
 }
 
-fn store_refusal(error: herald_store::StoreError) -> Refused {
+fn store_refusal(error: &herald_store::StoreError) -> Refused {
     tracing::error!(%error, "could not store the connection");
     Refused {
         code: herald_domain::Code::Store.as_str().to_owned(),
@@ -723,4 +731,54 @@ fn page(status: StatusCode, title: &str, message: &str, hint: Option<&str>) -> R
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed() -> Vec<String> {
+        vec!["https://app.example.com".to_owned()]
+    }
+
+    #[test]
+    fn return_to_is_only_an_allowed_origin_compared_exactly() {
+        for ok in [
+            "https://app.example.com/connected",
+            "https://APP.example.com:443/x?y=1#z",
+            "https://app.example.com",
+        ] {
+            assert!(return_to_problem(ok, &allowed()).is_none(), "{ok}");
+        }
+        for bad in [
+            "https://app.example.com.evil.test/",
+            "https://app.example.com@evil.test/",
+            "https://evil.test\\@app.example.com/",
+            "https://app.example.com\\.evil.test/",
+            "http://app.example.com/",
+            "https://app.example.com:444/",
+            "https://xapp.example.com/",
+            "//app.example.com/",
+            "app.example.com",
+            "https://app.example.com/\n",
+        ] {
+            let problem = return_to_problem(bad, &allowed()).expect(bad);
+            assert_eq!(problem.field, "return_to", "{bad}");
+        }
+        let problem = return_to_problem("https://evil.test/", &allowed()).expect("refused");
+        assert_eq!(problem.code, "return_to.origin_not_allowed");
+        assert!(problem.message.contains("api.allowed_return_origins"));
+    }
+
+    #[test]
+    fn only_states_shaped_like_herald_makes_them_pass() {
+        let made =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, [7u8; 32]);
+        assert!(is_state_shaped(&made));
+        assert!(!is_state_shaped(&made[..42]));
+        assert!(!is_state_shaped(&format!("{made}A")));
+        assert!(!is_state_shaped(&format!("{}; Path=/", &made[..33])));
+        assert!(!is_state_shaped(&"=".repeat(43)));
+        assert!(!is_state_shaped(""));
+    }
 }
