@@ -153,7 +153,14 @@ async fn a_full_publish_logs_no_token_secret_or_key() {
         );
     }
     let logs = capture();
-    let mut app = TestApp::spawn_with(&[("HERALD_WORKER__RETRY_SCHEDULE_SECS", "[1]")]).await;
+    let mut app = TestApp::spawn_with(&[
+        ("HERALD_WORKER__RETRY_SCHEDULE_SECS", "[1]"),
+        (
+            "HERALD_API__ALLOWED_RETURN_ORIGINS",
+            "[\"https://producer.example\"]",
+        ),
+    ])
+    .await;
     app.start_worker().await;
     // Errors are logged too: Telegram's first send fails (its URL carries the bot token).
     let fault = app

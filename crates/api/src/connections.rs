@@ -6,10 +6,11 @@
 //!
 //! Where a platform posts as a page, the account connects first and the page is chosen
 //! after: `GET /v1/connections/{id}/pages` lists what the token can post to and
-//! `PUT /v1/connections/{id}/page` picks one. Facebook stores the Page's own token in place
-//! of the user's (Pages are posted to with Page tokens); LinkedIn company connections post
-//! as the organization with the member's token; Instagram posts as the business account
-//! linked to the chosen Page, so choosing one makes that account the connection's account.
+//! `PUT /v1/connections/{id}/page` picks one. Facebook posts with the Page's own token and
+//! keeps the user's beside it (only the user's lists the Pages, so choosing again works);
+//! LinkedIn company connections post as the organization with the member's token; Instagram
+//! posts as the business account linked to the chosen Page, so choosing one makes that
+//! account the connection's account.
 //!
 //! Telegram has no OAuth: `POST /v1/connections/telegram` takes a bot token and a chat, and
 //! stores them only once `getMe`, `getChat` and `getChatMember` prove the bot can post there.
@@ -337,7 +338,7 @@ async fn targets_of(
     Ok(state
         .inner
         .platforms
-        .targets(c.platform, c.app_type, &with_tokens.access_token)
+        .targets(c.platform, c.app_type, with_tokens.owner_token())
         .await?)
 }
 

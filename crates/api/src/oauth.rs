@@ -13,14 +13,23 @@
 //!   nothing, and a state made for another platform is refused;
 //! - **bound to the browser** when the browser starts at Herald: `start_url` sets the
 //!   `oauth_state_{platform}` cookie (HttpOnly, SameSite=Lax) before redirecting to the
-//!   platform, and a callback whose cookie names another state is refused (login CSRF).
+//!   platform, and a callback whose cookie names another state is refused (login CSRF);
+//! - **checked before use**: a `state` that is not shaped like one Herald makes (43
+//!   characters of base64url, 32 bytes) is refused before it reaches a cookie or a query.
 //!
 //! The callback exchanges the code, reads the account's identity and stores the connection
 //! with sealed tokens; page platforms (Facebook, Instagram, LinkedIn company) then need
-//! their page chosen (`needs_page_selection=true`).
+//! their page chosen (`needs_page_selection=true`). A flow whose end user already has a
+//! connection of that platform (and LinkedIn app) is a reconnect: the same platform account
+//! renews the tokens, another account is refused (`error=account_mismatch`) and the
+//! connection keeps its account, tokens and scheduled posts.
+//!
 //! It then redirects to `return_to` with `connection_id` (or `error`, `error_description`
-//! and `hint`), or shows a plain result page. A platform's own refusal (`error=access_denied`,
-//! `invalid_scope`, ...) comes back with its remediation hint.
+//! and `hint`), or shows a plain result page. `return_to` must be on one of
+//! `api.allowed_return_origins` (by default `public_url`'s origin), compared exactly, so
+//! the callback is no open redirect handing connection ids to another site. A platform's
+//! own refusal (`error=access_denied`, `invalid_scope`, ...) comes back with its remediation
+//! hint.
 
 use axum::Json;
 use axum::Router;
@@ -29,9 +38,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::{DateTime, TimeDelta, Utc};
+use cookie::{Cookie, SameSite};
 use herald_domain::{AppType, Platform, PlatformFailure, PostTargetType, Scope};
-use herald_platforms::{AuthorizeRequest, CodeExchange, classify_callback_error};
-use herald_store::{NewConnection, NewOAuthState, OAuthState, Tokens};
+use herald_platforms::{AuthorizeRequest, CodeExchange, Target, classify_callback_error};
+use herald_store::{Connected, Connection, NewConnection, NewOAuthState, OAuthState, Tokens};
 use rand::RngCore;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -64,8 +74,9 @@ pub struct ConnectRequest {
     /// The producer's end user the connection belongs to.
     #[serde(default)]
     pub user: Option<String>,
-    /// Where to send the browser when done (absolute http(s) URL); without it the callback
-    /// shows a plain result page.
+    /// Where to send the browser when done: an absolute http(s) URL on one of
+    /// `api.allowed_return_origins` (by default the origin of Herald's public URL); without
+    /// it the callback shows a plain result page.
     #[serde(default)]
     pub return_to: Option<String>,
 }
@@ -156,15 +167,10 @@ async fn connect(
         }
     };
     if let Some(to) = &request.return_to {
-        let ok = url::Url::parse(to)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-        if !ok || to.len() > 2048 {
-            errors.push(FieldError::new(
-                "return_to",
-                "return_to.invalid",
-                "return_to must be an absolute http(s) URL",
-            ));
-        }
+        errors.extend(return_to_problem(
+            to,
+            &state.inner.config.api.allowed_return_origins,
+        ));
     }
     check_user(request.user.as_deref())?;
     if !errors.is_empty() {
@@ -218,8 +224,90 @@ async fn connect(
     })
 }
 
+/// What is wrong with `return_to`, if anything. The callback may send the browser only to an
+/// absolute http(s) URL without user info, backslashes or control characters (parsers
+/// disagree on those, browsers included), on one of `api.allowed_return_origins`, compared
+/// exactly (scheme, host and port). Anything looser makes the callback an open redirect that
+/// hands the new connection's id to another site.
+fn return_to_problem(to: &str, allowed: &[String]) -> Option<FieldError> {
+    let shape = |message: &str| FieldError::new("return_to", "return_to.invalid", message);
+    if to.len() > 2048 {
+        return Some(shape("return_to must be at most 2048 characters"));
+    }
+    if to
+        .chars()
+        .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    {
+        return Some(shape(
+            "return_to must not contain backslashes, whitespace or control characters",
+        ));
+    }
+    let url = url::Url::parse(to)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    let Some(url) = url else {
+        return Some(shape("return_to must be an absolute http(s) URL"));
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some(shape("return_to must not carry user info (user@host)"));
+    }
+    if return_origin_allowed(&url, allowed) {
+        return None;
+    }
+    let origin = herald_config::origin_of(&url).unwrap_or_default();
+    Some(FieldError::new(
+        "return_to",
+        "return_to.origin_not_allowed",
+        format!(
+            "return_to must be on an allowed origin ({}); to allow `{}`, add it to \
+             api.allowed_return_origins (HERALD_API__ALLOWED_RETURN_ORIGINS)",
+            allowed.join(", "),
+            origin.chars().take(200).collect::<String>()
+        ),
+    ))
+}
+
+fn return_origin_allowed(url: &url::Url, allowed: &[String]) -> bool {
+    herald_config::origin_of(url).is_some_and(|origin| allowed.contains(&origin))
+}
+
 fn cookie_name(platform: Platform) -> String {
     format!("oauth_state_{platform}")
+}
+
+/// Whether `value` has the shape of a state Herald makes: 32 random bytes, unpadded
+/// base64url (43 characters, canonical). Checked before a state goes near a header or the
+/// database, so a crafted one (`x; Domain=...`) cannot add cookie attributes.
+fn is_state_shaped(value: &str) -> bool {
+    value.len() == 43
+        && base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, value)
+            .is_ok_and(|bytes| bytes.len() == 32)
+}
+
+/// The `oauth_state_{platform}` cookie: HttpOnly, SameSite=Lax (the platform's redirect back
+/// is a top-level GET, which Lax lets through), scoped to the platform's OAuth paths and
+/// Secure when Herald is served over https. `value` is a checked state.
+fn state_cookie(state: &AppState, platform: Platform, value: &str) -> Cookie<'static> {
+    let secure = state
+        .inner
+        .config
+        .public_url
+        .as_str()
+        .starts_with("https://");
+    let max_age = i64::try_from(state.inner.config.api.oauth_state_ttl.as_secs()).unwrap_or(600);
+    Cookie::build((cookie_name(platform), value.to_owned()))
+        .path(format!("/api/social/{platform}"))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build()
+}
+
+fn set_cookie(response: &mut Response, cookie: &Cookie<'_>) {
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
 }
 
 /// `GET /api/social/{platform}/start?state=..&to=..`: sets the state cookie, then sends the
@@ -236,6 +324,14 @@ pub(crate) async fn start(
     let (Some(state_value), Some(to)) = (query.get("state"), query.get("to")) else {
         return page(StatusCode::BAD_REQUEST, "Missing state", "", None);
     };
+    if !is_state_shaped(state_value) {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Invalid start link",
+            "This link's state is not one Herald made: start the connection again.",
+            None,
+        );
+    }
     let web = web_url(&state, platform);
     let carries_state = url::Url::parse(to).is_ok_and(|u| {
         u.query_pairs()
@@ -249,26 +345,8 @@ pub(crate) async fn start(
             None,
         );
     }
-    let secure = if state
-        .inner
-        .config
-        .public_url
-        .as_str()
-        .starts_with("https://")
-    {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{}={state_value}; Path=/api/social/{platform}; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        cookie_name(platform),
-        state.inner.config.api.oauth_state_ttl.as_secs()
-    );
     let mut response = Redirect::to(to).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
+    set_cookie(&mut response, &state_cookie(&state, platform, state_value));
     response
 }
 
@@ -295,14 +373,10 @@ pub(crate) async fn callback(
     let Ok(platform) = platform.parse::<Platform>() else {
         return page(StatusCode::NOT_FOUND, "Unknown platform", "", None);
     };
-    let clear = format!(
-        "{}=; Path=/api/social/{platform}; HttpOnly; SameSite=Lax; Max-Age=0",
-        cookie_name(platform)
-    );
     let mut response = finish(&state, platform, &headers, &query).await;
-    if let Ok(value) = HeaderValue::from_str(&clear) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    let mut clear = state_cookie(&state, platform, "");
+    clear.make_removal();
+    set_cookie(&mut response, &clear);
     response
 }
 
@@ -315,6 +389,11 @@ async fn finish(
     let Some(state_value) = query.get("state").filter(|s| !s.is_empty()) else {
         return rejected("The platform sent no state: start the connection again.");
     };
+    if !is_state_shaped(state_value) {
+        return rejected(
+            "This connection link is invalid, expired (they last 10 minutes) or was already used: start the connection again.",
+        );
+    }
     if let Some(cookie) = crate::auth::cookie_value(headers, &cookie_name(platform))
         && cookie != *state_value
     {
@@ -346,27 +425,51 @@ async fn finish(
             error,
             query.get("error_description").map(String::as_str),
         );
-        return outcome(&flow, Err(failure));
+        return outcome(state, &flow, Err(failure.into()));
     }
     let Some(code) = query.get("code").filter(|c| !c.is_empty()) else {
         return outcome(
+            state,
             &flow,
             Err(classify_callback_error(
                 platform,
                 "invalid_request",
                 Some("the platform sent no code"),
-            )),
+            )
+            .into()),
         );
     };
     let result = connect_account(state, &flow, SecretString::from(code.clone())).await;
-    outcome(&flow, result)
+    outcome(state, &flow, result)
 }
+
+/// Why a callback connected nothing: what the redirect's `error`, `error_description` and
+/// `hint` (or the result page) say.
+#[derive(Debug)]
+struct Refused {
+    code: String,
+    message: String,
+    hint: Option<String>,
+}
+
+impl From<PlatformFailure> for Refused {
+    fn from(failure: PlatformFailure) -> Self {
+        Refused {
+            code: failure.code().unwrap_or_else(|| "error".to_owned()),
+            message: failure.message,
+            hint: failure.hint,
+        }
+    }
+}
+
+/// A connection the callback made or renewed: its id, and whether a page is still to choose.
+type Done = (String, bool);
 
 async fn connect_account(
     state: &AppState,
     flow: &OAuthState,
     code: SecretString,
-) -> Result<(String, bool), PlatformFailure> {
+) -> Result<Done, Refused> {
     let platforms = &state.inner.platforms;
     let tokens = platforms
         .exchange_code(&CodeExchange {
@@ -379,51 +482,180 @@ async fn connect_account(
     let identity = platforms
         .identity(flow.platform, &tokens.access_token)
         .await?;
-    let store_error = |error: &dyn std::fmt::Display| {
-        tracing::error!(%error, "could not store the connection");
-        PlatformFailure::new(
-            herald_domain::ErrorClass::Retryable,
-            flow.platform,
-            "Herald could not store the connection",
-        )
-        .with_herald_code(herald_domain::Code::Store)
+    let offered = describe(
+        &identity.account_id,
+        identity.username.as_deref(),
+        identity.name.as_deref(),
+    );
+    let mut new = NewConnection {
+        tenant_id: flow.tenant_id,
+        external_user_id: flow.external_user_id.clone(),
+        platform: flow.platform,
+        app_type: flow.app_type,
+        post_target_type: flow.post_target_type,
+        selected_page_id: None,
+        account_id: identity.account_id,
+        account_name: identity.name,
+        account_handle: identity.username,
+        scopes: tokens.scopes.clone(),
+        rate_tier: None,
+        tokens: Tokens {
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
+            expires_at: tokens.expires_at,
+        },
     };
-    let (connection, _) = state
-        .inner
-        .store
-        .connections()
-        .upsert(&NewConnection {
-            tenant_id: flow.tenant_id,
-            external_user_id: flow.external_user_id.clone(),
-            platform: flow.platform,
-            app_type: flow.app_type,
-            post_target_type: flow.post_target_type,
-            selected_page_id: None,
-            account_id: identity.account_id,
-            account_name: identity.name,
-            account_handle: identity.username,
-            scopes: tokens.scopes.clone(),
-            rate_tier: None,
-            tokens: Tokens {
-                access_token: tokens.access_token.clone(),
-                refresh_token: tokens.refresh_token.clone(),
-                expires_at: tokens.expires_at,
-            },
-        })
+    let connections = state.inner.store.connections();
+    let mut connected = connections
+        .connect(&new)
         .await
-        .map_err(|e| store_error(&e))?;
+        .map_err(|e| store_refusal(&e))?;
+    // An Instagram connection's account is the business account chosen after connecting, not
+    // the Facebook user who authorized: the same owner is the one whose token still reaches it.
+    if let Connected::OtherAccount(existing) = &connected
+        && existing.platform == Platform::Instagram
+        && existing.post_target_type == PostTargetType::Page
+        && reaches(state, existing, &tokens.access_token).await
+    {
+        new.account_id = existing.account_id.clone();
+        connected = connections
+            .connect(&new)
+            .await
+            .map_err(|e| store_refusal(&e))?;
+    }
+    let connection = match connected {
+        Connected::Created(connection) => connection,
+        Connected::Renewed(connection) => {
+            renew_page_token(state, &connection, &tokens.access_token).await;
+            connection
+        }
+        Connected::OtherAccount(existing) => {
+            tracing::warn!(
+                platform = %flow.platform,
+                connection_id = %existing.id,
+                "refused to move a connection to another platform account"
+            );
+            return Err(other_account(&existing, &offered));
+        }
+    };
     // Page platforms post as a page the producer chooses next (GET .../pages, PUT
     // .../page): posting to the wrong Page is worse than one more step.
-    let needs_page = matches!(flow.platform, Platform::Facebook | Platform::Instagram)
+    let page_platform = matches!(flow.platform, Platform::Facebook | Platform::Instagram)
         || flow.app_type == Some(AppType::Company);
+    let needs_page = page_platform && connection.selected_page_id.is_none();
     tracing::info!(platform = %flow.platform, connection_id = %connection.id, "account connected");
     Ok((connection.id.to_string(), needs_page))
 }
 
-/// Redirects to `return_to` with the result, or shows it.
-fn outcome(flow: &OAuthState, result: Result<(String, bool), PlatformFailure>) -> Response {
+fn store_refusal(error: &herald_store::StoreError) -> Refused {
+    tracing::error!(%error, "could not store the connection");
+    Refused {
+        code: herald_domain::Code::Store.as_str().to_owned(),
+        message: "Herald could not store the connection".to_owned(),
+        hint: Some("Try connecting again in a moment".to_owned()),
+    }
+}
+
+/// Whether `token` can still post to the account `existing` posts to.
+async fn reaches(state: &AppState, existing: &Connection, token: &SecretString) -> bool {
+    state
+        .inner
+        .platforms
+        .targets(existing.platform, existing.app_type, token)
+        .await
+        .is_ok_and(|targets| targets.iter().any(|t| t.id == existing.account_id))
+}
+
+/// A Facebook connection renewed while it posts to a Page: the Page's token comes again from
+/// the owner's new token. If the Page is out of reach the old Page token stays; publishing
+/// then says what is wrong.
+async fn renew_page_token(state: &AppState, connection: &Connection, owner: &SecretString) {
+    let Some(page_id) = connection.selected_page_id.as_deref() else {
+        return;
+    };
+    if connection.platform != Platform::Facebook {
+        return;
+    }
+    let page = match state
+        .inner
+        .platforms
+        .targets(Platform::Facebook, None, owner)
+        .await
+    {
+        Ok(targets) => targets.into_iter().find(|t| t.id == page_id),
+        Err(failure) => {
+            tracing::warn!(%failure, connection_id = %connection.id, "could not renew the Page token");
+            None
+        }
+    };
+    let Some(Target {
+        access_token: Some(token),
+        ..
+    }) = page
+    else {
+        return;
+    };
+    let tokens = Tokens {
+        access_token: token,
+        refresh_token: None,
+        expires_at: None,
+    };
+    if let Err(error) = state
+        .inner
+        .store
+        .connections()
+        .select_page(connection.id, page_id, Some(&tokens))
+        .await
+    {
+        tracing::warn!(%error, connection_id = %connection.id, "could not store the renewed Page token");
+    }
+}
+
+/// An account as a person recognizes it: `@handle (id)`, `Name (id)` or the id.
+fn describe(id: &str, handle: Option<&str>, name: Option<&str>) -> String {
+    match (handle, name) {
+        (Some(handle), _) => format!("@{handle} ({id})"),
+        (None, Some(name)) => format!("{name} ({id})"),
+        (None, None) => id.to_owned(),
+    }
+}
+
+/// The refusal of a reconnect as another account: the connection keeps its account (and
+/// the posts scheduled for it); the other account is a connection of its own.
+fn other_account(existing: &Connection, offered: &str) -> Refused {
+    let name = existing.platform.display_name();
+    let connected = describe(
+        &existing.account_id,
+        existing.account_handle.as_deref(),
+        existing.account_name.as_deref(),
+    );
+    Refused {
+        code: "account_mismatch".to_owned(),
+        message: format!(
+            "This {name} connection ({}) is connected to {connected}, but {offered} was \
+             authorized; the connection was left as it was.",
+            existing.id
+        ),
+        hint: Some(format!(
+            "To reconnect, sign in to {name} as {connected}. To add {offered}, connect it as a \
+             new connection: start POST /v1/connect/{} with a `user` that has no {name} \
+             connection yet (or disconnect connection {} first).",
+            existing.platform, existing.id
+        )),
+    }
+}
+
+/// Redirects to `return_to` with the result, or shows it. A `return_to` whose origin is no
+/// longer allowed (the configuration changed since the connect) gets the page instead.
+fn outcome(state: &AppState, flow: &OAuthState, result: Result<Done, Refused>) -> Response {
     let name = flow.platform.display_name();
-    match (&flow.return_to, result) {
+    let allowed = &state.inner.config.api.allowed_return_origins;
+    let return_to = flow
+        .return_to
+        .as_deref()
+        .and_then(|to| url::Url::parse(to).ok())
+        .filter(|url| return_origin_allowed(url, allowed));
+    match (return_to, result) {
         (Some(to), Ok((id, needs_page))) => {
             let mut params = vec![
                 ("connection_id", id),
@@ -435,18 +667,15 @@ fn outcome(flow: &OAuthState, result: Result<(String, bool), PlatformFailure>) -
             }
             redirect_with(to, &params)
         }
-        (Some(to), Err(failure)) => {
+        (Some(to), Err(refused)) => {
             let mut params = vec![
                 ("platform", flow.platform.as_str().to_owned()),
                 ("status", "error".to_owned()),
-                (
-                    "error",
-                    failure.code().unwrap_or_else(|| "error".to_owned()),
-                ),
-                ("error_description", failure.message.clone()),
+                ("error", refused.code),
+                ("error_description", refused.message),
             ];
-            if let Some(hint) = &failure.hint {
-                params.push(("hint", hint.clone()));
+            if let Some(hint) = refused.hint {
+                params.push(("hint", hint));
             }
             redirect_with(to, &params)
         }
@@ -463,28 +692,23 @@ fn outcome(flow: &OAuthState, result: Result<(String, bool), PlatformFailure>) -
                 None,
             )
         }
-        (None, Err(failure)) => page(
+        (None, Err(refused)) => page(
             StatusCode::BAD_REQUEST,
             &format!("{name} was not connected"),
-            &failure.message,
-            failure.hint.as_deref(),
+            &refused.message,
+            refused.hint.as_deref(),
         ),
     }
 }
 
-fn redirect_with(to: &str, params: &[(&str, String)]) -> Response {
-    match url::Url::parse(to) {
-        Ok(mut url) => {
-            {
-                let mut pairs = url.query_pairs_mut();
-                for (k, v) in params {
-                    pairs.append_pair(k, v);
-                }
-            }
-            Redirect::to(url.as_str()).into_response()
+fn redirect_with(mut url: url::Url, params: &[(&str, String)]) -> Response {
+    {
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in params {
+            pairs.append_pair(k, v);
         }
-        Err(_) => page(StatusCode::BAD_REQUEST, "Invalid return address", "", None),
     }
+    Redirect::to(url.as_str()).into_response()
 }
 
 fn rejected(message: &str) -> Response {
@@ -507,4 +731,54 @@ fn page(status: StatusCode, title: &str, message: &str, hint: Option<&str>) -> R
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed() -> Vec<String> {
+        vec!["https://app.example.com".to_owned()]
+    }
+
+    #[test]
+    fn return_to_is_only_an_allowed_origin_compared_exactly() {
+        for ok in [
+            "https://app.example.com/connected",
+            "https://APP.example.com:443/x?y=1#z",
+            "https://app.example.com",
+        ] {
+            assert!(return_to_problem(ok, &allowed()).is_none(), "{ok}");
+        }
+        for bad in [
+            "https://app.example.com.evil.test/",
+            "https://app.example.com@evil.test/",
+            "https://evil.test\\@app.example.com/",
+            "https://app.example.com\\.evil.test/",
+            "http://app.example.com/",
+            "https://app.example.com:444/",
+            "https://xapp.example.com/",
+            "//app.example.com/",
+            "app.example.com",
+            "https://app.example.com/\n",
+        ] {
+            let problem = return_to_problem(bad, &allowed()).expect(bad);
+            assert_eq!(problem.field, "return_to", "{bad}");
+        }
+        let problem = return_to_problem("https://evil.test/", &allowed()).expect("refused");
+        assert_eq!(problem.code, "return_to.origin_not_allowed");
+        assert!(problem.message.contains("api.allowed_return_origins"));
+    }
+
+    #[test]
+    fn only_states_shaped_like_herald_makes_them_pass() {
+        let made =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, [7u8; 32]);
+        assert!(is_state_shaped(&made));
+        assert!(!is_state_shaped(&made[..42]));
+        assert!(!is_state_shaped(&format!("{made}A")));
+        assert!(!is_state_shaped(&format!("{}; Path=/", &made[..33])));
+        assert!(!is_state_shaped(&"=".repeat(43)));
+        assert!(!is_state_shaped(""));
+    }
 }

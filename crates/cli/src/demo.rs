@@ -60,6 +60,11 @@ pub(crate) async fn run(
             "HERALD_WORKER__MEDIA__ALLOW_HOSTS",
             format!("[\"{sim_host}\"]"),
         ),
+        // The OAuth callback may send the browser back only to allowed origins.
+        (
+            "HERALD_API__ALLOWED_RETURN_ORIGINS",
+            "[\"http://demo.invalid\"]".to_owned(),
+        ),
         ("HERALD_LOG", "warn,herald=info".to_owned()),
         // A small Threads publishing window, so the demo shows a delivery waiting for its
         // window (rate_limited, no attempt used) and then going out.

@@ -96,6 +96,10 @@ pub struct ApiConfig {
     /// How long a started OAuth connection may take (10 minutes by default).
     #[serde(with = "redact::secs")]
     pub oauth_state_ttl: Duration,
+    /// The origins (`scheme://host[:port]`, as [`origin_of`] writes them) an OAuth callback
+    /// may redirect to. Never empty: unset, it is `public_url`'s origin alone, so a
+    /// `return_to` elsewhere (an open redirect carrying the new connection's id) is refused.
+    pub allowed_return_origins: Vec<String>,
     /// How often `GET /v1/events` looks for new delivery events.
     #[serde(serialize_with = "serialize_millis")]
     pub events_poll: Duration,
@@ -391,7 +395,14 @@ impl Config {
         let (api, worker) = (&raw.api, &raw.worker);
         let trusted_proxies =
             parse_nets(&mut problems, "api.trusted_proxies", &api.trusted_proxies);
-        let checks: [(bool, &str, &str); 17] = [
+        let checks: &[(bool, &str, &str)] = &[
+            (
+                api.allowed_return_origins
+                    .iter()
+                    .all(|o| parse_origin(o).is_some()),
+                "api.allowed_return_origins",
+                "each must be an origin, http(s)://host[:port], without path, query or user info",
+            ),
             (
                 raw.database_acquire_timeout_ms >= 100,
                 "database_acquire_timeout_ms",
@@ -474,12 +485,13 @@ impl Config {
                 "must be at least 5 seconds",
             ),
         ];
-        for (ok, key, rule) in checks {
+        for &(ok, key, rule) in checks {
             problems.require(ok, key, rule);
         }
 
         let platforms = platforms::resolve(raw.platforms, env, &public_url, &mut problems);
 
+        let allowed_return_origins = return_origins(&raw.api.allowed_return_origins, &public_url);
         if !problems.0.is_empty() {
             return Err(ConfigError {
                 problems: problems.0,
@@ -503,6 +515,7 @@ impl Config {
                 rate_limit_per_second: raw.api.rate_limit_per_second,
                 rate_limit_burst: raw.api.rate_limit_burst,
                 oauth_state_ttl: Duration::from_secs(raw.api.oauth_state_ttl_secs),
+                allowed_return_origins,
                 events_poll: Duration::from_millis(raw.api.events_poll_ms.max(10)),
                 max_event_streams_per_key: raw.api.max_event_streams_per_key,
                 key_cache_ttl: Duration::from_millis(raw.api.key_cache_ttl_ms),
@@ -612,6 +625,46 @@ fn parse_nets(problems: &mut Problems, key: &str, values: &[String]) -> Vec<IpNe
         }
     }
     nets
+}
+
+/// The configured return origins, normalized; `public_url`'s origin when none are.
+fn return_origins(configured: &[String], public_url: &BaseUrl) -> Vec<String> {
+    let mut origins: Vec<String> = configured.iter().filter_map(|o| parse_origin(o)).collect();
+    if origins.is_empty() {
+        origins.extend(
+            Url::parse(public_url.as_str())
+                .ok()
+                .and_then(|u| origin_of(&u)),
+        );
+    }
+    origins.sort();
+    origins.dedup();
+    origins
+}
+
+/// A configured origin, normalized (`https://App.Example.com:443/` is
+/// `https://app.example.com`); `None` when it is more than an origin (a path, a query, user
+/// info) or not http(s).
+fn parse_origin(value: &str) -> Option<String> {
+    let url = Url::parse(value.trim()).ok()?;
+    let bare = url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !bare {
+        return None;
+    }
+    origin_of(&url)
+}
+
+/// The origin of an http(s) URL as `scheme://host[:port]` (the default port left out), the
+/// form [`ApiConfig::allowed_return_origins`] holds; `None` for other schemes.
+pub fn origin_of(url: &Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    Some(url.origin().ascii_serialization())
 }
 
 fn check_url_scheme(problems: &mut Problems, key: &str, value: &str, schemes: &[&str]) {

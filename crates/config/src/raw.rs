@@ -41,6 +41,7 @@ pub struct RawApi {
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
     pub oauth_state_ttl_secs: u64,
+    pub allowed_return_origins: Vec<String>,
     pub events_poll_ms: u64,
     pub max_event_streams_per_key: usize,
     pub key_cache_ttl_ms: u64,

@@ -387,3 +387,39 @@ fn the_key_cache_keeps_a_revoked_key_working_at_most_five_seconds() {
         .is_ok()
     );
 }
+
+#[test]
+fn return_origins_default_to_the_public_urls_and_are_normalized() {
+    let config = load(&[("HERALD_PUBLIC_URL", "https://herald.example.com/base")]).unwrap();
+    assert_eq!(
+        config.api.allowed_return_origins,
+        ["https://herald.example.com"]
+    );
+    let config = load(&[(
+        "HERALD_API__ALLOWED_RETURN_ORIGINS",
+        "[\"https://App.Example.com:443/\", \"http://localhost:3000\"]",
+    )])
+    .unwrap();
+    assert_eq!(
+        config.api.allowed_return_origins,
+        ["http://localhost:3000", "https://app.example.com"]
+    );
+}
+
+#[test]
+fn return_origins_that_are_more_than_an_origin_are_refused() {
+    for bad in [
+        "https://app.example.com/path",
+        "https://user@app.example.com",
+        "https://app.example.com?x=1",
+        "ftp://app.example.com",
+        "app.example.com",
+    ] {
+        let err = load(&[(
+            "HERALD_API__ALLOWED_RETURN_ORIGINS",
+            &format!("[\"{bad}\"]"),
+        )])
+        .unwrap_err();
+        assert_eq!(problem_keys(&err), ["api.allowed_return_origins"], "{bad}");
+    }
+}

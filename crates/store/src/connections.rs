@@ -79,8 +79,35 @@ pub struct Connection {
 #[derive(Debug, Clone)]
 pub struct ConnectionWithTokens {
     pub connection: Connection,
+    /// The token Herald posts with: a Facebook Page's own token once a Page is chosen, else
+    /// the account owner's.
     pub access_token: SecretString,
     pub refresh_token: Option<SecretString>,
+    /// The account owner's token when posting uses another one (a Facebook Page's); `None`
+    /// when `access_token` is the owner's.
+    pub user_access_token: Option<SecretString>,
+}
+
+impl ConnectionWithTokens {
+    /// The account owner's own token: what lists the pages an account can post to (Graph's
+    /// `/me/accounts` refuses a Page token).
+    pub fn owner_token(&self) -> &SecretString {
+        self.user_access_token
+            .as_ref()
+            .unwrap_or(&self.access_token)
+    }
+}
+
+/// What [`Connections::connect`] did.
+#[derive(Debug, Clone)]
+pub enum Connected {
+    /// A new connection.
+    Created(Connection),
+    /// The existing connection, same platform account: its tokens renewed, the rest (page
+    /// choice, post target) kept.
+    Renewed(Connection),
+    /// The existing connection is bound to another platform account: nothing changed.
+    OtherAccount(Connection),
 }
 
 struct ConnectionRow {
@@ -96,6 +123,7 @@ struct ConnectionRow {
     account_handle: Option<String>,
     access_token: String,
     refresh_token: Option<String>,
+    user_access_token: Option<String>,
     token_expires_at: Option<DateTime<Utc>>,
     scopes: Vec<String>,
     rate_tier: Option<String>,
@@ -140,10 +168,16 @@ impl ConnectionRow {
             .as_deref()
             .map(|sealed| keyring.open(sealed, place(self.id, "refresh_token")))
             .transpose()?;
+        let user_access_token = self
+            .user_access_token
+            .as_deref()
+            .map(|sealed| keyring.open(sealed, place(self.id, "user_access_token")))
+            .transpose()?;
         Ok(ConnectionWithTokens {
             connection: self.into_connection()?,
             access_token,
             refresh_token,
+            user_access_token,
         })
     }
 }
@@ -211,6 +245,44 @@ impl<'a> Connections<'a> {
         ))
     }
 
+    /// Connects an account the owner just authorized (the OAuth callback). Unlike
+    /// [`Connections::upsert`], an existing connection of the same (tenant, end user,
+    /// platform, app) is never moved to another platform account: its scheduled posts were
+    /// meant for the account it has. With the same `account_id` only the tokens, scopes and
+    /// status are renewed (the chosen page stays); with another, nothing changes and the
+    /// existing connection comes back as [`Connected::OtherAccount`].
+    ///
+    /// Where a page's own token posts (a Facebook Page), the new token is the owner's and
+    /// renews `user_access_token`; the Page token stays until the page is chosen again.
+    pub async fn connect(&self, new: &NewConnection) -> Result<Connected, StoreError> {
+        if (new.platform == Platform::Linkedin) != new.app_type.is_some() {
+            return Err(StoreError::InvalidInput(
+                "a LinkedIn connection needs an app type, and only LinkedIn has one".to_owned(),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        for _ in 0..2 {
+            if let Some(id) = lock_existing(&mut tx, new).await? {
+                let current = get_row_in(&mut tx, id)
+                    .await?
+                    .ok_or(StoreError::UnknownConnection(id.into()))?;
+                if current.account_id != new.account_id {
+                    return Ok(Connected::OtherAccount(current.into_connection()?));
+                }
+                let row = renew(&mut tx, self.keyring, &current, new).await?;
+                tx.commit().await?;
+                return Ok(Connected::Renewed(row.into_connection()?));
+            }
+            if let Some(row) = insert(&mut tx, self.keyring, new).await? {
+                tx.commit().await?;
+                return Ok(Connected::Created(row.into_connection()?));
+            }
+        }
+        Err(StoreError::InvalidInput(
+            "the connection was created and removed concurrently; try again".to_owned(),
+        ))
+    }
+
     /// A connection by id, whichever tenant it belongs to: for the worker, which acts for
     /// every tenant. A tenant's request reads with [`Connections::get_for_tenant`].
     pub async fn get(&self, id: ConnectionId) -> Result<Option<Connection>, StoreError> {
@@ -230,7 +302,7 @@ impl<'a> Connections<'a> {
             ConnectionRow,
             "SELECT id, tenant_id, external_user_id, platform, app_type, post_target_type,
                     selected_page_id, account_id, account_name, account_handle, access_token,
-                    refresh_token, token_expires_at, scopes, rate_tier, status, last_error,
+                    refresh_token, user_access_token, token_expires_at, scopes, rate_tier, status, last_error,
                     created_at, updated_at
              FROM connections WHERE id = $1 AND tenant_id = $2",
             id.into_uuid(),
@@ -258,7 +330,7 @@ impl<'a> Connections<'a> {
             ConnectionRow,
             "SELECT id, tenant_id, external_user_id, platform, app_type, post_target_type,
                     selected_page_id, account_id, account_name, account_handle, access_token,
-                    refresh_token, token_expires_at, scopes, rate_tier, status, last_error,
+                    refresh_token, user_access_token, token_expires_at, scopes, rate_tier, status, last_error,
                     created_at, updated_at
              FROM connections WHERE id = $1",
             id.into_uuid()
@@ -278,7 +350,7 @@ impl<'a> Connections<'a> {
             ConnectionRow,
             "SELECT id, tenant_id, external_user_id, platform, app_type, post_target_type,
                     selected_page_id, account_id, account_name, account_handle, access_token,
-                    refresh_token, token_expires_at, scopes, rate_tier, status, last_error,
+                    refresh_token, user_access_token, token_expires_at, scopes, rate_tier, status, last_error,
                     created_at, updated_at
              FROM connections
              WHERE tenant_id = $1 AND ($2::text IS NULL OR external_user_id = $2)
@@ -307,7 +379,8 @@ impl<'a> Connections<'a> {
     }
 
     /// Chooses the page an account posts to (a Facebook Page, a LinkedIn organization), with
-    /// the page's own tokens when the platform issues them.
+    /// the page's own tokens when the platform issues them. The page's token then posts, and
+    /// the owner's token is kept apart (`user_access_token`) to list the pages again later.
     pub async fn select_page(
         &self,
         id: ConnectionId,
@@ -315,7 +388,37 @@ impl<'a> Connections<'a> {
         page_tokens: Option<&Tokens>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let changed = sqlx::query!(
+        let Some(current) = get_row_in(&mut tx, id.into_uuid()).await? else {
+            return Ok(false);
+        };
+        if let Some(tokens) = page_tokens {
+            let uuid = id.into_uuid();
+            // The first page chosen: `access_token` is still the owner's. Open it and seal it
+            // again for its new column (the associated data names the column).
+            let user = match &current.user_access_token {
+                Some(sealed) => sealed.clone(),
+                None => {
+                    let owner = self
+                        .keyring
+                        .open(&current.access_token, place(uuid, "access_token"))?;
+                    self.keyring
+                        .seal(owner.expose_secret(), place(uuid, "user_access_token"))?
+                }
+            };
+            let (access, _) = seal_tokens(self.keyring, uuid, tokens)?;
+            sqlx::query!(
+                "UPDATE connections
+                 SET user_access_token = $2, access_token = $3, token_expires_at = $4
+                 WHERE id = $1",
+                uuid,
+                user,
+                access,
+                tokens.expires_at
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query!(
             "UPDATE connections
              SET post_target_type = 'page', selected_page_id = $2, updated_at = now()
              WHERE id = $1",
@@ -323,14 +426,9 @@ impl<'a> Connections<'a> {
             page_id
         )
         .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if changed && let Some(tokens) = page_tokens {
-            update_tokens(&mut tx, self.keyring, id, tokens).await?;
-        }
+        .await?;
         tx.commit().await?;
-        Ok(changed)
+        Ok(true)
     }
 
     /// Marks an active connection as needing its owner to connect again, with the reason.
@@ -398,7 +496,7 @@ impl<'a> Connections<'a> {
             ConnectionRow,
             "SELECT id, tenant_id, external_user_id, platform, app_type, post_target_type,
                     selected_page_id, account_id, account_name, account_handle, access_token,
-                    refresh_token, token_expires_at, scopes, rate_tier, status, last_error,
+                    refresh_token, user_access_token, token_expires_at, scopes, rate_tier, status, last_error,
                     created_at, updated_at
              FROM connections WHERE id = $1
              FOR NO KEY UPDATE",
@@ -461,6 +559,67 @@ impl RefreshLock<'_> {
     }
 }
 
+/// The row `id` inside a transaction that already locked it (or is about to write it).
+async fn get_row_in(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<ConnectionRow>, StoreError> {
+    Ok(sqlx::query_as!(
+        ConnectionRow,
+        "SELECT id, tenant_id, external_user_id, platform, app_type, post_target_type,
+                selected_page_id, account_id, account_name, account_handle, access_token,
+                refresh_token, user_access_token, token_expires_at, scopes, rate_tier, status,
+                last_error, created_at, updated_at
+         FROM connections WHERE id = $1
+         FOR NO KEY UPDATE",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The same account authorized again: fresh tokens and scopes, active again. A connection
+/// that posts with a page's token gets the owner's new token beside it; the page token stays.
+async fn renew(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    current: &ConnectionRow,
+    new: &NewConnection,
+) -> Result<ConnectionRow, StoreError> {
+    let (access, refresh) = seal_tokens(keyring, current.id, &new.tokens)?;
+    let posts_with_page_token = current.user_access_token.is_some();
+    let user = posts_with_page_token
+        .then(|| {
+            keyring.seal(
+                new.tokens.access_token.expose_secret(),
+                place(current.id, "user_access_token"),
+            )
+        })
+        .transpose()?;
+    Ok(sqlx::query_as!(
+        ConnectionRow,
+        "UPDATE connections SET
+             access_token = CASE WHEN $2::text IS NULL THEN $3 ELSE access_token END,
+             user_access_token = COALESCE($2, user_access_token),
+             refresh_token = COALESCE($4, refresh_token),
+             token_expires_at = CASE WHEN $2::text IS NULL THEN $5 ELSE token_expires_at END,
+             scopes = $6, status = 'active', last_error = NULL, updated_at = now()
+         WHERE id = $1
+         RETURNING id, tenant_id, external_user_id, platform, app_type, post_target_type,
+                   selected_page_id, account_id, account_name, account_handle, access_token,
+                   refresh_token, user_access_token, token_expires_at, scopes, rate_tier,
+                   status, last_error, created_at, updated_at",
+        current.id,
+        user,
+        access,
+        refresh,
+        new.tokens.expires_at,
+        &new.scopes
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 async fn lock_existing(
     conn: &mut PgConnection,
     new: &NewConnection,
@@ -496,7 +655,7 @@ async fn insert(
          ON CONFLICT ON CONSTRAINT connections_one_per_user_platform_app DO NOTHING
          RETURNING id, tenant_id, external_user_id, platform, app_type, post_target_type,
                    selected_page_id, account_id, account_name, account_handle, access_token,
-                   refresh_token, token_expires_at, scopes, rate_tier, status, last_error,
+                   refresh_token, user_access_token, token_expires_at, scopes, rate_tier, status, last_error,
                    created_at, updated_at",
         id,
         new.tenant_id.into_uuid(),
@@ -523,7 +682,8 @@ async fn insert(
 }
 
 /// Reconnect: new account details and tokens on the existing row. The stored refresh token
-/// survives a grant without one only when the account is the same.
+/// survives a grant without one only when the account is the same; a page's token is gone
+/// with the page choice, so the owner's token is `access_token` again.
 async fn replace(
     conn: &mut PgConnection,
     keyring: &Keyring,
@@ -537,12 +697,12 @@ async fn replace(
              post_target_type = $2, selected_page_id = $3, account_id = $4,
              account_name = $5, account_handle = $6, access_token = $7,
              refresh_token = COALESCE($8, CASE WHEN account_id = $4 THEN refresh_token END),
-             token_expires_at = $9, scopes = $10, rate_tier = $11,
+             user_access_token = NULL, token_expires_at = $9, scopes = $10, rate_tier = $11,
              status = 'active', last_error = NULL, updated_at = now()
          WHERE id = $1
          RETURNING id, tenant_id, external_user_id, platform, app_type, post_target_type,
                    selected_page_id, account_id, account_name, account_handle, access_token,
-                   refresh_token, token_expires_at, scopes, rate_tier, status, last_error,
+                   refresh_token, user_access_token, token_expires_at, scopes, rate_tier, status, last_error,
                    created_at, updated_at",
         id,
         new.post_target_type.as_str(),
@@ -575,7 +735,7 @@ async fn update_tokens(
          WHERE id = $1
          RETURNING id, tenant_id, external_user_id, platform, app_type, post_target_type,
                    selected_page_id, account_id, account_name, account_handle, access_token,
-                   refresh_token, token_expires_at, scopes, rate_tier, status, last_error,
+                   refresh_token, user_access_token, token_expires_at, scopes, rate_tier, status, last_error,
                    created_at, updated_at",
         id.into_uuid(),
         access,

@@ -58,7 +58,7 @@ enum Resealed {
     Unreadable,
 }
 
-/// Re-seals every sealed column (connections' access and refresh tokens, OAuth states' PKCE
+/// Re-seals every sealed column (connections' access, refresh and owner tokens, OAuth states' PKCE
 /// verifiers, webhook signing secrets) that is not under the keyring's newest key.
 pub async fn reseal_all(pool: &PgPool, keyring: &Keyring) -> Result<ResealReport, StoreError> {
     let mut report = ResealReport::default();
@@ -96,14 +96,16 @@ fn reseal(keyring: &Keyring, sealed: &str, place: SealedField) -> Option<String>
 enum Column {
     AccessToken,
     RefreshToken,
+    UserAccessToken,
     PkceVerifier,
     WebhookSecret,
 }
 
 impl Column {
-    const ALL: [Column; 4] = [
+    const ALL: [Column; 5] = [
         Column::AccessToken,
         Column::RefreshToken,
+        Column::UserAccessToken,
         Column::PkceVerifier,
         Column::WebhookSecret,
     ];
@@ -112,6 +114,7 @@ impl Column {
         match self {
             Column::AccessToken => SealedField::new("connections", id, "access_token"),
             Column::RefreshToken => SealedField::new("connections", id, "refresh_token"),
+            Column::UserAccessToken => SealedField::new("connections", id, "user_access_token"),
             Column::PkceVerifier => SealedField::new("oauth_states", id, "pkce_verifier"),
             Column::WebhookSecret => SealedField::new("webhooks", id, "secret"),
         }
@@ -151,6 +154,20 @@ impl Column {
             .await?
             .into_iter()
             .map(|row| (row.id, row.refresh_token))
+            .collect(),
+            Column::UserAccessToken => sqlx::query!(
+                r#"SELECT id, user_access_token AS "user_access_token!" FROM connections
+               WHERE id > $1 AND user_access_token IS NOT NULL
+                 AND split_part(user_access_token, ':', 1) <> $2
+               ORDER BY id LIMIT $3"#,
+                after,
+                newest,
+                BATCH
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.user_access_token))
             .collect(),
             Column::PkceVerifier => sqlx::query!(
                 r#"SELECT id, pkce_verifier AS "pkce_verifier!" FROM oauth_states
@@ -203,6 +220,17 @@ impl Column {
             )
             .execute(pool)
             .await?,
+            Column::UserAccessToken => {
+                sqlx::query!(
+                    "UPDATE connections SET user_access_token = $3
+                 WHERE id = $1 AND user_access_token = $2",
+                    id,
+                    old,
+                    new
+                )
+                .execute(pool)
+                .await?
+            }
             Column::PkceVerifier => sqlx::query!(
                 "UPDATE oauth_states SET pkce_verifier = $3 WHERE id = $1 AND pkce_verifier = $2",
                 id,

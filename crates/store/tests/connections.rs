@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use herald_domain::{AppType, ConnectionStatus, Platform, PostTargetType};
-use herald_store::{NewOAuthState, StoreError};
+use herald_store::{Connected, NewOAuthState, StoreError};
 use herald_testkit::TestDb;
 use secrecy::ExposeSecret;
 
@@ -313,4 +313,119 @@ async fn an_oauth_state_is_consumed_once_and_opens_its_pkce_verifier() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn connecting_as_another_account_leaves_the_connection_alone_and_the_same_account_renews() {
+    let db = TestDb::new().await;
+    let store = db.store();
+    let tenant_id = tenant(&store).await;
+    let first = new_connection(tenant_id, Platform::Twitter, Some("alice"));
+    let Connected::Created(original) = store.connections().connect(&first).await.unwrap() else {
+        panic!("a new connection");
+    };
+
+    let mut other = first.clone();
+    other.account_id = "account-2".to_owned();
+    other.account_handle = Some("@two".to_owned());
+    other.tokens = tokens("access-token-of-account-two", Some("refresh-two"));
+    let Connected::OtherAccount(existing) = store.connections().connect(&other).await.unwrap()
+    else {
+        panic!("another account is refused");
+    };
+    assert_eq!(existing, original, "nothing changed");
+    let opened = store
+        .connections()
+        .get_with_tokens(original.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        opened.access_token.expose_secret(),
+        "access-token-of-account-one"
+    );
+    assert_eq!(
+        opened.refresh_token.unwrap().expose_secret(),
+        "refresh-token-of-account-one"
+    );
+
+    store
+        .connections()
+        .mark_needs_reconnect(original.id, "token revoked")
+        .await
+        .unwrap();
+    let mut again = first.clone();
+    again.tokens = tokens("renewed-access", None);
+    let Connected::Renewed(renewed) = store.connections().connect(&again).await.unwrap() else {
+        panic!("the same account renews");
+    };
+    assert_eq!(renewed.id, original.id);
+    assert_eq!(renewed.account_handle.as_deref(), Some("@one"));
+    assert_eq!(renewed.status, ConnectionStatus::Active);
+    let opened = store
+        .connections()
+        .get_with_tokens(original.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(opened.access_token.expose_secret(), "renewed-access");
+    assert_eq!(
+        opened.refresh_token.unwrap().expose_secret(),
+        "refresh-token-of-account-one",
+        "a grant without a refresh token keeps the stored one"
+    );
+}
+
+#[tokio::test]
+async fn a_chosen_page_posts_with_its_token_and_the_owners_token_is_kept_apart() {
+    let db = TestDb::new().await;
+    let store = db.store();
+    let tenant_id = tenant(&store).await;
+    let mut new = new_connection(tenant_id, Platform::Facebook, None);
+    new.tokens = tokens("user-token", None);
+    let (connection, _) = store.connections().upsert(&new).await.unwrap();
+    let opened = |id| {
+        let store = store.clone();
+        async move {
+            store
+                .connections()
+                .get_with_tokens(id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert!(opened(connection.id).await.user_access_token.is_none());
+
+    for (page, token) in [("page-1", "page-token-1"), ("page-2", "page-token-2")] {
+        assert!(
+            store
+                .connections()
+                .select_page(connection.id, page, Some(&tokens(token, None)))
+                .await
+                .unwrap()
+        );
+        let stored = opened(connection.id).await;
+        assert_eq!(stored.access_token.expose_secret(), token);
+        assert_eq!(stored.owner_token().expose_secret(), "user-token");
+        assert_eq!(stored.connection.selected_page_id.as_deref(), Some(page));
+    }
+
+    // The owner connects again: the owner's token is renewed, the Page keeps posting.
+    new.tokens = tokens("user-token-renewed", None);
+    let Connected::Renewed(renewed) = store.connections().connect(&new).await.unwrap() else {
+        panic!("the same account renews");
+    };
+    assert_eq!(renewed.selected_page_id.as_deref(), Some("page-2"));
+    let stored = opened(connection.id).await;
+    assert_eq!(stored.access_token.expose_secret(), "page-token-2");
+    assert_eq!(stored.owner_token().expose_secret(), "user-token-renewed");
+
+    // A reconnect that replaces the account forgets the page and its token.
+    new.account_id = "account-2".to_owned();
+    new.tokens = tokens("user-token-two", None);
+    store.connections().upsert(&new).await.unwrap();
+    let stored = opened(connection.id).await;
+    assert!(stored.user_access_token.is_none());
+    assert_eq!(stored.access_token.expose_secret(), "user-token-two");
 }

@@ -109,6 +109,36 @@ async fn a_refresh_token_moved_into_the_access_token_column_does_not_open() {
 }
 
 #[tokio::test]
+async fn an_owner_token_moved_into_the_access_token_column_does_not_open() {
+    let db = TestDb::new().await;
+    let store = db.store();
+    let tenant_id = tenant(&store).await;
+    let (connection, _) = store
+        .connections()
+        .upsert(&new_connection(tenant_id, Platform::Facebook, None))
+        .await
+        .unwrap();
+    store
+        .connections()
+        .select_page(connection.id, "page-1", Some(&tokens("page-token", None)))
+        .await
+        .unwrap();
+
+    sqlx::query("UPDATE connections SET access_token = user_access_token WHERE id = $1")
+        .bind(connection.id.into_uuid())
+        .execute(db.pool())
+        .await
+        .unwrap();
+
+    let err = store
+        .connections()
+        .get_with_tokens(connection.id)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("does not open"), "{err}");
+}
+
+#[tokio::test]
 async fn rotation_reseals_under_the_new_key_and_a_rerun_changes_nothing() {
     let db = TestDb::new().await;
     let old_store = db.store();
@@ -122,6 +152,12 @@ async fn rotation_reseals_under_the_new_key_and_a_rerun_changes_nothing() {
         );
         ids.push(old_store.connections().upsert(&new).await.unwrap().0.id);
     }
+    // "a" posts to a Page with the Page's token: its owner's token moves to its own column.
+    old_store
+        .connections()
+        .select_page(ids[0], "page-1", Some(&tokens("page-token-a", None)))
+        .await
+        .unwrap();
 
     let new_entry = Keyring::generate_entry();
     let rotated = Keyring::parse(&format!("{new_entry},{TEST_KEYRING}")).unwrap();
@@ -135,23 +171,25 @@ async fn rotation_reseals_under_the_new_key_and_a_rerun_changes_nothing() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(before.access_token.expose_secret(), "access-a");
+    assert_eq!(before.access_token.expose_secret(), "page-token-a");
+    assert_eq!(before.owner_token().expose_secret(), "access-a");
 
     let report = reseal_all(store.pool(), store.keyring()).await.unwrap();
     assert_eq!(
-        report.resealed, 5,
-        "three access tokens and two refresh tokens"
+        report.resealed, 6,
+        "three access tokens, two refresh tokens and one owner's token"
     );
     assert_eq!((report.changed_meanwhile, report.unreadable), (0, 0));
 
-    let raw: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT access_token, refresh_token FROM connections")
+    let raw: Vec<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT access_token, refresh_token, user_access_token FROM connections")
             .fetch_all(db.pool())
             .await
             .unwrap();
-    for (access, refresh) in raw {
+    for (access, refresh, user) in raw {
         assert!(access.starts_with(&format!("{new_key_id}:")), "{access}");
         assert!(refresh.is_none_or(|r| r.starts_with(&format!("{new_key_id}:"))));
+        assert!(user.is_none_or(|u| u.starts_with(&format!("{new_key_id}:"))));
     }
 
     // Only the new key is needed now.
@@ -167,7 +205,7 @@ async fn rotation_reseals_under_the_new_key_and_a_rerun_changes_nothing() {
             .unwrap()
             .unwrap();
         assert_eq!(
-            opened.access_token.expose_secret(),
+            opened.owner_token().expose_secret(),
             format!("access-{user}")
         );
     }

@@ -9,6 +9,15 @@ use support::app::{TestApp, problem};
 
 const RETURN_TO: &str = "https://producer.example/connected";
 
+/// The API, with `RETURN_TO`'s origin allowed as a place to send the browser back to.
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(&[(
+        "HERALD_API__ALLOWED_RETURN_ORIGINS",
+        "[\"https://producer.example\"]",
+    )])
+    .await
+}
+
 /// Where a response redirects to.
 fn location(response: &reqwest::Response) -> String {
     response
@@ -124,7 +133,7 @@ async fn published(app: &TestApp, body: Value) -> Value {
 
 #[tokio::test]
 async fn an_x_account_connects_with_pkce_and_its_post_is_published() {
-    let mut app = TestApp::spawn().await;
+    let mut app = spawn().await;
     app.start_worker().await;
     let id = connect(&app, "x", json!({"user": "u-1", "return_to": RETURN_TO})).await;
     let connection: Value = app
@@ -149,7 +158,7 @@ async fn an_x_account_connects_with_pkce_and_its_post_is_published() {
 
 #[tokio::test]
 async fn a_linkedin_member_connects_and_posts_as_themselves() {
-    let mut app = TestApp::spawn().await;
+    let mut app = spawn().await;
     app.start_worker().await;
     let id = connect(
         &app,
@@ -170,7 +179,7 @@ async fn a_linkedin_member_connects_and_posts_as_themselves() {
 
 #[tokio::test]
 async fn a_linkedin_company_connects_through_the_company_app_and_posts_as_the_organization() {
-    let mut app = TestApp::spawn().await;
+    let mut app = spawn().await;
     app.start_worker().await;
     let authorize = start(
         &app,
@@ -214,7 +223,7 @@ async fn a_linkedin_company_connects_through_the_company_app_and_posts_as_the_or
 
 #[tokio::test]
 async fn a_facebook_account_connects_then_chooses_its_page_and_posts_there() {
-    let mut app = TestApp::spawn().await;
+    let mut app = spawn().await;
     app.start_worker().await;
     let id = connect(&app, "facebook", json!({"return_to": RETURN_TO})).await;
     let pages: Value = app
@@ -263,7 +272,7 @@ async fn a_facebook_account_connects_then_chooses_its_page_and_posts_there() {
 
 #[tokio::test]
 async fn an_instagram_business_account_connects_through_its_page_and_publishes_an_image() {
-    let mut app = TestApp::spawn().await;
+    let mut app = spawn().await;
     app.start_worker().await;
     let id = connect(&app, "instagram", json!({"return_to": RETURN_TO})).await;
     let connection = select_page(&app, &id).await;
@@ -280,7 +289,7 @@ async fn an_instagram_business_account_connects_through_its_page_and_publishes_a
 
 #[tokio::test]
 async fn a_threads_account_connects_and_posts() {
-    let mut app = TestApp::spawn().await;
+    let mut app = spawn().await;
     app.start_worker().await;
     let id = connect(&app, "threads", json!({"return_to": RETURN_TO})).await;
     let connection: Value = app
@@ -295,7 +304,7 @@ async fn a_threads_account_connects_and_posts() {
 
 #[tokio::test]
 async fn a_telegram_channel_connected_by_token_gets_its_post_published() {
-    let mut app = TestApp::spawn().await;
+    let mut app = spawn().await;
     app.start_worker().await;
     let id = app.connect_telegram().await;
     published(&app, json!({"targets": [id], "text": "Hello Telegram"})).await;
@@ -303,7 +312,7 @@ async fn a_telegram_channel_connected_by_token_gets_its_post_published() {
 
 #[tokio::test]
 async fn without_return_to_the_callback_shows_a_plain_result_page() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let authorize = start(&app, "threads", json!({})).await;
     let callback = approve(&app, &authorize).await;
     let page = app.http.get(&callback).send().await.unwrap();
@@ -313,7 +322,7 @@ async fn without_return_to_the_callback_shows_a_plain_result_page() {
 
 #[tokio::test]
 async fn a_refusal_on_the_consent_page_comes_back_with_the_specs_hint() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let authorize = start(&app, "x", json!({"return_to": RETURN_TO})).await;
     let callback = approve(&app, &format!("{authorize}&deny=1")).await;
     let back = location(&app.http.get(&callback).send().await.unwrap());
@@ -337,7 +346,7 @@ async fn a_refusal_on_the_consent_page_comes_back_with_the_specs_hint() {
 
 #[tokio::test]
 async fn tampered_expired_replayed_and_cross_platform_states_are_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let refused = |url: String| {
         let request = app.http.get(url);
         async move {
@@ -385,7 +394,7 @@ async fn tampered_expired_replayed_and_cross_platform_states_are_refused() {
 
 #[tokio::test]
 async fn a_browser_that_started_another_connection_is_refused_by_its_state_cookie() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let answer: Value = app
         .post_json("/v1/connect/threads", &app.keys.admin, &json!({}))
         .await
@@ -440,7 +449,7 @@ async fn a_browser_that_started_another_connection_is_refused_by_its_state_cooki
 
 #[tokio::test]
 async fn connect_requests_are_checked_and_need_the_admin_scope() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let (status, body) = problem(
         app.post_json(
             "/v1/connect/linkedin",
@@ -476,7 +485,7 @@ async fn connect_requests_are_checked_and_need_the_admin_scope() {
 
 #[tokio::test]
 async fn pages_of_another_tenants_connection_are_not_found() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let id = connect(&app, "facebook", json!({"return_to": RETURN_TO})).await;
     let other = app.other_tenant().await;
     let (status, _) = problem(

@@ -253,3 +253,31 @@ async fn a_code_exchange_with_another_redirect_uri_is_refused() {
         .await;
     assert_eq!(refused["error"]["error_subcode"], 36008);
 }
+
+#[tokio::test]
+async fn only_a_user_token_lists_the_pages_as_on_graph() {
+    let sim = Sim::start().await;
+    let user_token = login(&sim).await;
+    let (_, page_token, _) = page(&sim, &user_token).await;
+    let refused = sim
+        .http
+        .get(sim.url(&format!(
+            "/graph/v24.0/me/accounts?access_token={page_token}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 100, "{body:#}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("node type (Page)"),
+        "{body:#}"
+    );
+    // The user's token still lists them after a Page token was handed out.
+    let (page_id, _, _) = page(&sim, &user_token).await;
+    assert_eq!(page_id, PAGE);
+}
