@@ -68,6 +68,8 @@ pub(crate) struct Inner {
     pub(crate) media: MediaStore,
     pub(crate) limiter: auth::KeyLimiter,
     pub(crate) metrics: metrics::Metrics,
+    /// Checks URLs tenants register (webhooks) against the outbound policy.
+    pub(crate) outbound: herald_outbound::Guard,
 }
 
 /// Why the API could not start.
@@ -99,6 +101,7 @@ impl AppState {
                     config.api.rate_limit_burst,
                 ),
                 metrics: metrics::Metrics::default(),
+                outbound: herald_outbound::Guard::new(config.outbound_policy()),
                 store,
                 redis,
                 queue,

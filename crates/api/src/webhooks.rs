@@ -4,6 +4,10 @@
 //! The API only records webhooks and reads their delivery log: `herald work` sends them,
 //! signed and retried (`herald_worker::webhooks`, which documents the signature a receiver
 //! checks).
+//!
+//! A URL is registered only if the outbound guard (`herald_outbound`) allows it: http or
+//! https, no inward address (literal, `localhost`, or among the addresses its host resolves
+//! to now) unless listed in `outbound.allow`. The sender checks it again at every send.
 
 use axum::Json;
 use axum::Router;
@@ -34,7 +38,8 @@ pub(crate) fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
-    /// Where to POST events (http or https).
+    /// Where to POST events (http or https, not inside Herald's network unless the operator
+    /// lists the host in `outbound.allow`).
     pub url: String,
     /// `delivery.published`, `delivery.failed`, ... (one per delivery state), or `*`.
     pub event_types: Vec<String>,
@@ -84,6 +89,15 @@ pub(crate) async fn create_webhook(
             "url",
             "url.invalid",
             "url must be an absolute http(s) URL",
+        ));
+    }
+    if let Some(parsed) = url.as_deref().and_then(|u| url::Url::parse(u).ok())
+        && let Err(refusal) = state.inner.outbound.check_resolving(&parsed).await
+    {
+        errors.push(FieldError::new(
+            "url",
+            refusal.code(),
+            format!("url is refused: {refusal}"),
         ));
     }
     if body.event_types.is_empty() {
