@@ -82,23 +82,22 @@ pub(crate) async fn create_webhook(
     // Stored as parsed (scheme and host lowercased, odd characters escaped).
     let url = url::Url::parse(&body.url)
         .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .map(String::from);
-    if url.as_ref().is_none_or(|u| u.len() > 2048) {
-        errors.push(FieldError::new(
+        .filter(|u| u.has_host() && u.as_str().len() <= 2048);
+    match &url {
+        None => errors.push(FieldError::new(
             "url",
             "url.invalid",
-            "url must be an absolute http(s) URL",
-        ));
-    }
-    if let Some(parsed) = url.as_deref().and_then(|u| url::Url::parse(u).ok())
-        && let Err(refusal) = state.inner.outbound.check_resolving(&parsed).await
-    {
-        errors.push(FieldError::new(
-            "url",
-            refusal.code(),
-            format!("url is refused: {refusal}"),
-        ));
+            "url must be an absolute http(s) URL of at most 2048 characters",
+        )),
+        Some(parsed) => {
+            if let Err(refusal) = state.inner.outbound.check_resolving(parsed).await {
+                errors.push(FieldError::new(
+                    "url",
+                    refusal.code(),
+                    format!("url is refused: {refusal}"),
+                ));
+            }
+        }
     }
     if body.event_types.is_empty() {
         errors.push(FieldError::new(
@@ -129,7 +128,7 @@ pub(crate) async fn create_webhook(
         .webhooks()
         .create(
             caller.tenant_id,
-            url.as_deref().unwrap_or_default(),
+            url.as_ref().map(url::Url::as_str).unwrap_or_default(),
             &body.event_types,
         )
         .await?;
