@@ -2,6 +2,8 @@
 //! reaches an inward address unless `outbound.allow` lists it, at registration, at send time
 //! or through a redirect. Canary listeners on loopback must see no connection.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::ErrorKind;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
