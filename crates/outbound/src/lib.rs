@@ -41,6 +41,10 @@ pub use allow::{AllowEntry, AllowList, InvalidEntry};
 /// Redirects a guarded client follows at most.
 pub const MAX_REDIRECTS: usize = 5;
 
+/// How long [`Guard::check_resolving`] waits for a name to resolve, so a registration is
+/// not held up by a slow resolver (each send is checked again anyway).
+pub const REGISTRATION_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What may be reached: the allow-list, and whether loopback is allowed without listing
 /// (development only).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -216,8 +220,8 @@ impl Guard {
 
     /// [`Guard::check_url`], then a resolution of the host: refused if any address it
     /// resolves to is inward and not allowed. For registering a URL that is used later; each
-    /// use is checked again (the answer may change). A name that does not resolve now is
-    /// not refused here.
+    /// use is checked again (the answer may change). A name that does not resolve now
+    /// (within [`REGISTRATION_LOOKUP_TIMEOUT`]) is not refused here.
     pub async fn check_resolving(&self, url: &Url) -> Result<(), Refusal> {
         self.check_url(url)?;
         let Some(Host::Domain(name)) = url.host() else {
@@ -226,7 +230,8 @@ impl Guard {
         if self.policy.allow.allows(url) {
             return Ok(());
         }
-        let Ok(addresses) = self.lookup.lookup(name).await else {
+        let lookup = tokio::time::timeout(REGISTRATION_LOOKUP_TIMEOUT, self.lookup.lookup(name));
+        let Ok(Ok(addresses)) = lookup.await else {
             return Ok(());
         };
         match addresses.into_iter().find_map(|ip| self.refused(ip)) {
