@@ -76,10 +76,6 @@ impl TestApp {
                 "HERALD_API__WEBHOOKS__RETRY_SCHEDULE_SECS".into(),
                 "[1, 1]".into(),
             ),
-            (
-                "HERALD_WORKER__MEDIA__ALLOW_HOSTS".into(),
-                format!("[\"127.0.0.1\", \"{}\", \"{addr}\"]", sim.addr()),
-            ),
         ];
         for (name, value) in env {
             vars.retain(|(k, _)| k != name);

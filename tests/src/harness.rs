@@ -98,10 +98,22 @@ impl Harness {
             ("HERALD_REDIS_PREFIX".into(), redis.prefix().into()),
             ("DATABASE_URL".into(), db.url().into()),
             ("REDIS_URL".into(), redis.url().into()),
+            // Exactly the simulator is reachable for media fetches: no other loopback host,
+            // as in production.
+            (
+                "HERALD_OUTBOUND__ALLOW".into(),
+                format!("[\"{}\"]", sim.addr()),
+            ),
+            (
+                "HERALD_OUTBOUND__ALLOW_LOOPBACK_IN_DEVELOPMENT".into(),
+                "false".into(),
+            ),
         ];
-        env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let mut config = Config::load_from(None, env).expect("the test configuration is valid");
-        config.worker.media.allow_hosts = vec![sim.addr().to_string()];
+        for (name, value) in vars {
+            env.retain(|(k, _)| k != name);
+            env.push(((*name).to_owned(), (*value).to_owned()));
+        }
+        let config = Config::load_from(None, env).expect("the test configuration is valid");
         let pool = PgPoolOptions::new()
             .max_connections(40)
             .connect(db.url())
@@ -504,6 +516,14 @@ impl Harness {
             ),
             // Workers run side by side: each serves its metrics on a port of its own.
             ("HERALD_WORKER__METRICS_ADDR".into(), "127.0.0.1:0".into()),
+            (
+                "HERALD_OUTBOUND__ALLOW".into(),
+                format!("[\"{}\"]", self.sim.addr()),
+            ),
+            (
+                "HERALD_OUTBOUND__ALLOW_LOOPBACK_IN_DEVELOPMENT".into(),
+                "false".into(),
+            ),
         ]
     }
 

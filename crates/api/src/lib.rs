@@ -75,6 +75,8 @@ pub(crate) struct Inner {
     pub(crate) throttle: throttle::FailureThrottle,
     pub(crate) streams: Arc<events::StreamSlots>,
     pub(crate) metrics: metrics::Metrics,
+    /// Checks URLs tenants register (webhooks) against the outbound policy.
+    pub(crate) outbound: herald_outbound::Guard,
 }
 
 /// Why the API could not start.
@@ -114,6 +116,7 @@ impl AppState {
                 throttle,
                 streams: events::StreamSlots::new(config.api.max_event_streams_per_key),
                 metrics: metrics::Metrics::default(),
+                outbound: herald_outbound::Guard::new(config.outbound_policy()),
                 store,
                 redis,
                 queue,

@@ -4,6 +4,10 @@
 //! The API only records webhooks and reads their delivery log: `herald work` sends them,
 //! signed and retried (`herald_worker::webhooks`, which documents the signature a receiver
 //! checks).
+//!
+//! A URL is registered only if the outbound guard (`herald_outbound`) allows it: http or
+//! https, no inward address (literal, `localhost`, or among the addresses its host resolves
+//! to now) unless listed in `outbound.allow`. The sender checks it again at every send.
 
 use axum::Json;
 use axum::Router;
@@ -34,7 +38,8 @@ pub(crate) fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
-    /// Where to POST events (http or https).
+    /// Where to POST events (http or https, not inside Herald's network unless the operator
+    /// lists the host in `outbound.allow`).
     pub url: String,
     /// `delivery.published`, `delivery.failed`, ... (one per delivery state), or `*`.
     pub event_types: Vec<String>,
@@ -77,14 +82,22 @@ pub(crate) async fn create_webhook(
     // Stored as parsed (scheme and host lowercased, odd characters escaped).
     let url = url::Url::parse(&body.url)
         .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .map(String::from);
-    if url.as_ref().is_none_or(|u| u.len() > 2048) {
-        errors.push(FieldError::new(
+        .filter(|u| u.has_host() && u.as_str().len() <= 2048);
+    match &url {
+        None => errors.push(FieldError::new(
             "url",
             "url.invalid",
-            "url must be an absolute http(s) URL",
-        ));
+            "url must be an absolute http(s) URL of at most 2048 characters",
+        )),
+        Some(parsed) => {
+            if let Err(refusal) = state.inner.outbound.check_resolving(parsed).await {
+                errors.push(FieldError::new(
+                    "url",
+                    refusal.code(),
+                    format!("url is refused: {refusal}"),
+                ));
+            }
+        }
     }
     if body.event_types.is_empty() {
         errors.push(FieldError::new(
@@ -115,7 +128,7 @@ pub(crate) async fn create_webhook(
         .webhooks()
         .create(
             caller.tenant_id,
-            url.as_deref().unwrap_or_default(),
+            url.as_ref().map(url::Url::as_str).unwrap_or_default(),
             &body.event_types,
         )
         .await?;

@@ -55,11 +55,9 @@ pub(crate) async fn run(
         // Any free port: a worker already running here may hold the default one.
         ("HERALD_WORKER__METRICS_ADDR", "127.0.0.1:0".to_owned()),
         ("HERALD_REDIS_PREFIX", prefix),
-        // The simulator is on loopback over plain http: allow exactly it for media fetches.
-        (
-            "HERALD_WORKER__MEDIA__ALLOW_HOSTS",
-            format!("[\"{sim_host}\"]"),
-        ),
+        // The simulator is on loopback over plain http: allow exactly it for media fetches
+        // and webhooks, whatever the environment.
+        ("HERALD_OUTBOUND__ALLOW", format!("[\"{sim_host}\"]")),
         // The OAuth callback may send the browser back only to allowed origins.
         (
             "HERALD_API__ALLOWED_RETURN_ORIGINS",

@@ -74,6 +74,8 @@ pub struct Config {
     pub api: ApiConfig,
     pub media: MediaConfig,
     pub worker: WorkerConfig,
+    /// What requests to URLs tenants supply (media, webhooks) may reach.
+    pub outbound: OutboundConfig,
     pub platforms: PlatformsConfig,
     /// What each platform accepts (length, images); validated on enqueue and before upload.
     pub rules: herald_domain::rules::ContentRules,
@@ -232,9 +234,26 @@ pub struct MediaFetchConfig {
     #[serde(with = "redact::secs")]
     pub timeout: Duration,
     pub max_bytes: u64,
-    /// Hosts (`host` or `host:port`) that may be fetched although they resolve to loopback or
-    /// private addresses, or over plain http: how the demo and tests reach the simulator.
-    pub allow_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboundConfig {
+    /// Hosts (`host`, `host:port`, `[v6]:port`) that may be reached although they are
+    /// inward, each on exactly its listed port (a bare host: the scheme's default port).
+    pub allow: herald_outbound::AllowList,
+    /// Whether loopback (127.0.0.0/8, ::1, `localhost`) is reachable without listing when
+    /// `env = "development"`, so the simulator and local receivers work. Never in production.
+    pub allow_loopback_in_development: bool,
+}
+
+impl Config {
+    /// The outbound guard's policy: the allow-list, and loopback in development if enabled.
+    pub fn outbound_policy(&self) -> herald_outbound::Policy {
+        herald_outbound::Policy::new(
+            self.outbound.allow.clone(),
+            self.env == Environment::Development && self.outbound.allow_loopback_in_development,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -484,9 +503,23 @@ impl Config {
                 "worker.lease_secs",
                 "must be at least 5 seconds",
             ),
+            (
+                worker.media.allow_hosts.is_none(),
+                "worker.media.allow_hosts",
+                "was removed: list the hosts in outbound.allow (HERALD_OUTBOUND__ALLOW) instead, \
+                 as \"host\" or \"host:port\"; it covers media fetches and webhooks",
+            ),
         ];
         for &(ok, key, rule) in checks {
             problems.require(ok, key, rule);
+        }
+
+        let mut allow = Vec::with_capacity(raw.outbound.allow.len());
+        for entry in &raw.outbound.allow {
+            match herald_outbound::AllowEntry::parse(entry) {
+                Ok(entry) => allow.push(entry),
+                Err(err) => problems.push("outbound.allow", err.to_string()),
+            }
         }
 
         let platforms = platforms::resolve(raw.platforms, env, &public_url, &mut problems);
@@ -549,7 +582,6 @@ impl Config {
                 media: MediaFetchConfig {
                     timeout: Duration::from_secs(raw.worker.media.timeout_secs),
                     max_bytes: raw.worker.media.max_bytes,
-                    allow_hosts: raw.worker.media.allow_hosts,
                 },
                 per_platform_concurrency: raw.worker.per_platform_concurrency,
                 heartbeat: Duration::from_secs(raw.worker.heartbeat_secs),
@@ -570,6 +602,10 @@ impl Config {
                 per_account_per_second: raw.worker.per_account_per_second,
                 x_posts_per_15min: raw.worker.x_posts_per_15min,
                 metrics_addr: raw.worker.metrics_addr,
+            },
+            outbound: OutboundConfig {
+                allow: herald_outbound::AllowList::new(allow),
+                allow_loopback_in_development: raw.outbound.allow_loopback_in_development,
             },
             platforms,
             rules: raw.rules,

@@ -24,6 +24,7 @@ pub struct RawConfig {
     pub api: RawApi,
     pub media: RawMedia,
     pub worker: RawWorker,
+    pub outbound: RawOutbound,
     pub platforms: RawPlatforms,
     /// Content rules: an overlay on the documented defaults, key by key.
     #[serde(default)]
@@ -112,8 +113,16 @@ pub struct RawWorker {
 pub struct RawMediaFetch {
     pub timeout_secs: u64,
     pub max_bytes: u64,
+    /// Removed in favour of `outbound.allow`; present only to refuse a configuration that
+    /// still sets it.
     #[serde(default)]
-    pub allow_hosts: Vec<String>,
+    pub allow_hosts: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawOutbound {
+    pub allow: Vec<String>,
+    pub allow_loopback_in_development: bool,
 }
 
 #[derive(Debug, Deserialize)]

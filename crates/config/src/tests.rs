@@ -51,10 +51,7 @@ fn the_environment_overrides_the_defaults_file() {
         ("DATABASE_URL", "postgres://app@db:5432/herald_prod"),
         ("HERALD_WORKER__CONCURRENCY", "3"),
         ("HERALD_REDIS_PREFIX", "staging"),
-        (
-            "HERALD_WORKER__MEDIA__ALLOW_HOSTS",
-            "[\"127.0.0.1:9400\", \"sim\"]",
-        ),
+        ("HERALD_OUTBOUND__ALLOW", "[\"127.0.0.1:9400\", \"sim\"]"),
         ("HERALD_PLATFORMS__LINKEDIN__PARTNER_APP", "true"),
         ("HERALD_WORKER__METRICS_ADDR", "0.0.0.0:9100"),
     ])
@@ -66,10 +63,10 @@ fn the_environment_overrides_the_defaults_file() {
     assert_eq!(config.worker.concurrency, 3);
     assert_eq!(config.redis_prefix, "staging");
     assert_eq!(config.redis_key("queue"), "staging:queue");
-    assert_eq!(
-        config.worker.media.allow_hosts,
-        vec!["127.0.0.1:9400", "sim"]
-    );
+    let allowed = |u: &str| config.outbound.allow.allows(&Url::parse(u).expect("a URL"));
+    assert!(allowed("http://127.0.0.1:9400/a.png"));
+    assert!(allowed("https://sim/hook"));
+    assert!(!allowed("http://127.0.0.1:9401/a.png"));
     assert!(config.platforms.linkedin.partner_app);
     assert_eq!(config.worker.metrics_addr.to_string(), "0.0.0.0:9100");
 }
@@ -422,4 +419,63 @@ fn return_origins_that_are_more_than_an_origin_are_refused() {
         .unwrap_err();
         assert_eq!(problem_keys(&err), ["api.allowed_return_origins"], "{bad}");
     }
+}
+
+#[test]
+fn the_removed_media_allow_list_is_refused_naming_its_replacement() {
+    let err = load(&[("HERALD_WORKER__MEDIA__ALLOW_HOSTS", "[\"127.0.0.1:9400\"]")]).unwrap_err();
+    let problem = err
+        .problems
+        .iter()
+        .find(|p| p.key == "worker.media.allow_hosts")
+        .expect("the removed key is named");
+    assert!(problem.rule.contains("outbound.allow"), "{problem}");
+
+    let dir = std::env::temp_dir().join(format!("herald-config-allow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("herald.toml");
+    std::fs::write(&file, "[worker.media]\nallow_hosts = []\n").unwrap();
+    let err = Config::load_from(Some(&file), []).unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(problem_keys(&err), vec!["worker.media.allow_hosts"]);
+    assert!(err.to_string().contains("outbound.allow"), "{err}");
+}
+
+#[test]
+fn unreadable_outbound_entries_are_named() {
+    let err = load(&[(
+        "HERALD_OUTBOUND__ALLOW",
+        "[\"::1:8080\", \"ok.internal\", \"x:port\"]",
+    )])
+    .unwrap_err();
+    assert_eq!(problem_keys(&err), vec!["outbound.allow", "outbound.allow"]);
+    assert!(err.to_string().contains("HERALD_OUTBOUND__ALLOW"), "{err}");
+    assert!(err.to_string().contains("[::1]:8080"), "{err}");
+}
+
+#[test]
+fn loopback_is_reachable_without_listing_in_development_only() {
+    let loopback = Url::parse("http://127.0.0.1:9400/hook").unwrap();
+    let dev = herald_outbound::Guard::new(load(&[]).unwrap().outbound_policy());
+    assert_eq!(dev.check_url(&loopback), Ok(()));
+    let off = load(&[("HERALD_OUTBOUND__ALLOW_LOOPBACK_IN_DEVELOPMENT", "false")]).unwrap();
+    assert!(
+        herald_outbound::Guard::new(off.outbound_policy())
+            .check_url(&loopback)
+            .is_err()
+    );
+    let production = load(&[
+        ("HERALD_ENV", "production"),
+        ("HERALD_ENCRYPTION_KEYS", "k1:AAAA"),
+    ])
+    .unwrap();
+    assert!(
+        production.outbound.allow_loopback_in_development,
+        "the default stays on"
+    );
+    let guard = herald_outbound::Guard::new(production.outbound_policy());
+    assert!(
+        guard.check_url(&loopback).is_err(),
+        "but production ignores it"
+    );
 }

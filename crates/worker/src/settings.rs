@@ -53,8 +53,8 @@ pub struct WorkerSettings {
 pub struct MediaSettings {
     pub timeout: Duration,
     pub max_bytes: u64,
-    /// `host` or `host:port` allowed over plain http and on local addresses.
-    pub allow_hosts: Vec<String>,
+    /// What image URLs may reach (`outbound` in the configuration).
+    pub outbound: herald_outbound::Policy,
     /// Herald's public base URL, for signed URLs of stored media (Instagram and Threads
     /// fetch images themselves).
     pub public_url: String,
@@ -115,7 +115,7 @@ impl WorkerSettings {
             media: MediaSettings {
                 timeout: worker.media.timeout,
                 max_bytes: worker.media.max_bytes,
-                allow_hosts: worker.media.allow_hosts.clone(),
+                outbound: config.outbound_policy(),
                 public_url: config.public_url.to_string(),
                 url_ttl: config.media.url_ttl,
                 store: (config.media.store == herald_config::MediaStoreKind::Local)
@@ -146,6 +146,7 @@ impl WorkerSettings {
                     .iter()
                     .map(|s| Duration::from_secs(*s))
                     .collect(),
+                outbound: config.outbound_policy(),
             },
         }
     }

@@ -20,6 +20,11 @@
 //! hit by every retry at once) and failed for good once the schedule is exhausted. Redirects
 //! are not followed, and the response body is not read beyond its status.
 //!
+//! Every request goes through the outbound guard (`herald_outbound`): the URL, checked at
+//! registration, is checked again at each send, and its name is resolved and checked on the
+//! addresses actually connected to. A send the guard refuses makes no request and is that
+//! attempt's failure, retried and given up like any other.
+//!
 //! # Stopping
 //!
 //! Asked to stop, the sender finishes the round it is in (each request is bounded by
@@ -31,11 +36,13 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use futures::StreamExt;
+use herald_outbound::{Guard, Redirects};
 use herald_store::{AttemptOutcome, DueWebhookDelivery, Store, StoreError};
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 use crate::jitter::jittered;
 use crate::metrics::Metrics;
@@ -56,6 +63,8 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// Waits between attempts of one delivery; its length is the number of retries.
     pub retry_schedule: Vec<Duration>,
+    /// What webhook URLs may reach (`outbound` in the configuration).
+    pub outbound: herald_outbound::Policy,
 }
 
 /// The sender could not be built.
@@ -70,6 +79,7 @@ pub struct Sender {
     settings: WebhookSettings,
     metrics: Metrics,
     http: reqwest::Client,
+    guard: Guard,
 }
 
 impl Sender {
@@ -78,16 +88,19 @@ impl Sender {
         settings: WebhookSettings,
         metrics: Metrics,
     ) -> Result<Self, WebhookError> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let guard = Guard::new(settings.outbound.clone());
+        let http = guard
+            .client(
+                reqwest::Client::builder().timeout(settings.timeout),
+                Redirects::None,
+            )
             .map_err(WebhookError)?;
         Ok(Self {
             store,
             settings,
             metrics,
             http,
+            guard,
         })
     }
 
@@ -125,6 +138,24 @@ impl Sender {
     }
 
     async fn send(&self, attempt: DueWebhookDelivery) {
+        let (status, error) = match self.checked_url(&attempt.url) {
+            Ok(url) => self.post(&attempt, url).await,
+            Err(reason) => (None, Some(reason)),
+        };
+        self.record(&attempt, status, error).await;
+    }
+
+    /// The webhook's URL if the guard lets it be sent to now; otherwise why not.
+    fn checked_url(&self, url: &str) -> Result<Url, String> {
+        let url = Url::parse(url).map_err(|e| format!("refused: invalid URL ({e})"))?;
+        self.guard
+            .check_url(&url)
+            .map_err(|refusal| format!("refused: {refusal}"))?;
+        Ok(url)
+    }
+
+    /// Sends one attempt: the response status, and the error unless it was a 2xx.
+    async fn post(&self, attempt: &DueWebhookDelivery, url: Url) -> (Option<u16>, Option<String>) {
         let body = serde_json::to_vec(&attempt.payload).unwrap_or_default();
         let timestamp = Utc::now().timestamp();
         let event_id = attempt
@@ -134,7 +165,7 @@ impl Sender {
             .unwrap_or_default();
         let result = self
             .http
-            .post(&attempt.url)
+            .post(url)
             .header("content-type", "application/json")
             .header("user-agent", "herald-webhooks/1")
             .header("herald-webhook-id", attempt.webhook_id.to_string())
@@ -147,7 +178,7 @@ impl Sender {
             .body(body)
             .send()
             .await;
-        let (status, error) = match result {
+        match result {
             Ok(response) if response.status().is_success() => {
                 (Some(response.status().as_u16()), None)
             }
@@ -157,7 +188,16 @@ impl Sender {
             ),
             // Without the URL: it may carry a receiver's own secret.
             Err(e) => (None, Some(transport_error(&e))),
-        };
+        }
+    }
+
+    /// Records an attempt's result and schedules its retry, or its end.
+    async fn record(
+        &self,
+        attempt: &DueWebhookDelivery,
+        status: Option<u16>,
+        error: Option<String>,
+    ) {
         let delivered = error.is_none();
         self.metrics.webhook_attempt(delivered);
         let outcome = if delivered {
@@ -208,7 +248,9 @@ pub fn verify(secret: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
 }
 
 fn transport_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
+    if let Some(refusal) = herald_outbound::refusal(e) {
+        format!("refused: {refusal}")
+    } else if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
         "could not connect".to_owned()
