@@ -21,7 +21,7 @@ async fn upload(app: &TestApp, bytes: Vec<u8>, name: &str) -> reqwest::Response 
         .multipart(form)
         .send()
         .await
-        .unwrap()
+        .expect("the API answers")
 }
 
 /// 35 bytes: a JPEG frame header claiming 65535 x 65535 pixels, and no image data.
@@ -52,13 +52,13 @@ fn png_bomb() -> Vec<u8> {
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::One);
     encoder.set_compression(png::Compression::Balanced);
-    let mut writer = encoder.write_header().unwrap();
-    let mut stream = writer.stream_writer().unwrap();
+    let mut writer = encoder.write_header().expect("a PNG header");
+    let mut stream = writer.stream_writer().expect("a PNG stream");
     let row = vec![0u8; width.div_ceil(8) as usize];
     for _ in 0..height {
-        std::io::Write::write_all(&mut stream, &row).unwrap();
+        std::io::Write::write_all(&mut stream, &row).expect("a row");
     }
-    stream.finish().unwrap();
+    stream.finish().expect("the PNG ends");
     drop(writer);
     out
 }
@@ -87,7 +87,7 @@ async fn media_rows(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM media")
         .fetch_one(app.store.pool())
         .await
-        .unwrap()
+        .expect("Postgres answers")
 }
 
 #[tokio::test]
