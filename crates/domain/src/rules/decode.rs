@@ -14,8 +14,8 @@
 //! Decoding fully, rather than stopping after the header, is what catches truncated and
 //! corrupt data: a decoder that has only read the header has checked nothing a lie cannot
 //! satisfy. It costs one pass over the pixels of each image, bounded by the limits. Of an
-//! animated GIF or WebP the first frame is decoded: the canvas size, the one platforms check,
-//! is verified, and a later frame's memory is bounded by the same canvas.
+//! animated GIF or WebP only the first frame is decoded: that verifies the canvas size, the
+//! one platforms check; later frames are not read here.
 
 use std::io::Cursor;
 
