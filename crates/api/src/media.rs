@@ -2,11 +2,15 @@
 //! URLs `GET /media/{id}?expires=..&sig=..` that platforms fetch images from.
 //!
 //! An upload is read up to `media.max_bytes` (a larger one is refused as it streams in,
-//! never buffered whole), recognised by its bytes, not its name or declared type
-//! (`ImageInfo::sniff`: JPEG, PNG, GIF or WebP, headers only), written to the media store
-//! under a content-independent key, and recorded in Postgres with its format, size, pixels
-//! and SHA-256. Per-platform image rules are applied when a post uses it, because they
-//! depend on where it goes.
+//! never buffered whole), recognised by its bytes, not its name or declared type (JPEG, PNG,
+//! GIF or WebP), decoded once under `media.max_pixels` and its memory bound
+//! (`ImageInfo::verify`) so that the pixels it records are the pixels the file has, written
+//! to the media store under a content-independent key, and recorded in Postgres with its
+//! format, size, pixels and SHA-256. Per-platform image rules are applied when a post uses
+//! it, because they depend on where it goes.
+//!
+//! Signed URLs live at most `media.url_max_ttl_secs`: one whose expiry is further ahead is
+//! refused like a bad signature.
 //!
 //! The bytes go to `herald_store::MediaStore`, the one media store the worker reads from
 //! too: the local directory (`media.dir`) today; an S3-compatible bucket is the production
@@ -21,7 +25,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use herald_domain::{ImageInfo, MediaId, Scope};
+use herald_domain::{DecodeLimits, ImageInfo, MediaId, Scope, VerifyError};
 use herald_store::{MediaFile, MediaStore, NewMedia};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -29,7 +33,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, parse_id};
+use crate::error::{ApiError, FieldError, parse_id};
 
 pub(crate) fn upload_routes() -> Router<AppState> {
     Router::new()
@@ -67,6 +71,7 @@ async fn media_out(state: &AppState, file: &MediaFile) -> Result<MediaOut, ApiEr
             file.id,
             state.inner.config.public_url.as_str(),
             state.inner.config.media.url_ttl,
+            state.inner.config.media.url_max_ttl,
         )
         .await?
         .ok_or(ApiError::NotFound { what: "media" })?;
@@ -88,7 +93,9 @@ async fn media_out(state: &AppState, file: &MediaFile) -> Result<MediaOut, ApiEr
 #[utoipa::path(post, path = "/v1/media", tag = "media",
     request_body(content_type = "multipart/form-data", description = "A `file` field with a JPEG, PNG, GIF or WebP image"),
     responses((status = 201, body = MediaOut), (status = 413, body = crate::Problem),
-        (status = 415, description = "Not an image Herald recognises", body = crate::Problem)),
+        (status = 415, description = "Not an image Herald recognises", body = crate::Problem),
+        (status = 422, description = "An image with more pixels than `media.max_pixels` \
+            (`image.too_many_pixels`), or whose data does not decode (`image.corrupt`)", body = crate::Problem)),
     security(("api_key" = ["publish"])))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
@@ -137,9 +144,14 @@ pub(crate) async fn upload(
             "no field named `file` in the upload",
         ));
     };
-    let info = ImageInfo::sniff(&bytes).map_err(|e| ApiError::UnsupportedMediaType {
-        detail: format!("the file is {e}; Herald accepts JPEG, PNG, GIF and WebP images"),
-    })?;
+    let limits = DecodeLimits::for_pixels(state.inner.config.media.max_pixels);
+    let (bytes, verified) = tokio::task::spawn_blocking(move || {
+        let verified = ImageInfo::verify(&bytes, limits);
+        (bytes, verified)
+    })
+    .await
+    .map_err(|e| ApiError::internal("image decoding", &e))?;
+    let info = verified.map_err(upload_refusal)?;
     let id = MediaId::new();
     let key = MediaStore::key(caller.tenant_id, id, info.format.as_str());
     state
@@ -165,6 +177,22 @@ pub(crate) async fn upload(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(media_out(&state, &file).await?)).into_response())
+}
+
+/// Why an upload is not stored: 415 for what is not a recognisable image (as before any
+/// decoding), 422 naming the `file` field and the rule for an image that lies about its size
+/// or does not decode.
+fn upload_refusal(error: VerifyError) -> ApiError {
+    match error {
+        VerifyError::Unreadable(e) => ApiError::UnsupportedMediaType {
+            detail: format!("the file is {e}; Herald accepts JPEG, PNG, GIF and WebP images"),
+        },
+        other => ApiError::invalid(vec![FieldError::new(
+            "file",
+            other.rule().as_str(),
+            other.to_string(),
+        )]),
+    }
 }
 
 /// An uploaded file, with a fresh signed URL.
@@ -195,8 +223,9 @@ pub(crate) struct Signature {
     sig: Option<String>,
 }
 
-/// `GET /media/{id}?expires=..&sig=..`: the file, to whoever holds a valid signed URL.
-/// Every failure is the same 404, so a URL reveals nothing about other files.
+/// `GET /media/{id}?expires=..&sig=..`: the file, to whoever holds a valid signed URL whose
+/// expiry is neither past nor further ahead than `media.url_max_ttl_secs`. Every failure is
+/// the same 404, so a URL reveals nothing about other files.
 pub(crate) async fn serve(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -211,7 +240,14 @@ pub(crate) async fn serve(
         return Err(not_found);
     };
     let id: MediaId = parse_id(&id, "media")?;
-    let Some(file) = state.inner.store.media().verify(id, expires, &sig).await? else {
+    let max_ttl = state.inner.config.media.url_max_ttl;
+    let Some(file) = state
+        .inner
+        .store
+        .media()
+        .verify(id, expires, &sig, max_ttl)
+        .await?
+    else {
         return Err(not_found);
     };
     let bytes = state

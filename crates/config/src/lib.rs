@@ -148,9 +148,16 @@ pub struct MediaConfig {
     pub dir: PathBuf,
     /// Largest upload accepted by `POST /v1/media`.
     pub max_bytes: u64,
+    /// The most pixels (width x height) of an image Herald decodes: uploaded, or fetched by
+    /// the worker from a URL. Bounds the memory one decode may take.
+    pub max_pixels: u64,
     /// How long a signed media URL stays valid.
     #[serde(with = "redact::secs")]
     pub url_ttl: Duration,
+    /// The longest lifetime a signed media URL may have: none is made for longer, and one
+    /// whose expiry is further away than this is refused.
+    #[serde(with = "redact::secs")]
+    pub url_max_ttl: Duration,
     pub s3: S3Config,
 }
 
@@ -464,6 +471,16 @@ impl Config {
                 "is required when media.store = \"s3\"",
             ),
             (
+                raw.media.max_pixels > 0,
+                "media.max_pixels",
+                "must be at least 1",
+            ),
+            (
+                raw.media.url_ttl_secs > 0 && raw.media.url_ttl_secs <= raw.media.url_max_ttl_secs,
+                "media.url_ttl_secs",
+                "must be at least 1 and at most media.url_max_ttl_secs",
+            ),
+            (
                 worker.concurrency > 0,
                 "worker.concurrency",
                 "must be at least 1",
@@ -566,7 +583,9 @@ impl Config {
                 store: raw.media.store,
                 dir: raw.media.dir,
                 max_bytes: raw.media.max_bytes,
+                max_pixels: raw.media.max_pixels,
                 url_ttl: Duration::from_secs(raw.media.url_ttl_secs),
+                url_max_ttl: Duration::from_secs(raw.media.url_max_ttl_secs),
                 s3: S3Config {
                     bucket: raw.media.s3.bucket,
                     region: raw.media.s3.region,

@@ -65,7 +65,9 @@ pub struct RawMedia {
     pub store: crate::MediaStoreKind,
     pub dir: PathBuf,
     pub max_bytes: u64,
+    pub max_pixels: u64,
     pub url_ttl_secs: u64,
+    pub url_max_ttl_secs: u64,
     #[serde(default)]
     pub s3: RawS3,
 }

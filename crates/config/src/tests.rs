@@ -479,3 +479,25 @@ fn loopback_is_reachable_without_listing_in_development_only() {
         "but production ignores it"
     );
 }
+
+#[test]
+fn signed_media_urls_live_no_longer_than_their_maximum() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.media.url_max_ttl, Duration::from_secs(7 * 24 * 3600));
+    assert!(config.media.url_ttl <= config.media.url_max_ttl);
+    assert_eq!(config.media.max_pixels, 100_000_000);
+
+    let err = load(&[
+        ("HERALD_MEDIA__URL_TTL_SECS", "86400"),
+        ("HERALD_MEDIA__URL_MAX_TTL_SECS", "3600"),
+        ("HERALD_MEDIA__MAX_PIXELS", "0"),
+    ])
+    .unwrap_err();
+    let keys = problem_keys(&err);
+    assert!(keys.contains(&"media.url_ttl_secs"), "{keys:?}");
+    assert!(keys.contains(&"media.max_pixels"), "{keys:?}");
+    assert!(
+        err.to_string().contains("at most media.url_max_ttl_secs"),
+        "{err}"
+    );
+}

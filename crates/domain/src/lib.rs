@@ -23,6 +23,8 @@ pub use rules::{
     SniffError, TextCounting, TextRules, Violation, Violations, inspect_image,
     twitter_weighted_length, validate_content, validate_image,
 };
+#[cfg(feature = "decode")]
+pub use rules::{DecodeLimits, VerifyError};
 pub use state::{
     ConnectionStatus, DeliveryState, PostState, Scope, StepState, UnknownOutcomePolicy,
 };

@@ -10,6 +10,10 @@
 //! grants access until `expires`. Whoever serves the file recomputes the HMAC from the row:
 //! no process-wide signing key to distribute, a URL cannot be forged or extended without the
 //! secret, and the worker can mint a URL with nothing but the store ([`MediaFiles::signed_url`]).
+//!
+//! A URL's lifetime is bounded (`media.url_max_ttl_secs`): none is minted for longer, and a
+//! URL whose expiry lies further ahead is refused even with a valid signature, so a leaked
+//! URL, or one signed with a long lifetime by a mistake, stops working within the bound.
 
 use std::time::Duration;
 
@@ -124,18 +128,19 @@ impl<'a> MediaFiles<'a> {
     }
 
     /// A URL under `public_base` (e.g. `https://herald.example.com`) that serves the file
-    /// until now + `ttl`. `None` when the file does not exist.
+    /// until now + `ttl`, or now + `max_ttl` if that is sooner. `None` when the file does not
+    /// exist.
     pub async fn signed_url(
         &self,
         id: MediaId,
         public_base: &str,
         ttl: Duration,
+        max_ttl: Duration,
     ) -> Result<Option<SignedUrl>, StoreError> {
         let Some((_, secret)) = self.row(id).await? else {
             return Ok(None);
         };
-        let ttl = TimeDelta::from_std(ttl).unwrap_or(TimeDelta::days(7));
-        let expires_at = Utc::now() + ttl;
+        let expires_at = Utc::now() + lifetime(ttl.min(max_ttl));
         let expires = expires_at.timestamp();
         let sig = hex(&signature(&secret, id, expires));
         Ok(Some(SignedUrl {
@@ -147,14 +152,18 @@ impl<'a> MediaFiles<'a> {
         }))
     }
 
-    /// The file a signed URL names, if its signature is right and it has not expired.
+    /// The file a signed URL names, if its signature is right, it has not expired, and its
+    /// expiry is no further than `max_ttl` from now.
     pub async fn verify(
         &self,
         id: MediaId,
         expires: i64,
         sig: &str,
+        max_ttl: Duration,
     ) -> Result<Option<MediaFile>, StoreError> {
-        if expires < Utc::now().timestamp() {
+        let now = Utc::now().timestamp();
+        let latest = now.saturating_add(lifetime(max_ttl).num_seconds());
+        if expires < now || expires > latest {
             return Ok(None);
         }
         let Some((file, secret)) = self.row(id).await? else {
@@ -192,6 +201,13 @@ impl<'a> MediaFiles<'a> {
             )
         }))
     }
+}
+
+/// A lifetime as a [`TimeDelta`]; one too long to represent is capped at a century, far
+/// beyond any configured bound.
+fn lifetime(ttl: Duration) -> TimeDelta {
+    const CENTURY: TimeDelta = TimeDelta::days(36_500);
+    TimeDelta::from_std(ttl).unwrap_or(CENTURY).min(CENTURY)
 }
 
 fn signature(secret: &[u8], id: MediaId, expires: i64) -> Vec<u8> {

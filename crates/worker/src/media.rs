@@ -12,14 +12,20 @@
 //! - **Size is capped while streaming** (and up front by `Content-Length`), and the whole
 //!   fetch has a **timeout**.
 //!
-//! A fetched image is then validated against the platform's rules
-//! (`herald_domain::rules::inspect_image`) before anything is uploaded. Images in Herald's
+//! A fetched image is decoded once under `media.max_pixels` and its memory bound
+//! (`ImageInfo::verify`), so a header that lies about its size, a decompression bomb or
+//! truncated data fails the delivery (`media_invalid`) instead of reaching a platform; then
+//! it is validated against the platform's rules (`herald_domain::rules::inspect_image`)
+//! before anything is uploaded. Uploaded images were decoded the same way when they were
+//! stored. Images in Herald's
 //! own media store are read from it, and get a signed URL for platforms that fetch images
 //! themselves (Instagram, Threads).
 
 use bytes::{Bytes, BytesMut};
 use herald_domain::rules::{ContentRules, FieldPath, inspect_image};
-use herald_domain::{Code, ErrorClass, MediaRef, Platform, PlatformFailure, PostContent, TenantId};
+use herald_domain::{
+    Code, ErrorClass, ImageInfo, MediaRef, Platform, PlatformFailure, PostContent, TenantId,
+};
 use herald_outbound::{Guard, Redirects};
 use herald_platforms::MediaInput;
 use herald_store::{MediaStoreError, Store};
@@ -79,7 +85,10 @@ impl MediaFetcher {
         let mut inputs = Vec::with_capacity(content.media.len());
         for (index, media) in content.media.iter().enumerate() {
             let (bytes, public_url) = match media {
-                MediaRef::Url { url } => (self.fetch_url(platform, url).await?, url.clone()),
+                MediaRef::Url { url } => {
+                    let bytes = self.fetch_url(platform, url).await?;
+                    (self.verify(platform, index, bytes).await?, url.clone())
+                }
                 MediaRef::Stored { media_id } => {
                     self.read_stored(store, tenant, platform, *media_id).await?
                 }
@@ -95,6 +104,41 @@ impl MediaFetcher {
             );
         }
         Ok(inputs)
+    }
+
+    /// Decodes a fetched image under the limits, off the async threads: what a lying header,
+    /// a bomb or corrupt data is refused by.
+    async fn verify(
+        &self,
+        platform: Platform,
+        index: usize,
+        bytes: Bytes,
+    ) -> Result<Bytes, PlatformFailure> {
+        let limits = self.settings.decode;
+        let (bytes, verified) = tokio::task::spawn_blocking(move || {
+            let verified = ImageInfo::verify(&bytes, limits);
+            (bytes, verified)
+        })
+        .await
+        .map_err(|e| {
+            // A decoder that fails this way on some bytes fails the same way on a retry.
+            PlatformFailure::new(
+                ErrorClass::Permanent,
+                platform,
+                format!("the image could not be decoded: {e}"),
+            )
+            .with_herald_code(Code::MediaInvalid)
+        })?;
+        verified.map_err(|error| {
+            PlatformFailure::new(
+                ErrorClass::Permanent,
+                platform,
+                format!("media[{index}]: {error} ({})", error.rule()),
+            )
+            .with_herald_code(Code::MediaInvalid)
+            .with_hint("Use an image whose data is complete and within media.max_pixels")
+        })?;
+        Ok(bytes)
     }
 
     /// Downloads `url` under the guard.
@@ -203,7 +247,12 @@ impl MediaFetcher {
             })?;
         let signed = store
             .media()
-            .signed_url(id, &self.settings.public_url, self.settings.url_ttl)
+            .signed_url(
+                id,
+                &self.settings.public_url,
+                self.settings.url_ttl,
+                self.settings.url_max_ttl,
+            )
             .await
             .map_err(retry)?
             .ok_or_else(|| permanent(format!("media {id} does not exist")))?;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use herald_config::Config;
-use herald_domain::UnknownOutcomePolicy;
 use herald_domain::rules::ContentRules;
+use herald_domain::{DecodeLimits, UnknownOutcomePolicy};
 use herald_queue::ConsumerSettings;
 
 use herald_store::MediaStore;
@@ -59,6 +59,10 @@ pub struct MediaSettings {
     /// fetch images themselves).
     pub public_url: String,
     pub url_ttl: Duration,
+    /// The longest lifetime of a signed URL (`media.url_max_ttl_secs`).
+    pub url_max_ttl: Duration,
+    /// What decoding a fetched image may cost (`media.max_pixels`).
+    pub decode: DecodeLimits,
     /// The media store uploads are read from; `None` while the configured one is not built
     /// (`media.store = "s3"`).
     pub store: Option<MediaStore>,
@@ -118,6 +122,8 @@ impl WorkerSettings {
                 outbound: config.outbound_policy(),
                 public_url: config.public_url.to_string(),
                 url_ttl: config.media.url_ttl,
+                url_max_ttl: config.media.url_max_ttl,
+                decode: DecodeLimits::for_pixels(config.media.max_pixels),
                 store: (config.media.store == herald_config::MediaStoreKind::Local)
                     .then(|| MediaStore::local(config.media.dir.clone())),
             },

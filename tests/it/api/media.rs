@@ -118,6 +118,7 @@ async fn tampered_and_expired_media_urls_serve_nothing() {
             media["id"].as_str().unwrap().parse().unwrap(),
             &app.base,
             std::time::Duration::ZERO,
+            std::time::Duration::from_secs(3600),
         )
         .await
         .unwrap()

@@ -5,7 +5,8 @@
 //! JPEG, PNG, GIF or WebP file: no image library, no decoding, nothing that can be made to
 //! allocate by a hostile file. Dimensions are as displayed: a JPEG whose EXIF orientation
 //! rotates it by 90° (how phones store portrait photos) reports its width and height swapped,
-//! because that is the shape platforms check.
+//! because that is the shape platforms check. A header can lie; where an image comes from
+//! outside, `ImageInfo::verify` (the `decode` feature) decodes it under limits to check it.
 
 use std::fmt;
 

@@ -8,7 +8,9 @@
 //!   platform takes threads at all, how many images there are and whether an image is required.
 //! - When the worker has fetched an image, [`validate_image`] checks its format, file size,
 //!   pixel dimensions and aspect ratio. [`inspect_image`] first reads those facts from the
-//!   bytes ([`ImageInfo::sniff`], headers only, no image library).
+//!   bytes ([`ImageInfo::sniff`], headers only, no image library). With the `decode`
+//!   feature, `ImageInfo::verify` also decodes the image under pixel and memory limits, so
+//!   dimensions a header claims are dimensions the data has.
 //!
 //! Both report **every** violation, not the first: each with the field it is about (`text`,
 //! `thread[2]`, `media`, `media[1]`), a stable [`RuleCode`] (`text.too_long`) for programs and
@@ -78,6 +80,8 @@
 //! max_count = 10            # once carousels are supported
 //! ```
 
+#[cfg(feature = "decode")]
+mod decode;
 mod image;
 mod text;
 
@@ -86,6 +90,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+#[cfg(feature = "decode")]
+pub use decode::{DecodeLimits, VerifyError};
 pub use image::{
     ImageFormat, ImageInfo, ImageRules, SniffError, image_violations, inspect_image, validate_image,
 };
@@ -401,10 +407,17 @@ pub enum RuleCode {
     /// A recognised format whose header is truncated or malformed.
     #[serde(rename = "image.unreadable")]
     ImageUnreadable,
+    /// An image with more pixels than Herald decodes (`media.max_pixels`), or one that would
+    /// take more memory to decode than that allows.
+    #[serde(rename = "image.too_many_pixels")]
+    ImageTooManyPixels,
+    /// A readable header over image data that does not decode: truncated or corrupt.
+    #[serde(rename = "image.corrupt")]
+    ImageCorrupt,
 }
 
 impl RuleCode {
-    pub const ALL: [RuleCode; 12] = [
+    pub const ALL: [RuleCode; 14] = [
         RuleCode::TextRequired,
         RuleCode::TextTooLong,
         RuleCode::ThreadUnsupported,
@@ -417,6 +430,8 @@ impl RuleCode {
         RuleCode::ImageDimensionsTooLarge,
         RuleCode::ImageAspectRatio,
         RuleCode::ImageUnreadable,
+        RuleCode::ImageTooManyPixels,
+        RuleCode::ImageCorrupt,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -433,6 +448,8 @@ impl RuleCode {
             RuleCode::ImageDimensionsTooLarge => "image.dimensions_too_large",
             RuleCode::ImageAspectRatio => "image.aspect_ratio",
             RuleCode::ImageUnreadable => "image.unreadable",
+            RuleCode::ImageTooManyPixels => "image.too_many_pixels",
+            RuleCode::ImageCorrupt => "image.corrupt",
         }
     }
 }
