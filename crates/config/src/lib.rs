@@ -98,7 +98,24 @@ pub struct ApiConfig {
     /// How often `GET /v1/events` looks for new delivery events.
     #[serde(serialize_with = "serialize_millis")]
     pub events_poll: Duration,
+    /// The bearer token `GET /metrics` requires; `None` asks for none. In production the
+    /// API's own port serves `/metrics` only with a token (see [`ApiConfig::metrics_on_api_port`]).
+    #[serde(serialize_with = "redact::optional_secret")]
+    pub metrics_token: Option<SecretString>,
+    /// An address of its own for `/metrics`, which then leaves the API's port (as the
+    /// worker's `worker.metrics_addr`).
+    pub metrics_addr: Option<SocketAddr>,
     pub webhooks: WebhooksConfig,
+}
+
+impl ApiConfig {
+    /// Whether the API's public port answers `GET /metrics`: not when it has an address of
+    /// its own, and in production only behind a token (the counts it reports say how busy
+    /// every tenant is, which is no business of the internet's).
+    pub fn metrics_on_api_port(&self, env: Environment) -> bool {
+        self.metrics_addr.is_none()
+            && (env == Environment::Development || self.metrics_token.is_some())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -373,7 +390,11 @@ impl Config {
         );
 
         let (api, worker) = (&raw.api, &raw.worker);
-        let checks: [(bool, &str, &str); 15] = [
+        let metrics_token = api
+            .metrics_token
+            .clone()
+            .filter(|token| !token.expose_secret().trim().is_empty());
+        let checks: [(bool, &str, &str); 17] = [
             (
                 raw.database_acquire_timeout_ms >= 100,
                 "database_acquire_timeout_ms",
@@ -400,6 +421,18 @@ impl Config {
                 "the rate and the burst must be at least 1",
             ),
             (api.max_targets > 0, "api.max_targets", "must be at least 1"),
+            (
+                api.metrics_addr != Some(api.addr),
+                "api.metrics_addr",
+                "must differ from api.addr: it takes /metrics off the API's port",
+            ),
+            (
+                metrics_token
+                    .as_ref()
+                    .is_none_or(|token| token.expose_secret().len() >= 16),
+                "api.metrics_token",
+                "must be at least 16 characters (generate one, e.g. `openssl rand -hex 32`)",
+            ),
             (
                 raw.media.store != MediaStoreKind::S3 || raw.media.s3.bucket.is_some(),
                 "media.s3.bucket",
@@ -476,6 +509,8 @@ impl Config {
                 rate_limit_burst: raw.api.rate_limit_burst,
                 oauth_state_ttl: Duration::from_secs(raw.api.oauth_state_ttl_secs),
                 events_poll: Duration::from_millis(raw.api.events_poll_ms.max(10)),
+                metrics_token,
+                metrics_addr: raw.api.metrics_addr,
                 webhooks: WebhooksConfig {
                     retry_schedule_secs: raw.api.webhooks.retry_schedule_secs,
                     timeout: Duration::from_secs(raw.api.webhooks.timeout_secs),

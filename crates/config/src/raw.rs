@@ -42,6 +42,12 @@ pub struct RawApi {
     pub rate_limit_burst: u32,
     pub oauth_state_ttl_secs: u64,
     pub events_poll_ms: u64,
+    /// Unset: `/metrics` needs no token (and is off the public port in production).
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
+    /// Unset: `/metrics` is served on the API's own port.
+    #[serde(default)]
+    pub metrics_addr: Option<SocketAddr>,
     pub webhooks: RawWebhooks,
 }
 
