@@ -4,8 +4,9 @@
 #
 #   crates/api/assets/vendor-scalar.sh 1.76.0
 #
-# Then set SCALAR_VERSION in crates/api/src/openapi.rs and the version in
-# crates/api/assets/README.md to the same version, and commit the three files.
+# Then set the same version in `scalar_version!` (crates/api/src/openapi.rs) and in
+# crates/api/assets/README.md, check SCALAR_STYLE_HASHES there with the browser test of
+# /docs (see the README), and commit.
 set -euo pipefail
 
 version="${1:?usage: vendor-scalar.sh VERSION (an exact version, e.g. 1.76.0)}"

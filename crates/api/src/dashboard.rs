@@ -15,9 +15,10 @@
 //! - Actions are POST forms (retry, resolve, cancel, sign out), each carrying the session's
 //!   CSRF token, checked before anything happens; SameSite=Strict stops the cookie from
 //!   riding along cross-site in the first place.
-//! - Live updates: a small inline script (run by the nonce of its page's Content-Security-Policy) follows `/dashboard/events`, the same feed as
+//! - Live updates: a small inline script follows `/dashboard/events`, the same feed as
 //!   `GET /v1/events` behind the session instead of a bearer key, and rewrites the state
-//!   badges of the rows on the page.
+//!   badges of the rows on the page. It runs by its page's nonce: every page has a
+//!   Content-Security-Policy that runs nothing inline without it (`crate::security`).
 
 mod actions;
 pub(crate) mod html;

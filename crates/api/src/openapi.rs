@@ -35,6 +35,15 @@ pub const SCALAR_PATH: &str = concat!(
     ".js"
 );
 
+/// The `<style>` elements the vendored Scalar renders without the page's nonce (its
+/// theme, its toasts), by the hash of their fixed content: the docs page's policy allows
+/// these and no other. They change with the version: the browser test of `/docs` fails on
+/// a new one and prints the hash Chromium computed for each refused element.
+pub(crate) const SCALAR_STYLE_HASHES: &[&str] = &[
+    "sha256-l/2OpPg0d+2VLTLgwjf5mQo2CYwHDEqdj5TjbfEyVJI=",
+    "sha256-T13Uev3xCax2N28XaoAE8DOzQZKvPp7ZQVAi1iRREjo=",
+];
+
 const SCALAR_JS: &[u8] = include_bytes!(concat!(
     "../assets/scalar-api-reference-",
     scalar_version!(),

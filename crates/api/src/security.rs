@@ -33,8 +33,12 @@ const HSTS: &str = "max-age=31536000";
 pub(crate) enum PagePolicy {
     /// Forms posted to itself and the live event stream (`/dashboard/events`).
     Dashboard,
-    /// The vendored Scalar bundle and `/openapi.json`, both from Herald itself; Scalar's
-    /// stylesheet is a `<style>` it adds with the nonce it reads from the page.
+    /// The vendored Scalar bundle and `/openapi.json`, both from Herald itself. Scalar's
+    /// stylesheet is a `<style>` it adds with the nonce it reads from the page; the two
+    /// others it renders without one are allowed by their hashes
+    /// ([`crate::openapi::SCALAR_STYLE_HASHES`]). Its markup also sets `style` attributes
+    /// (sizes, icon colours), which cannot carry a nonce: they are allowed here, and only
+    /// here (`style-src-attr`), as a style attribute runs no script.
     Docs,
 }
 
@@ -48,8 +52,13 @@ impl PagePolicy {
             ),
             PagePolicy::Docs => format!(
                 "default-src 'none'; script-src {own}; style-src 'self' {own}; \
-                 connect-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; \
-                 form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+                 style-src-elem 'self' {own} {hashes}; style-src-attr 'unsafe-inline'; connect-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; \
+                 form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+                hashes = crate::openapi::SCALAR_STYLE_HASHES
+                    .iter()
+                    .map(|hash| format!("'{hash}'"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ),
         }
     }
