@@ -481,8 +481,23 @@ where
         }
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|q| ApiQuery(q.0))
-            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+            .map_err(|e| {
+                let detail = e.body_text();
+                ApiError::Malformed {
+                    code: "invalid_query",
+                    field: named_field(&detail).unwrap_or("query").to_owned(),
+                    detail,
+                }
+            })
     }
+}
+
+/// The field a deserializer's message names (``unknown field `x` ``, ``missing field `x` ``),
+/// if it names one.
+fn named_field(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once("field `")?;
+    let (name, _) = rest.split_once('`')?;
+    (!name.is_empty()).then_some(name)
 }
 
 /// Path parameters into `T`. A segment that is not valid UTF-8 once percent-decoded, or
@@ -625,6 +640,17 @@ mod tests {
             headers[header::RETRY_AFTER],
             UNAVAILABLE_RETRY_AFTER_SECS.to_string().as_str()
         );
+    }
+
+    #[test]
+    fn a_query_error_names_its_field_when_the_message_does() {
+        assert_eq!(
+            named_field(
+                "Failed to deserialize query string: unknown field `lmit`, expected one of `limit`"
+            ),
+            Some("lmit")
+        );
+        assert_eq!(named_field("invalid digit found in string"), None);
     }
 
     #[test]

@@ -461,6 +461,9 @@ async fn hostile_requests_on_every_documented_route_answer_problem_documents() {
     )
     .await;
     assert_eq!(body["errors"][0]["field"], "id", "{body:#}");
+    let (_, body) = problem(app.get("/v1/deliveries?lmit=5", &app.keys.admin).await).await;
+    assert_eq!(body["code"], "invalid_query", "{body:#}");
+    assert_eq!(body["errors"][0]["field"], "lmit", "{body:#}");
 
     // A malformed form on a dashboard action is refused without a plain-text body either.
     let cookie = dashboard_session(&app, &app.keys.admin).await;
