@@ -39,6 +39,8 @@
 //! - `telemetry_traces::*` and `worker_metrics::herald_work_serves_metrics_on_its_configured_address`:
 //!   start `herald serve` / `herald work` as processes (a second copy of everything);
 //! - `dashboard_browser::*`: headless Chromium, the heaviest process of the suite;
+//! - `security::surface::docs_render_offline_in_a_browser_under_their_policy`: headless
+//!   Chromium too, rendering `/docs`;
 //! - `api::posts::a_post_is_still_accepted_while_redis_is_down_and_waits_in_postgres`: cuts
 //!   the API's Redis and times how promptly a post is still accepted;
 //! - `outages::*`: cut Postgres off under `herald serve` and `herald work` processes (and

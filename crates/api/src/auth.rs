@@ -160,8 +160,12 @@ pub(crate) async fn authenticate(
 }
 
 fn bearer_key(request: &Request) -> Option<String> {
-    request
-        .headers()
+    bearer(request.headers())
+}
+
+/// The token of an `Authorization: Bearer <token>` header, if the request has one.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {

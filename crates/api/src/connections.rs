@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -33,7 +33,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiQuery, FieldError, parse_id};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, FieldError, parse_id};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -214,7 +214,7 @@ pub(crate) async fn tenant_connection(
 pub(crate) async fn get_connection(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ConnectionOut>, ApiError> {
     caller.require(Scope::Read)?;
     let c = tenant_connection(&state, &caller, &id).await?;
@@ -233,7 +233,7 @@ pub(crate) async fn get_connection(
 pub(crate) async fn delete_connection(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
     let c = tenant_connection(&state, &caller, &id).await?;
@@ -291,7 +291,7 @@ fn kind_name(kind: TargetKind) -> &'static str {
 pub(crate) async fn list_pages(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PageList>, ApiError> {
     caller.require(Scope::Read)?;
     let c = tenant_connection(&state, &caller, &id).await?;
@@ -359,7 +359,7 @@ pub struct SelectPage {
 pub(crate) async fn select_page(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SelectPage>,
 ) -> Result<Json<ConnectionOut>, ApiError> {
     caller.require(Scope::Admin)?;

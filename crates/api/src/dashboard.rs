@@ -19,7 +19,8 @@
 //!   riding along cross-site in the first place.
 //! - Live updates: a small inline script follows `/dashboard/events`, the same feed as
 //!   `GET /v1/events` behind the session instead of a bearer key, and rewrites the state
-//!   badges of the rows on the page.
+//!   badges of the rows on the page. It runs by its page's nonce: every page has a
+//!   Content-Security-Policy that runs nothing inline without it (`crate::security`).
 
 mod actions;
 pub(crate) mod html;

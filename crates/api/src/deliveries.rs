@@ -11,7 +11,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use herald_domain::{ConnectionId, DeliveryId, DeliveryState, Platform, PostId, Scope, StepState};
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiQuery, FieldError, parse_id};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, FieldError, parse_id};
 use crate::posts::DeliveryOut;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -234,7 +234,7 @@ async fn tenant_delivery(
 pub(crate) async fn get_delivery(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
     caller.require(Scope::Read)?;
     let delivery = tenant_delivery(&state, &caller, &id).await?;
@@ -270,7 +270,7 @@ async fn detail(state: &AppState, delivery: &Delivery) -> Result<DeliveryDetail,
 pub(crate) async fn retry_delivery(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
     caller.require(Scope::Publish)?;
     let delivery = tenant_delivery(&state, &caller, &id).await?;
@@ -324,7 +324,7 @@ pub struct Resolve {
 pub(crate) async fn resolve_delivery(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<Resolve>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
     caller.require(Scope::Publish)?;

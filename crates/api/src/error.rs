@@ -8,12 +8,16 @@
 //!
 //! Unexpected failures (a database error, a bug) are logged with their cause chain and
 //! answered as an opaque 500: no SQL, no stack, no secret reaches the client. Extractors of
-//! our own ([`ApiJson`], [`ApiQuery`]) replace axum's plain-text rejections, so malformed
-//! input is a problem document too.
+//! our own ([`ApiJson`], [`ApiQuery`], [`ApiPath`]) replace axum's plain-text rejections, so
+//! malformed input is a problem document too, naming the part that could not be read; and
+//! [`problem_only`] re-shapes whatever error still leaves the router without being one (a
+//! rejection of an extractor that is not ours), so no client ever parses a plain-text error.
 
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use herald_domain::{ErrorClass, PlatformFailure};
@@ -86,6 +90,8 @@ pub const STREAMS_RETRY_AFTER_SECS: u64 = 5;
 pub enum ApiError {
     /// No key, a malformed key, an unknown or revoked key: all answered alike.
     Unauthorized,
+    /// `GET /metrics` without `api.metrics_token`.
+    MetricsTokenRequired,
     Forbidden {
         scope: &'static str,
     },
@@ -96,6 +102,19 @@ pub enum ApiError {
     /// The request cannot be read: malformed JSON, a bad query parameter, a missing header.
     BadRequest {
         code: &'static str,
+        detail: String,
+    },
+    /// One named part of the request cannot be read (a path segment, a query parameter):
+    /// a 400 whose `errors` names it.
+    Malformed {
+        code: &'static str,
+        field: String,
+        detail: String,
+    },
+    /// An error answer made below the handlers (by the framework), re-shaped as a problem:
+    /// its status is kept, its code follows from it.
+    Rejected {
+        status: StatusCode,
         detail: String,
     },
     /// The request reads fine but breaks rules; every broken rule is listed.
@@ -172,11 +191,12 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::MetricsTokenRequired => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::Malformed { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Rejected { status, .. } => *status,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -204,6 +224,11 @@ impl ApiError {
                 "unauthorized",
                 "a valid API key is required: Authorization: Bearer hrld_...".to_owned(),
             ),
+            ApiError::MetricsTokenRequired => (
+                "unauthorized",
+                "the metrics token is required: Authorization: Bearer <api.metrics_token>"
+                    .to_owned(),
+            ),
             ApiError::Forbidden { scope } => (
                 "insufficient_scope",
                 format!("this API key lacks the `{scope}` scope"),
@@ -213,12 +238,19 @@ impl ApiError {
                 "method_not_allowed",
                 "this method is not allowed on this route".to_owned(),
             ),
-            ApiError::BadRequest { code, detail } => (code, detail.clone()),
+            ApiError::BadRequest { code, detail } | ApiError::Malformed { code, detail, .. } => {
+                (code, detail.clone())
+            }
+            ApiError::Rejected { status, detail } => (code_of(*status), detail.clone()),
             ApiError::Validation { detail, .. } => ("validation_failed", detail.clone()),
             ApiError::Conflict { code, detail } => (code, detail.clone()),
             ApiError::TooLarge { limit } => (
                 "payload_too_large",
-                format!("the request body is larger than {limit} bytes"),
+                if *limit == 0 {
+                    "the request body is larger than this route accepts".to_owned()
+                } else {
+                    format!("the request body is larger than {limit} bytes")
+                },
             ),
             ApiError::UnsupportedMediaType { detail } => ("unsupported_media_type", detail.clone()),
             ApiError::RateLimited {
@@ -261,6 +293,11 @@ impl ApiError {
         };
         match self {
             ApiError::Validation { errors, .. } => problem.errors = Some(errors.clone()),
+            ApiError::Malformed {
+                code,
+                field,
+                detail,
+            } => problem.errors = Some(vec![FieldError::new(field.clone(), code, detail.clone())]),
             ApiError::Platform(failure) => {
                 problem.class = Some(failure.class.as_str().to_owned());
                 problem.platform_code = failure.code();
@@ -316,6 +353,12 @@ impl IntoResponse for ApiError {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"herald\""),
+                );
+            }
+            ApiError::MetricsTokenRequired => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"herald-metrics\""),
                 );
             }
             _ => {}
@@ -476,8 +519,133 @@ where
         }
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|q| ApiQuery(q.0))
-            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+            .map_err(|e| {
+                let detail = e.body_text();
+                ApiError::Malformed {
+                    code: "invalid_query",
+                    field: named_field(&detail).unwrap_or("query").to_owned(),
+                    detail,
+                }
+            })
     }
+}
+
+/// The field a deserializer's message names (``unknown field `x` ``, ``missing field `x` ``),
+/// if it names one.
+fn named_field(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once("field `")?;
+    let (name, _) = rest.split_once('`')?;
+    (!name.is_empty()).then_some(name)
+}
+
+/// Path parameters into `T`. A segment that is not valid UTF-8 once percent-decoded, or
+/// does not parse, is a 400 problem naming the parameter (`invalid_path`).
+#[derive(Debug, Clone)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(path_error)
+    }
+}
+
+fn path_error(rejection: PathRejection) -> ApiError {
+    let PathRejection::FailedToDeserializePathParams(error) = rejection else {
+        // A route without the parameters its handler reads: a bug, not bad input.
+        return ApiError::Internal(format!("path parameters: {}", rejection.body_text()));
+    };
+    let (field, detail) = match error.kind() {
+        ErrorKind::InvalidUtf8InPathParam { key } => (
+            key.clone(),
+            format!("the path parameter `{key}` is not valid UTF-8 once percent-decoded"),
+        ),
+        ErrorKind::ParseErrorAtKey {
+            key, expected_type, ..
+        } => (
+            key.clone(),
+            format!("the path parameter `{key}` is not a valid {expected_type}"),
+        ),
+        ErrorKind::DeserializeError { key, message, .. } => (
+            key.clone(),
+            format!("the path parameter `{key}` is invalid: {message}"),
+        ),
+        _ => ("path".to_owned(), error.body_text()),
+    };
+    ApiError::Malformed {
+        code: "invalid_path",
+        field,
+        detail,
+    }
+}
+
+/// The stable code of an error answer known only by its status.
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    }
+}
+
+/// The most of a stray error body kept as the problem's `detail`.
+const STRAY_DETAIL_BYTES: usize = 512;
+
+/// Middleware: an error answer that is neither a problem document nor an HTML page (the
+/// dashboard's and the OAuth callback's, meant for people) becomes a problem document with
+/// the same status. Those come from extractors that are not ours, which answer in plain
+/// text or not at all; a server error's text is not shown, as [`ApiError::Internal`] does.
+pub(crate) async fn problem_only(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/problem+json") || content_type.starts_with("text/html")
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, STRAY_DETAIL_BYTES * 8)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let detail = if status.is_server_error() || text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_lowercase()
+    } else {
+        text.chars().take(STRAY_DETAIL_BYTES).collect()
+    };
+    let mut reshaped = ApiError::Rejected { status, detail }.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            reshaped.headers_mut().append(name, value.clone());
+        }
+    }
+    reshaped
 }
 
 /// Parses an id from a path segment; anything that is not an id names nothing (404).
@@ -510,6 +678,17 @@ mod tests {
             headers[header::RETRY_AFTER],
             UNAVAILABLE_RETRY_AFTER_SECS.to_string().as_str()
         );
+    }
+
+    #[test]
+    fn a_query_error_names_its_field_when_the_message_does() {
+        assert_eq!(
+            named_field(
+                "Failed to deserialize query string: unknown field `lmit`, expected one of `limit`"
+            ),
+            Some("lmit")
+        );
+        assert_eq!(named_field("invalid digit found in string"), None);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod openapi;
 mod operator;
 pub mod posts;
 mod throttle;
+mod security;
 pub mod webhooks;
 
 use std::future::Future;
@@ -135,7 +136,8 @@ impl AppState {
     }
 }
 
-/// Every route of the API.
+/// Every route of the API's port. `/metrics` is among them unless it has an address of its
+/// own, or this is production and it has no token ([`herald_config::ApiConfig::metrics_on_api_port`]).
 pub fn router(state: AppState) -> Router {
     let json_limit = state.inner.config.api.json_limit_bytes;
     let upload_limit = state.inner.config.api.body_limit_bytes;
@@ -152,17 +154,26 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ));
-    Router::new()
+    let config = &state.inner.config;
+    let mut routes = Router::new()
         .nest("/v1", v1)
         .nest("/dashboard", dashboard::routes())
         .merge(oauth::browser_routes())
         .merge(media::public_routes())
         .merge(openapi::routes())
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::render))
+        .route("/readyz", get(readyz));
+    if config.api.metrics_on_api_port(config.env) {
+        routes = routes.route("/metrics", get(metrics::render));
+    }
+    routes
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(middleware::from_fn(error::problem_only))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -176,6 +187,7 @@ pub fn router(state: AppState) -> Router {
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
 /// flight. Each request knows its connection's peer address (the failure throttles count
 /// per client address).
+/// flight. With `api.metrics_addr` set, `/metrics` is served there too, until the same end.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
@@ -184,12 +196,50 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
     }
-    axum::serve(
+    let config = &state.inner.config;
+    let metrics_listener = match config.api.metrics_addr {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => {
+            if !config.api.metrics_on_api_port(config.env) {
+                tracing::warn!(
+                    "GET /metrics is not served: in production it needs api.metrics_token \
+                     (HERALD_API__METRICS_TOKEN) or an address of its own, api.metrics_addr \
+                     (HERALD_API__METRICS_ADDR)"
+                );
+            }
+            None
+        }
+    };
+    let (stopped, _) = tokio::sync::watch::channel(false);
+    let metrics_task = metrics_listener.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "API metrics listening");
+        }
+        let mut stop = stopped.subscribe();
+        let app = metrics::router(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                })
+                .await
+        })
+    });
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stopped.send(true);
+    if let Some(task) = metrics_task {
+        match task.await {
+            Ok(Err(error)) => tracing::warn!(%error, "the metrics listener failed"),
+            Err(error) => tracing::warn!(%error, "the metrics listener stopped abnormally"),
+            Ok(Ok(())) => {}
+        }
+    }
+    served
 }
 
 async fn healthz() -> &'static str {

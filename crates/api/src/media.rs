@@ -20,7 +20,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,7 +33,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, FieldError, parse_id};
+use crate::error::{ApiError, ApiPath, FieldError, parse_id};
 
 pub(crate) fn upload_routes() -> Router<AppState> {
     Router::new()
@@ -203,7 +203,7 @@ fn upload_refusal(error: VerifyError) -> ApiError {
 pub(crate) async fn get_media(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<MediaOut>, ApiError> {
     caller.require(Scope::Read)?;
     let id: MediaId = parse_id(&id, "media")?;
@@ -228,10 +228,13 @@ pub(crate) struct Signature {
 /// the same 404, so a URL reveals nothing about other files.
 pub(crate) async fn serve(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    path: Result<ApiPath<String>, ApiError>,
     query: Result<Query<Signature>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let not_found = ApiError::NotFound { what: "media" };
+    let Ok(ApiPath(id)) = path else {
+        return Err(not_found);
+    };
     let Ok(Query(Signature {
         expires: Some(expires),
         sig: Some(sig),

@@ -9,13 +9,20 @@
 //! (platform, state) that has emptied is not reported with its last value.
 //! Route labels are the route *patterns* (`/v1/posts/{id}`), never raw paths, so label
 //! cardinality stays bounded whatever clients send.
+//!
+//! The numbers say how busy every tenant is, so `/metrics` can be kept from the internet:
+//! behind a bearer token (`api.metrics_token`), on an address of its own
+//! (`api.metrics_addr`, [`router`]), or both. In production the API's own port serves it
+//! only behind the token (`ApiConfig::metrics_on_api_port`).
 
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use herald_store::DeliveryCount;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -24,8 +31,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::AppState;
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
+
 use crate::throttle::{Limit, Surface};
+use crate::{ApiError, AppState};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -191,8 +201,38 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
     response
 }
 
+/// What `api.metrics_addr` serves: `GET /metrics` (behind the token when one is set), and
+/// problem documents for everything else.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(render))
+        .fallback(crate::error::not_found)
+        .method_not_allowed_fallback(crate::error::method_not_allowed)
+        .layer(middleware::from_fn(crate::security::headers_for_json))
+        .layer(middleware::from_fn(crate::error::problem_only))
+        .with_state(state)
+}
+
+/// Whether the request may read the metrics: any request when no token is configured,
+/// else one that presents it as its bearer (compared in constant time).
+fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(token) = &state.inner.config.api.metrics_token else {
+        return true;
+    };
+    crate::auth::bearer(headers).is_some_and(|presented| {
+        bool::from(
+            presented
+                .as_bytes()
+                .ct_eq(token.expose_secret().trim().as_bytes()),
+        )
+    })
+}
+
 /// `GET /metrics`.
-pub(crate) async fn render(State(state): State<AppState>) -> Response {
+pub(crate) async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !authorized(&state, &headers) {
+        return ApiError::MetricsTokenRequired.into_response();
+    }
     let mut registry = Registry::default();
     state.inner.metrics.register(&mut registry);
     match state

@@ -33,7 +33,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -52,7 +52,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::connections::check_user;
 use crate::dashboard::html::esc;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ApiPath, FieldError};
 
 pub(crate) fn api_routes() -> Router<AppState> {
     Router::new().route("/connect/{platform}", get(connect_get).post(connect_post))
@@ -101,7 +101,7 @@ pub struct ConnectOut {
 pub(crate) async fn connect_post(
     State(state): State<AppState>,
     caller: Caller,
-    Path(platform): Path<String>,
+    ApiPath(platform): ApiPath<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<ConnectOut>, ApiError> {
@@ -126,7 +126,7 @@ pub(crate) async fn connect_post(
 pub(crate) async fn connect_get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(platform): Path<String>,
+    ApiPath(platform): ApiPath<String>,
     crate::error::ApiQuery(request): crate::error::ApiQuery<ConnectRequest>,
 ) -> Result<Json<ConnectOut>, ApiError> {
     connect(&state, &caller, &platform, request).await.map(Json)
@@ -315,7 +315,7 @@ fn set_cookie(response: &mut Response, cookie: &Cookie<'_>) {
 /// so this is no open redirect.
 pub(crate) async fn start(
     State(state): State<AppState>,
-    Path(platform): Path<String>,
+    ApiPath(platform): ApiPath<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let Ok(platform) = platform.parse::<Platform>() else {
@@ -366,7 +366,7 @@ fn web_url(state: &AppState, platform: Platform) -> String {
 /// The platform sends the browser back here with `code` and `state` (or `error`).
 pub(crate) async fn callback(
     State(state): State<AppState>,
-    Path(platform): Path<String>,
+    ApiPath(platform): ApiPath<String>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {

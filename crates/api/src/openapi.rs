@@ -1,15 +1,54 @@
 //! The OpenAPI description, generated from the handlers' `#[utoipa::path]` annotations and
 //! the request and response types' `ToSchema` derives, so it cannot drift from the code.
 //! Served at `/openapi.json`, with a documentation UI (Scalar) at `/docs`.
+//!
+//! The UI's script is the Scalar API reference bundle vendored under `crates/api/assets/`
+//! (see its README) and compiled in: `/docs` loads nothing from another origin, works
+//! offline, and runs under the pages' Content-Security-Policy ([`crate::security`]).
 
 use axum::Json;
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_scalar::{Scalar, Servable};
 
 use crate::AppState;
+use crate::security::{PagePolicy, page};
+
+/// The vendored `@scalar/api-reference` version, in one place: the file name and the path
+/// it is served at both carry it. `crates/api/assets/vendor-scalar.sh` re-vendors another.
+macro_rules! scalar_version {
+    () => {
+        "1.76.0"
+    };
+}
+
+/// The vendored `@scalar/api-reference` version `/docs` runs.
+pub const SCALAR_VERSION: &str = scalar_version!();
+
+/// Where the bundle is served. The version in the path lets browsers keep it for a year.
+pub const SCALAR_PATH: &str = concat!(
+    "/docs/assets/scalar-api-reference-",
+    scalar_version!(),
+    ".js"
+);
+
+/// The `<style>` elements the vendored Scalar renders without the page's nonce (its
+/// theme, its toasts), by the hash of their fixed content: the docs page's policy allows
+/// these and no other. They change with the version: the browser test of `/docs` fails on
+/// a new one and prints the hash Chromium computed for each refused element.
+pub(crate) const SCALAR_STYLE_HASHES: &[&str] = &[
+    "sha256-l/2OpPg0d+2VLTLgwjf5mQo2CYwHDEqdj5TjbfEyVJI=",
+    "sha256-T13Uev3xCax2N28XaoAE8DOzQZKvPp7ZQVAi1iRREjo=",
+];
+
+const SCALAR_JS: &[u8] = include_bytes!(concat!(
+    "../assets/scalar-api-reference-",
+    scalar_version!(),
+    ".js"
+));
 
 #[derive(OpenApi)]
 #[openapi(
@@ -78,7 +117,43 @@ impl Modify for BearerKey {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
-        .merge(Router::from(Scalar::with_url("/docs", ApiDoc::openapi())))
+        .route("/docs", get(docs))
+        .route(SCALAR_PATH, get(scalar_js))
+}
+
+/// `GET /docs`: Scalar, reading `/openapi.json`. Its default fonts would come from
+/// Scalar's servers, so the system's are used. The `csp-nonce` meta element is where Scalar
+/// reads the nonce for the stylesheet it adds.
+async fn docs() -> Response {
+    page(StatusCode::OK, PagePolicy::Docs, |nonce| {
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <meta property=\"csp-nonce\" content=\"{nonce}\">\
+             <title>Herald API</title></head><body><div id=\"app\"></div>\
+             <script nonce=\"{nonce}\" src=\"{SCALAR_PATH}\"></script>\
+             <script nonce=\"{nonce}\">Scalar.createApiReference('#app', \
+             {{url: '/openapi.json', withDefaultFonts: false}});</script></body></html>"
+        )
+    })
+}
+
+/// The vendored bundle, cached for a year: a new version is served at a new path.
+async fn scalar_js() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        SCALAR_JS,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -34,7 +34,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, json_error, parse_id, read_body};
+use crate::error::{ApiError, ApiPath, json_error, parse_id, read_body};
 
 mod check;
 
@@ -284,7 +284,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 pub(crate) async fn get_post(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PostOut>, ApiError> {
     caller.require(Scope::Read)?;
     let id: PostId = parse_id(&id, "post")?;
@@ -323,7 +323,7 @@ pub struct NotCancelled {
 pub(crate) async fn cancel_post(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CancelOut>, ApiError> {
     caller.require(Scope::Publish)?;
     let id: PostId = parse_id(&id, "post")?;

@@ -11,7 +11,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiQuery, FieldError, parse_id};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, FieldError, parse_id};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -176,7 +176,7 @@ async fn tenant_webhook(state: &AppState, caller: &Caller, id: &str) -> Result<W
 pub(crate) async fn get_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<WebhookOut>, ApiError> {
     caller.require(Scope::Read)?;
     let hook = tenant_webhook(&state, &caller, &id).await?;
@@ -191,7 +191,7 @@ pub(crate) async fn get_webhook(
 pub(crate) async fn delete_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Admin)?;
     let hook = tenant_webhook(&state, &caller, &id).await?;
@@ -243,7 +243,7 @@ pub struct WebhookDeliveryPage {
 pub(crate) async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<WebhookDeliveryPage>, ApiError> {
     caller.require(Scope::Read)?;

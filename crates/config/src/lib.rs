@@ -120,7 +120,24 @@ pub struct ApiConfig {
     /// Proxies whose `X-Forwarded-For` is believed.
     #[serde(serialize_with = "serialize_nets")]
     pub trusted_proxies: Vec<IpNet>,
+    /// The bearer token `GET /metrics` requires; `None` asks for none. In production the
+    /// API's own port serves `/metrics` only with a token (see [`ApiConfig::metrics_on_api_port`]).
+    #[serde(serialize_with = "redact::optional_secret")]
+    pub metrics_token: Option<SecretString>,
+    /// An address of its own for `/metrics`, which then leaves the API's port (as the
+    /// worker's `worker.metrics_addr`).
+    pub metrics_addr: Option<SocketAddr>,
     pub webhooks: WebhooksConfig,
+}
+
+impl ApiConfig {
+    /// Whether the API's public port answers `GET /metrics`: not when it has an address of
+    /// its own, and in production only behind a token (the counts it reports say how busy
+    /// every tenant is, which is no business of the internet's).
+    pub fn metrics_on_api_port(&self, env: Environment) -> bool {
+        self.metrics_addr.is_none()
+            && (env == Environment::Development || self.metrics_token.is_some())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -419,6 +436,10 @@ impl Config {
         );
 
         let (api, worker) = (&raw.api, &raw.worker);
+        let metrics_token = api
+            .metrics_token
+            .clone()
+            .filter(|token| !token.expose_secret().trim().is_empty());
         let trusted_proxies =
             parse_nets(&mut problems, "api.trusted_proxies", &api.trusted_proxies);
         let checks: &[(bool, &str, &str)] = &[
@@ -464,6 +485,18 @@ impl Config {
                 api.key_cache_ttl_ms == 0 || api.key_cache_capacity > 0,
                 "api.key_cache_capacity",
                 "must be at least 1 while the key cache is on (api.key_cache_ttl_ms > 0)",
+            ),
+            (
+                api.metrics_addr != Some(api.addr),
+                "api.metrics_addr",
+                "must differ from api.addr: it takes /metrics off the API's port",
+            ),
+            (
+                metrics_token
+                    .as_ref()
+                    .is_none_or(|token| token.expose_secret().len() >= 16),
+                "api.metrics_token",
+                "must be at least 16 characters (generate one, e.g. `openssl rand -hex 32`)",
             ),
             (
                 raw.media.store != MediaStoreKind::S3 || raw.media.s3.bucket.is_some(),
@@ -573,6 +606,8 @@ impl Config {
                 auth_failures_per_address_per_minute: raw.api.auth_failures_per_address_per_minute,
                 auth_failures_per_minute: raw.api.auth_failures_per_minute,
                 trusted_proxies,
+                metrics_token,
+                metrics_addr: raw.api.metrics_addr,
                 webhooks: WebhooksConfig {
                     retry_schedule_secs: raw.api.webhooks.retry_schedule_secs,
                     timeout: Duration::from_secs(raw.api.webhooks.timeout_secs),

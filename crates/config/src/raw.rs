@@ -50,6 +50,12 @@ pub struct RawApi {
     pub auth_failures_per_address_per_minute: u32,
     pub auth_failures_per_minute: u32,
     pub trusted_proxies: Vec<String>,
+    /// Unset: `/metrics` needs no token (and is off the public port in production).
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
+    /// Unset: `/metrics` is served on the API's own port.
+    #[serde(default)]
+    pub metrics_addr: Option<SocketAddr>,
     pub webhooks: RawWebhooks,
 }
 

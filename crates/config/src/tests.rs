@@ -291,10 +291,12 @@ fn the_printed_configuration_shows_no_secret() {
         ("HERALD_ENCRYPTION_KEYS", "k1:c2VjcmV0LWtleS1tYXRlcmlhbA"),
         ("TWITTER_CLIENT_ID", "tw"),
         ("TWITTER_CLIENT_SECRET", "twitter-secret-789"),
+        ("HERALD_API__METRICS_TOKEN", "metrics-token-0123456789"),
     ])
     .unwrap();
     let shown = config.to_redacted_toml();
     for secret in [
+        "metrics-token-0123456789",
         "db-password-123",
         "redis-password-456",
         "c2VjcmV0LWtleS1tYXRlcmlhbA",
@@ -500,4 +502,46 @@ fn signed_media_urls_live_no_longer_than_their_maximum() {
         err.to_string().contains("at most media.url_max_ttl_secs"),
         "{err}"
     );
+}
+
+#[test]
+fn metrics_leave_the_public_port_for_their_own_address_or_a_token_in_production() {
+    let config = load(&[]).unwrap();
+    assert!(config.api.metrics_token.is_none());
+    assert!(config.api.metrics_on_api_port(config.env));
+
+    let production = [
+        ("HERALD_ENV", "production"),
+        ("HERALD_ENCRYPTION_KEYS", "k1:AAAA"),
+    ];
+    let config = load(&production).unwrap();
+    assert!(
+        !config.api.metrics_on_api_port(config.env),
+        "no anonymous /metrics on the public port in production"
+    );
+    let config = load(&[
+        production[0],
+        production[1],
+        ("HERALD_API__METRICS_TOKEN", "0123456789abcdef"),
+    ])
+    .unwrap();
+    assert!(config.api.metrics_on_api_port(config.env));
+    let config = load(&[("HERALD_API__METRICS_ADDR", "127.0.0.1:9465")]).unwrap();
+    assert_eq!(
+        config.api.metrics_addr.map(|a| a.to_string()).as_deref(),
+        Some("127.0.0.1:9465")
+    );
+    assert!(!config.api.metrics_on_api_port(config.env));
+
+    let err = load(&[
+        ("HERALD_API__ADDR", "127.0.0.1:8080"),
+        ("HERALD_API__METRICS_ADDR", "127.0.0.1:8080"),
+        ("HERALD_API__METRICS_TOKEN", "short"),
+    ])
+    .unwrap_err();
+    assert_eq!(
+        problem_keys(&err),
+        vec!["api.metrics_addr", "api.metrics_token"]
+    );
+    assert!(!err.to_string().contains("short"), "{err}");
 }

@@ -5,8 +5,10 @@
 use std::fmt::Display;
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
+
+use crate::security::{PagePolicy, page};
 
 /// Escapes text for an HTML element or a double- or single-quoted attribute.
 pub(crate) fn esc(value: impl Display) -> String {
@@ -98,37 +100,33 @@ impl Page<'_> {
             ),
             None => String::new(),
         };
-        let (after, script) = match self.live_after {
-            Some(id) => (
-                format!(" data-after=\"{}\"", esc(id)),
-                format!(
-                    "<p><small>Updates: <span id=\"live\">off</span></small></p>\
-                     <script>{SCRIPT}</script>"
+        let body = self.body;
+        let title = esc(self.title);
+        let live_after = self.live_after;
+        // Inline script and style run by the nonce of this response (see `security`); the
+        // markup itself holds no handler or style attribute.
+        let mut response = page(status, PagePolicy::Dashboard, |nonce| {
+            let (after, script) = match live_after {
+                Some(id) => (
+                    format!(" data-after=\"{}\"", esc(id)),
+                    format!(
+                        "<p><small>Updates: <span id=\"live\">off</span></small></p>\
+                         <script nonce=\"{nonce}\">{SCRIPT}</script>"
+                    ),
                 ),
-            ),
-            None => (String::new(), String::new()),
-        };
-        let html = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width\">\
-             <title>{title} · Herald</title><style>{STYLE}</style></head>\
-             <body{after}><header><strong>Herald</strong>{nav}</header>\
-             <main><h1>{title}</h1>{body}{script}</main></body></html>",
-            title = esc(self.title),
-            body = self.body,
-        );
-        let mut response = (status, Html(html)).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        );
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
+                None => (String::new(), String::new()),
+            };
+            format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+                 <meta name=\"viewport\" content=\"width=device-width\">\
+                 <title>{title} · Herald</title><style nonce=\"{nonce}\">{STYLE}</style></head>\
+                 <body{after}><header><strong>Herald</strong>{nav}</header>\
+                 <main><h1>{title}</h1>{body}{script}</main></body></html>"
+            )
+        });
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
 }
