@@ -33,8 +33,8 @@ pub mod oauth;
 pub mod openapi;
 mod operator;
 pub mod posts;
-mod throttle;
 mod security;
+mod throttle;
 pub mod webhooks;
 
 use std::future::Future;
@@ -229,8 +229,8 @@ pub async fn serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown)
-        .await;
+    .with_graceful_shutdown(shutdown)
+    .await;
     let _ = stopped.send(true);
     if let Some(task) = metrics_task {
         match task.await {
