@@ -84,7 +84,7 @@ async fn the_x_window_holds_across_three_workers_and_the_rest_wait_for_the_next_
 }
 
 #[tokio::test]
-async fn two_hundred_linkedin_image_posts_with_slow_processing_finish_in_under_ten_seconds() {
+async fn two_hundred_linkedin_image_posts_wait_for_their_slow_processing_side_by_side() {
     let _serial = support::serial().await;
     let mut sim = SimConfig::unlimited();
     sim.linkedin.image_processing_ms = 2_000;
@@ -102,12 +102,14 @@ async fn two_hundred_linkedin_image_posts_with_slow_processing_finish_in_under_t
 
     let started = Instant::now();
     let ids = h.posts(&posts, None).await;
-    let done = h.until_final(&ids, Duration::from_secs(30)).await;
+    let done = h.until_final(&ids, Duration::from_secs(120)).await;
     let elapsed = started.elapsed();
 
     assert!(done.iter().all(|d| d.state == DeliveryState::Published));
+    // Not a speed figure (bench/ has those): waits taken one after another would need 400 s,
+    // so anything under a quarter of that shows they overlap, on a busy machine too.
     assert!(
-        elapsed < Duration::from_secs(10),
+        elapsed < Duration::from_secs(100),
         "200 posts took {elapsed:?}; one after another would take 400 s"
     );
     assert_eq!(h.sim_posts("linkedin").await.len(), 200);

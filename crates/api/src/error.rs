@@ -607,10 +607,11 @@ fn code_of(status: StatusCode) -> &'static str {
 /// The most of a stray error body kept as the problem's `detail`.
 const STRAY_DETAIL_BYTES: usize = 512;
 
-/// Middleware: an error answer that is neither a problem document nor an HTML page (the
-/// dashboard's and the OAuth callback's, meant for people) becomes a problem document with
-/// the same status. Those come from extractors that are not ours, which answer in plain
-/// text or not at all; a server error's text is not shown, as [`ApiError::Internal`] does.
+/// Middleware: an error answer in plain text or with no body becomes a problem document
+/// with the same status. Those come from extractors and layers that are not ours; problem
+/// documents, HTML pages (the dashboard's and the OAuth callback's, meant for people) and
+/// deliberate JSON (`/readyz` says which dependency is down) pass as they are. A server
+/// error's text is not shown, as [`ApiError::Internal`] does.
 pub(crate) async fn problem_only(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
@@ -622,8 +623,7 @@ pub(crate) async fn problem_only(request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if content_type.starts_with("application/problem+json") || content_type.starts_with("text/html")
-    {
+    if !(content_type.is_empty() || content_type.starts_with("text/plain")) {
         return response;
     }
     let (parts, body) = response.into_parts();
