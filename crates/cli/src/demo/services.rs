@@ -519,14 +519,14 @@ impl Missing {
         if packages.is_empty() {
             return None;
         }
-        let install = if packages.len() == 2 {
-            INSTALL_HINT.to_owned()
+        let (install, them) = if packages.len() == 2 {
+            (INSTALL_HINT.to_owned(), "them")
         } else {
-            format!("apt-get install {}", packages.join(" "))
+            (format!("apt-get install {}", packages.join(" ")), "it")
         };
         lines.push(format!(
-            "Install it (Debian, Ubuntu): {install}\nOr start the servers yourself and point \
-             DATABASE_URL and REDIS_URL at them."
+            "Install {them} (Debian, Ubuntu): {install}\nOr start the servers yourself and \
+             point DATABASE_URL and REDIS_URL at them."
         ));
         Some(lines.join("\n"))
     }
