@@ -19,6 +19,10 @@ use herald_sim::{FaultAction, FaultRule, SimConfig};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
+use services::Services;
+
+mod services;
+
 /// How long the whole batch may take before the demo gives up on it.
 const DEADLINE: Duration = Duration::from_secs(150);
 /// Where the OAuth callback sends the browser back to; the demo stops following there.
@@ -30,6 +34,64 @@ pub(crate) async fn run(
     keep_running: bool,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
+    let demo_dir = config.data_dir.join("demo");
+    std::fs::create_dir_all(&demo_dir)
+        .with_context(|| format!("cannot create {}", demo_dir.display()))?;
+    let mut services = Services::default();
+    // Ctrl-C or SIGTERM drops the demo where it stands: its processes stop, then the private
+    // servers, below.
+    let outcome = tokio::select! {
+        outcome = async {
+            step("checking Postgres and Redis");
+            services.ensure(config, &demo_dir).await?;
+            let config = services.apply(config);
+            demo(&config, config_file, &demo_dir, &services.env(), started).await
+        } => outcome,
+        () = crate::serve::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+    };
+    let outcome = match outcome {
+        Ok(running) => {
+            if keep_running {
+                println!("\nEverything stays up; Ctrl-C stops it.");
+                crate::serve::shutdown_signal().await;
+            }
+            running.stop().await
+        }
+        Err(err) => Err(err),
+    };
+    if services.any_private() {
+        step("stopping the private Postgres and Redis, removing their data");
+        services.stop();
+    }
+    outcome
+}
+
+/// What the demo leaves running once it printed its table, until [`Running::stop`].
+#[derive(Debug)]
+struct Running {
+    processes: Processes,
+    sim: herald_sim::SimServer,
+    ok: bool,
+}
+
+impl Running {
+    async fn stop(self) -> anyhow::Result<()> {
+        drop(self.processes);
+        let _ = self.sim.shutdown().await;
+        if !self.ok {
+            bail!("the demo's expectations were not met (see the table above)");
+        }
+        Ok(())
+    }
+}
+
+async fn demo(
+    config: &Config,
+    config_file: Option<&Path>,
+    logs: &Path,
+    services_env: &[(&'static str, String)],
+    started: Instant,
+) -> anyhow::Result<Running> {
     step("migrating the database");
     crate::admin::migrate(config).await?;
 
@@ -46,9 +108,7 @@ pub(crate) async fn run(
     let api_port = free_port()?;
     let api_url = format!("http://127.0.0.1:{api_port}");
     let prefix = format!("herald-demo-{}", uuid::Uuid::new_v4().simple());
-    let logs = config.data_dir.join("demo");
-    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
-    let env: Vec<(&str, String)> = vec![
+    let mut env: Vec<(&str, String)> = vec![
         ("HERALD_PLATFORM_BASE_URL", sim_url.clone()),
         ("HERALD_PUBLIC_URL", api_url.clone()),
         ("HERALD_API__ADDR", format!("127.0.0.1:{api_port}")),
@@ -72,11 +132,12 @@ pub(crate) async fn run(
         ),
         ("HERALD_PLATFORMS__THREADS__WINDOW_SECS", "15".to_owned()),
     ];
+    env.extend(services_env.iter().cloned());
 
     step("starting the API and a worker (herald serve, herald work)");
     let mut processes = Processes::default();
-    processes.start("serve", config_file, &env, &logs)?;
-    processes.start("work", config_file, &env, &logs)?;
+    processes.start("serve", config_file, &env, logs)?;
+    processes.start("work", config_file, &env, logs)?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::custom(|attempt| {
             if attempt.url().host_str() == Some("demo.invalid") {
@@ -147,16 +208,7 @@ pub(crate) async fn run(
             "Some deliveries did not reach the state the demo expected."
         }
     );
-    if keep_running {
-        println!("\nEverything stays up; Ctrl-C stops it.");
-        crate::serve::shutdown_signal().await;
-    }
-    drop(processes);
-    let _ = sim.shutdown().await;
-    if !ok {
-        bail!("the demo's expectations were not met (see the table above)");
-    }
-    Ok(())
+    Ok(Running { processes, sim, ok })
 }
 
 /// The simulator as the demo wants it: quick processing, and a few scripted troubles so the

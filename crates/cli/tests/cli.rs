@@ -364,3 +364,63 @@ async fn development_generates_one_key_file_and_reuses_it() {
     );
     std::fs::remove_dir_all(&data_dir).unwrap();
 }
+
+/// The commands of the README's first code block, without their comments.
+fn readme_set_up_commands(readme: &str) -> Vec<String> {
+    let mut lines = readme.lines().skip_while(|l| !l.starts_with("```"));
+    lines.next(); // the opening fence
+    lines
+        .take_while(|l| !l.starts_with("```"))
+        .map(|line| {
+            let command = line.find(" #").map_or(line, |at| &line[..at]);
+            command.trim().to_owned()
+        })
+        .filter(|command| !command.is_empty() && !command.starts_with('#'))
+        .collect()
+}
+
+#[test]
+fn the_readmes_two_commands_are_the_documented_demo_and_what_ci_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"))
+    };
+    let readme = read("README.md");
+    let commands = readme_set_up_commands(&readme);
+    let [demo, test] = commands.as_slice() else {
+        panic!("the README's first code block holds exactly two commands: {commands:?}");
+    };
+
+    // The first runs `herald ... demo`, a command the binary has and the README documents.
+    let words: Vec<&str> = demo.split_whitespace().collect();
+    let herald_at = words
+        .iter()
+        .position(|w| *w == "herald")
+        .unwrap_or_else(|| panic!("the first command names no `herald`: {demo}"));
+    assert!(
+        words[herald_at + 1..].contains(&"demo"),
+        "the first command runs no `herald ... demo`: {demo}"
+    );
+    assert!(
+        herald(&["demo", "--help"], &[]).status.success(),
+        "`herald demo` is a command of the binary"
+    );
+    assert!(
+        readme.contains("| `herald demo"),
+        "the README's command table documents `herald demo`"
+    );
+
+    // The second is what CI runs, verbatim, and the script it names runs the whole suite.
+    let ci = read(".ci/run");
+    assert!(
+        ci.lines().any(|line| line.trim() == test.as_str()),
+        ".ci/run does not run the README's test command `{test}` verbatim:\n{ci}"
+    );
+    let script = test
+        .strip_prefix("bash ")
+        .unwrap_or_else(|| panic!("the test command runs a script with bash: {test}"));
+    assert!(
+        read(script).contains("cargo test --workspace --locked"),
+        "{script} runs the workspace's tests"
+    );
+}
