@@ -430,7 +430,7 @@ async fn a_webhook_verifies_with_the_standardwebhooks_library() {
     let (verified, output) = library_verifies(&headers, &body, &secret);
     assert!(verified, "standardwebhooks refused the request: {output}");
     assert_eq!(output.trim(), "delivery.queued");
-    let mut tampered = body.clone();
+    let mut tampered = body;
     tampered.extend_from_slice(b" ");
     let (verified, _) = library_verifies(&headers, &tampered, &secret);
     assert!(!verified, "a changed body does not verify");
