@@ -109,37 +109,55 @@ async fn register(app: &TestApp, url: &str, event_types: &[&str]) -> Value {
 const STANDARD_WEBHOOKS_VENV: &str = "/var/tmp/herald-standardwebhooks";
 
 /// The Python of a virtualenv that has `standardwebhooks` from PyPI, installed on first use.
+/// It is built beside its place and renamed into it, so tests (or test processes) installing
+/// at once never see a half-built one.
 fn standard_webhooks_python() -> std::path::PathBuf {
     use std::process::Command;
-    let python = std::path::Path::new(STANDARD_WEBHOOKS_VENV).join("bin/python");
-    let importable = |python: &std::path::Path| {
-        Command::new(python)
+    let venv = std::path::Path::new(STANDARD_WEBHOOKS_VENV);
+    let importable = |venv: &std::path::Path| {
+        Command::new(venv.join("bin/python"))
             .args(["-c", "import standardwebhooks"])
             .status()
             .is_ok_and(|s| s.success())
     };
-    if importable(&python) {
-        return python;
+    if importable(venv) {
+        return venv.join("bin/python");
     }
-    let venv = Command::new("python3")
-        .args(["-m", "venv", STANDARD_WEBHOOKS_VENV])
+    let building = std::path::PathBuf::from(format!(
+        "{STANDARD_WEBHOOKS_VENV}.building-{}",
+        uuid::Uuid::new_v4()
+    ));
+    let created = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&building)
         .output()
         .expect("python3 runs (needed to verify webhooks with the standardwebhooks library)");
     assert!(
-        venv.status.success(),
-        "could not create a virtualenv in {STANDARD_WEBHOOKS_VENV}: {}",
-        String::from_utf8_lossy(&venv.stderr)
+        created.status.success(),
+        "could not create a virtualenv in {}: {}",
+        building.display(),
+        String::from_utf8_lossy(&created.stderr)
     );
-    let install = Command::new(&python)
+    let install = Command::new(building.join("bin/python"))
         .args(["-m", "pip", "install", "--quiet", "standardwebhooks==1.1.0"])
         .output()
         .expect("pip runs");
     assert!(
-        install.status.success() && importable(&python),
-        "could not install the standardwebhooks package from PyPI into {STANDARD_WEBHOOKS_VENV}: {}",
+        install.status.success(),
+        "could not install the standardwebhooks package from PyPI: {}",
         String::from_utf8_lossy(&install.stderr)
     );
-    python
+    let _ = std::fs::remove_dir_all(venv);
+    if std::fs::rename(&building, venv).is_err() {
+        // Another test put its copy in place first.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    assert!(
+        importable(venv),
+        "standardwebhooks is not importable from {STANDARD_WEBHOOKS_VENV} after installing it"
+    );
+    venv.join("bin/python")
 }
 
 /// Hands a captured request to the `standardwebhooks` library; its verdict and output.
