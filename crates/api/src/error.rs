@@ -147,6 +147,12 @@ pub enum ApiError {
     },
     /// A platform refused or failed (Telegram validation, OAuth exchange, page listing).
     Platform(PlatformFailure),
+    /// A webhook's receiver could not be asked (`webhook.refused` by the outbound guard,
+    /// `webhook.unreachable`, `webhook.timed_out`): 502.
+    Receiver {
+        code: &'static str,
+        detail: String,
+    },
     /// A dependency (Postgres) cannot be reached right now: 503 with `Retry-After`.
     Unavailable {
         detail: String,
@@ -211,6 +217,7 @@ impl ApiError {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
             },
+            ApiError::Receiver { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -274,6 +281,7 @@ impl ApiError {
                 ),
             ),
             ApiError::Platform(failure) => ("platform_error", failure.to_string()),
+            ApiError::Receiver { code, detail } => (code, detail.clone()),
             ApiError::Unavailable { detail } => ("unavailable", detail.clone()),
             ApiError::Internal(_) => (
                 "internal",

@@ -1,9 +1,13 @@
 //! Webhooks: `POST /v1/webhooks` registers a URL for some event types, `GET /v1/webhooks`,
-//! `DELETE /v1/webhooks/{id}`, and `GET /v1/webhooks/{id}/deliveries` shows every attempt.
+//! `DELETE /v1/webhooks/{id}`, and `GET /v1/webhooks/{id}/deliveries` shows every attempt;
+//! `POST /v1/webhooks/{id}/rotate-secret` replaces the signing secret and
+//! `POST /v1/webhooks/{id}/test` sends a `webhook.test` event at once and answers with what
+//! the receiver answered.
 //!
-//! The API only records webhooks and reads their delivery log: `herald work` sends them,
-//! signed and retried (`herald_worker::webhooks`, which documents the signature a receiver
-//! checks).
+//! The API records webhooks and reads their delivery log: `herald work` sends the events,
+//! signed by the Standard Webhooks specification and retried (`herald_worker::webhooks`;
+//! `herald_store::webhook_signing` documents the signature a receiver checks). The bodies
+//! are [`WebhookEvent`]s, whose `data` is one of the `*Data` types here.
 //!
 //! A URL is registered only if the outbound guard (`herald_outbound`) allows it: http or
 //! https, no inward address (literal, `localhost`, or among the addresses its host resolves
@@ -14,11 +18,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use herald_domain::{DeliveryState, Scope};
+use herald_outbound::Redirects;
 use herald_store::Webhook;
-use secrecy::ExposeSecret;
+use herald_store::webhook_signing::{self, Signing};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -32,6 +38,108 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/webhooks", get(list_webhooks).post(create_webhook))
         .route("/webhooks/{id}", get(get_webhook).delete(delete_webhook))
         .route("/webhooks/{id}/deliveries", get(list_deliveries))
+        .route("/webhooks/{id}/rotate-secret", post(rotate_secret))
+        .route("/webhooks/{id}/test", post(test_webhook))
+}
+
+/// The events that are not a delivery's state change.
+const OTHER_EVENT_TYPES: [&str; 3] = [
+    "post.completed",
+    "connection.needs_reconnect",
+    "connection.expiring",
+];
+
+/// Every event type a webhook may subscribe to (besides `*`).
+fn known_event_types() -> Vec<String> {
+    DeliveryState::ALL
+        .iter()
+        .map(|s| format!("delivery.{s}"))
+        .chain(OTHER_EVENT_TYPES.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
+
+/// The body of every webhook request: the payload structure Standard Webhooks recommends.
+/// Its headers are `webhook-id` (`msg_<id>`, the same on every retry), `webhook-timestamp`
+/// and `webhook-signature`; verify them with any Standard Webhooks library and the secret.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebhookEvent {
+    /// The event's id (0 for `webhook.test`).
+    pub id: i64,
+    /// `delivery.<state>`, `post.completed`, `connection.needs_reconnect`,
+    /// `connection.expiring` or `webhook.test`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the event happened.
+    pub timestamp: DateTime<Utc>,
+    /// The same as `timestamp`, kept for receivers written before it.
+    pub at: DateTime<Utc>,
+    /// [`DeliveryEventData`], [`PostCompletedData`], [`ConnectionNeedsReconnectData`],
+    /// [`ConnectionExpiringData`] or [`WebhookTestData`], by `type`.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// `data` of `delivery.<state>`: a delivery changed state.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryEventData {
+    pub delivery_id: String,
+    pub post_id: String,
+    pub connection_id: String,
+    pub platform: String,
+    /// The state it left; absent when the delivery was created.
+    pub from: Option<String>,
+    pub to: String,
+    /// What came with the change: attempts, run_at, public_url, error_code, ...
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// `data` of `post.completed`: every delivery of the post is final. Sent once per post.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PostCompletedData {
+    pub post_id: String,
+    pub deliveries: Vec<PostCompletedDelivery>,
+}
+
+/// One delivery of a completed post.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PostCompletedDelivery {
+    pub id: String,
+    pub connection_id: String,
+    pub platform: String,
+    /// `published`, `failed`, `dead`, `unknown` or `cancelled`.
+    pub state: String,
+    /// Where the post is, once published.
+    pub url: Option<String>,
+    /// Why it failed.
+    pub error_code: Option<String>,
+}
+
+/// `data` of `connection.needs_reconnect`: the platform refused the connection's token for
+/// good; posts to it fail until the account owner connects it again.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConnectionNeedsReconnectData {
+    pub connection_id: String,
+    pub platform: String,
+    pub account_handle: Option<String>,
+    /// What the platform said.
+    pub reason: String,
+}
+
+/// `data` of `connection.expiring`: the connection's token expires at `expires_at` and Herald
+/// cannot refresh it (`api.webhooks.expiring_notice_days` before). Sent once per expiry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConnectionExpiringData {
+    pub connection_id: String,
+    pub platform: String,
+    pub account_handle: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `data` of `webhook.test`, sent by `POST /v1/webhooks/{id}/test`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebhookTestData {
+    pub webhook_id: String,
 }
 
 /// A webhook to register.
@@ -41,7 +149,8 @@ pub struct CreateWebhook {
     /// Where to POST events (http or https, not inside Herald's network unless the operator
     /// lists the host in `outbound.allow`).
     pub url: String,
-    /// `delivery.published`, `delivery.failed`, ... (one per delivery state), or `*`.
+    /// `delivery.published`, `delivery.failed`, ... (one per delivery state),
+    /// `post.completed`, `connection.needs_reconnect`, `connection.expiring`, or `*`.
     pub event_types: Vec<String>,
 }
 
@@ -51,8 +160,12 @@ pub struct WebhookOut {
     pub url: String,
     pub event_types: Vec<String>,
     pub active: bool,
+    /// `standard`: Standard Webhooks headers only; `legacy` (registered before them, secret
+    /// not rotated since): `Herald-Signature` too.
+    pub signing: String,
     pub created_at: DateTime<Utc>,
-    /// Only in the answer to its creation: sign-check requests with it.
+    /// Only in the answer to its creation or to a secret rotation: verify requests with it
+    /// (`whsec_...`, as Standard Webhooks libraries take it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
@@ -63,6 +176,7 @@ fn webhook_out(w: &Webhook, secret: Option<String>) -> WebhookOut {
         url: w.url.clone(),
         event_types: w.event_types.clone(),
         active: w.active,
+        signing: w.signing.as_str().to_owned(),
         created_at: w.created_at,
         secret,
     }
@@ -106,10 +220,7 @@ pub(crate) async fn create_webhook(
             "name at least one event type, or `*`",
         ));
     }
-    let known: Vec<String> = DeliveryState::ALL
-        .iter()
-        .map(|s| format!("delivery.{s}"))
-        .collect();
+    let known = known_event_types();
     for (i, kind) in body.event_types.iter().enumerate() {
         if kind != "*" && !known.contains(kind) {
             errors.push(FieldError::new(
@@ -288,4 +399,200 @@ pub(crate) async fn list_deliveries(
             .collect(),
         next_cursor,
     }))
+}
+
+/// Replace a webhook's signing secret.
+///
+/// Answers the new `whsec_` secret, shown this once. From now on every request of the
+/// webhook, pending retries included, carries only the Standard Webhooks headers, signed
+/// with the new secret: a webhook registered before them stops getting `Herald-Signature`.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses(
+        (status = 200, body = WebhookOut, description = "The webhook with its new `secret`"),
+        (status = 403, body = crate::Problem, description = "The key lacks the admin scope"),
+        (status = 404, body = crate::Problem, description = "No such webhook")),
+    security(("api_key" = ["admin"])))]
+pub(crate) async fn rotate_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<WebhookOut>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let hook = tenant_webhook(&state, &caller, &id).await?;
+    let secret = state
+        .inner
+        .store
+        .webhooks()
+        .rotate_secret(caller.tenant_id, hook.id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "webhook" })?;
+    let rotated = Webhook {
+        signing: Signing::Standard,
+        ..hook
+    };
+    Ok(Json(webhook_out(
+        &rotated,
+        Some(secret.expose_secret().to_owned()),
+    )))
+}
+
+/// How much of a receiver's answer a test shows.
+const TEST_BODY_LIMIT: usize = 1024;
+
+/// What the receiver answered to a test event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookTestResult {
+    /// The receiver's HTTP status (any: a non-2xx answer is reported, not an error).
+    pub status: u16,
+    /// The start of its body (at most 1024 bytes, as text).
+    pub body: String,
+    /// Whether `body` was cut.
+    pub truncated: bool,
+    /// From sending the request to the end of the part of the body read.
+    pub duration_ms: u64,
+    /// The `webhook-id` the test was sent with.
+    pub message_id: String,
+}
+
+/// Send a test event to a webhook now.
+///
+/// POSTs a `webhook.test` event ([`WebhookTestData`]), signed like every event, to the
+/// webhook's URL through the outbound guard, within `api.webhooks.timeout_secs`, and
+/// answers with the receiver's reply. It is not retried nor written to the delivery log.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses(
+        (status = 200, body = WebhookTestResult,
+         description = "The receiver answered (whatever its status)"),
+        (status = 403, body = crate::Problem, description = "The key lacks the admin scope"),
+        (status = 404, body = crate::Problem, description = "No such webhook"),
+        (status = 502, body = crate::Problem,
+         description = "The receiver could not be asked: `webhook.refused` (the outbound \
+                        guard refuses its URL), `webhook.unreachable` (no connection or no \
+                        answer) or `webhook.timed_out`")),
+    security(("api_key" = ["admin"])))]
+pub(crate) async fn test_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<WebhookTestResult>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let hook = tenant_webhook(&state, &caller, &id).await?;
+    let (secret, signing) = state
+        .inner
+        .store
+        .webhooks()
+        .signing_secret(caller.tenant_id, hook.id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "webhook" })?;
+    let now = Utc::now();
+    let event = WebhookEvent {
+        id: 0,
+        kind: "webhook.test".to_owned(),
+        timestamp: now,
+        at: now,
+        data: serde_json::json!(WebhookTestData {
+            webhook_id: hook.id.to_string(),
+        }),
+    };
+    let body = serde_json::to_vec(&event).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let message_id = format!("msg_test_{}", Uuid::now_v7().simple());
+    let url = url::Url::parse(&hook.url).map_err(|_| ApiError::Receiver {
+        code: "webhook.refused",
+        detail: "the webhook's URL cannot be read".to_owned(),
+    })?;
+    state
+        .inner
+        .outbound
+        .check_url(&url)
+        .map_err(|refusal| ApiError::Receiver {
+            code: "webhook.refused",
+            detail: format!("the webhook's URL is refused: {refusal}"),
+        })?;
+    let started = std::time::Instant::now();
+    let answer = send_test(&state, url, &secret, signing, &message_id, &body).await?;
+    Ok(Json(WebhookTestResult {
+        status: answer.0,
+        body: answer.1,
+        truncated: answer.2,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        message_id,
+    }))
+}
+
+/// POSTs a signed test body; the receiver's status, the start of its body and whether that
+/// was cut.
+async fn send_test(
+    state: &AppState,
+    url: url::Url,
+    secret: &SecretString,
+    signing: Signing,
+    message_id: &str,
+    body: &[u8],
+) -> Result<(u16, String, bool), ApiError> {
+    let client = state
+        .inner
+        .outbound
+        .client(
+            reqwest::Client::builder().timeout(state.inner.config.api.webhooks.timeout),
+            Redirects::None,
+        )
+        .map_err(|e| ApiError::Internal(format!("cannot build the webhook client: {e}")))?;
+    let timestamp = Utc::now().timestamp();
+    let mut request = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("user-agent", "herald-webhooks/1");
+    for (name, value) in
+        webhook_signing::headers(secret.expose_secret(), signing, message_id, timestamp, body)
+    {
+        request = request.header(name, value);
+    }
+    let mut response = request
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(|e| receiver_error(&e))?;
+    let status = response.status().as_u16();
+    let mut read = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await.map_err(|e| receiver_error(&e))? {
+        read.extend_from_slice(&chunk);
+        if read.len() > TEST_BODY_LIMIT {
+            read.truncate(TEST_BODY_LIMIT);
+            truncated = true;
+            break;
+        }
+    }
+    Ok((
+        status,
+        String::from_utf8_lossy(&read).into_owned(),
+        truncated,
+    ))
+}
+
+/// Why a receiver could not be asked, without its URL (it may carry the receiver's secret).
+fn receiver_error(e: &reqwest::Error) -> ApiError {
+    if let Some(refusal) = herald_outbound::refusal(e) {
+        ApiError::Receiver {
+            code: "webhook.refused",
+            detail: format!("the webhook's URL is refused: {refusal}"),
+        }
+    } else if e.is_timeout() {
+        ApiError::Receiver {
+            code: "webhook.timed_out",
+            detail: "the receiver did not answer within api.webhooks.timeout_secs".to_owned(),
+        }
+    } else if e.is_connect() {
+        ApiError::Receiver {
+            code: "webhook.unreachable",
+            detail: "could not connect to the receiver".to_owned(),
+        }
+    } else {
+        ApiError::Receiver {
+            code: "webhook.unreachable",
+            detail: "the receiver's answer could not be read".to_owned(),
+        }
+    }
 }

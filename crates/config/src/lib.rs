@@ -148,6 +148,10 @@ pub struct WebhooksConfig {
     pub timeout: Duration,
     #[serde(serialize_with = "serialize_millis")]
     pub poll: Duration,
+    /// How long before a token that cannot be refreshed expires `connection.expiring` is
+    /// sent (0: never).
+    #[serde(with = "redact::secs")]
+    pub expiring_notice: Duration,
 }
 
 /// Where uploaded media lives.
@@ -444,6 +448,11 @@ impl Config {
             parse_nets(&mut problems, "api.trusted_proxies", &api.trusted_proxies);
         let checks: &[(bool, &str, &str)] = &[
             (
+                api.webhooks.expiring_notice_days <= 365,
+                "api.webhooks.expiring_notice_days",
+                "must be at most 365 (0 turns connection.expiring off)",
+            ),
+            (
                 api.allowed_return_origins
                     .iter()
                     .all(|o| parse_origin(o).is_some()),
@@ -612,6 +621,9 @@ impl Config {
                     retry_schedule_secs: raw.api.webhooks.retry_schedule_secs,
                     timeout: Duration::from_secs(raw.api.webhooks.timeout_secs),
                     poll: Duration::from_millis(raw.api.webhooks.poll_ms.max(10)),
+                    expiring_notice: Duration::from_secs(
+                        raw.api.webhooks.expiring_notice_days.saturating_mul(86_400),
+                    ),
                 },
             },
             media: MediaConfig {

@@ -64,6 +64,7 @@ pub struct RawWebhooks {
     pub retry_schedule_secs: Vec<u64>,
     pub timeout_secs: u64,
     pub poll_ms: u64,
+    pub expiring_notice_days: u64,
 }
 
 #[derive(Debug, Deserialize)]

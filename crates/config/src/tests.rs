@@ -545,3 +545,14 @@ fn metrics_leave_the_public_port_for_their_own_address_or_a_token_in_production(
     );
     assert!(!err.to_string().contains("short"), "{err}");
 }
+
+#[test]
+fn the_expiring_notice_is_in_days_and_bounded() {
+    let config = load(&[("HERALD_API__WEBHOOKS__EXPIRING_NOTICE_DAYS", "3")]).unwrap();
+    assert_eq!(
+        config.api.webhooks.expiring_notice,
+        Duration::from_secs(3 * 86_400)
+    );
+    let err = load(&[("HERALD_API__WEBHOOKS__EXPIRING_NOTICE_DAYS", "400")]).unwrap_err();
+    assert_eq!(problem_keys(&err), ["api.webhooks.expiring_notice_days"]);
+}

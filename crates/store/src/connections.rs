@@ -751,14 +751,28 @@ async fn mark_needs_reconnect(
     id: ConnectionId,
     error: &str,
 ) -> Result<bool, StoreError> {
-    let result = sqlx::query!(
-        "UPDATE connections
-         SET status = 'needs_reconnect', last_error = $2, updated_at = now()
-         WHERE id = $1 AND status = 'active'",
+    // The `connection.needs_reconnect` webhook event is written by the same statement, so it
+    // is sent exactly when the status changes.
+    let marked = sqlx::query_scalar!(
+        r#"WITH marked AS (
+               UPDATE connections
+               SET status = 'needs_reconnect', last_error = $2, updated_at = now()
+               WHERE id = $1 AND status = 'active'
+               RETURNING id, tenant_id, platform, account_handle
+           ),
+           event AS (
+               INSERT INTO webhook_events (tenant_id, type, data)
+               SELECT m.tenant_id, 'connection.needs_reconnect',
+                      jsonb_build_object('connection_id', m.id, 'platform', m.platform,
+                                         'account_handle', m.account_handle, 'reason', $2)
+               FROM marked m
+               WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.tenant_id = m.tenant_id AND w.active)
+           )
+           SELECT count(*) AS "marked!" FROM marked"#,
         id.into_uuid(),
         error
     )
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(marked == 1)
 }

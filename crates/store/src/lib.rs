@@ -27,6 +27,7 @@ pub mod posts;
 pub mod rotation;
 pub mod sealing;
 pub mod tenants;
+pub mod webhook_signing;
 pub mod webhooks;
 pub mod windows;
 

@@ -1,4 +1,10 @@
-//! Webhooks: URLs of a tenant that receive its delivery events, signed and retried.
+//! Webhooks: URLs of a tenant that receive its events, signed and retried.
+//!
+//! Events are a delivery's state changes (`delivery_events`) and the rows of
+//! `webhook_events`: `post.completed` ([`Webhooks::note_completed_posts`]),
+//! `connection.needs_reconnect` (written by the statement that marks the connection) and
+//! `connection.expiring` ([`Webhooks::note_expiring_connections`]). Both tables draw ids
+//! from one sequence, so one cursor per webhook walks them in order.
 //!
 //! Invariants kept here:
 //!
@@ -13,13 +19,16 @@
 //! - **A delivery attempt is leased.** [`Webhooks::claim_due`] pushes `next_attempt_at` past
 //!   the request's time limit while it is sent, so a crashed sender's attempt is retried and
 //!   two senders never send the same attempt at once.
-//! - The signing secret is sealed like a token and shown once, when the webhook is created.
+//! - **Once per fact.** `post.completed` and `connection.expiring` carry a `dedupe_key`
+//!   (`UNIQUE`): however many workers look, each post completes once and each token's
+//!   expiry is announced once.
+//! - The signing secret is sealed like a token and shown once, when the webhook is created
+//!   or its secret rotated (see [`crate::webhook_signing`]).
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use herald_domain::TenantId;
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -27,6 +36,7 @@ use uuid::Uuid;
 use crate::error::{StoreError, violated_constraint};
 use crate::millis;
 use crate::sealing::{Keyring, SealedField};
+use crate::webhook_signing::{Signing, new_secret};
 
 const TABLE: &str = "webhooks";
 
@@ -41,6 +51,8 @@ pub struct Webhook {
     pub url: String,
     pub event_types: Vec<String>,
     pub active: bool,
+    /// Which signature headers its requests carry.
+    pub signing: Signing,
     pub created_at: DateTime<Utc>,
 }
 
@@ -69,6 +81,9 @@ pub struct DueWebhookDelivery {
     pub webhook_id: Uuid,
     pub url: String,
     pub secret: SecretString,
+    pub signing: Signing,
+    /// The event's id: the message id of every attempt.
+    pub event_id: i64,
     pub payload: serde_json::Value,
     /// Including this one.
     pub attempts: i32,
@@ -107,20 +122,16 @@ impl<'a> Webhooks<'a> {
             ));
         }
         let id = Uuid::now_v7();
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let secret = SecretString::from(format!(
-            "whsec_{}",
-            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
-        ));
+        let secret = new_secret();
         let sealed = self.keyring.seal(
             secret.expose_secret(),
             SealedField::new(TABLE, id, "secret"),
         )?;
         let row = sqlx::query!(
-            "INSERT INTO webhooks (id, tenant_id, url, event_types, secret, last_event_id)
-             VALUES ($1, $2, $3, $4, $5,
-                     (SELECT COALESCE(max(id), 0) FROM delivery_events WHERE tenant_id = $2))
+            "INSERT INTO webhooks (id, tenant_id, url, event_types, secret, signing, last_event_id)
+             VALUES ($1, $2, $3, $4, $5, 'standard',
+                     GREATEST((SELECT COALESCE(max(id), 0) FROM delivery_events WHERE tenant_id = $2),
+                              (SELECT COALESCE(max(id), 0) FROM webhook_events WHERE tenant_id = $2)))
              RETURNING created_at",
             id,
             tenant_id.into_uuid(),
@@ -141,6 +152,7 @@ impl<'a> Webhooks<'a> {
                 url: url.to_owned(),
                 event_types: event_types.to_vec(),
                 active: true,
+                signing: Signing::Standard,
                 created_at: row.created_at,
             },
             secret,
@@ -150,7 +162,7 @@ impl<'a> Webhooks<'a> {
     /// A tenant's webhooks, oldest first.
     pub async fn list(&self, tenant_id: TenantId) -> Result<Vec<Webhook>, StoreError> {
         let rows = sqlx::query!(
-            "SELECT id, tenant_id, url, event_types, active, created_at
+            "SELECT id, tenant_id, url, event_types, active, signing, created_at
              FROM webhooks WHERE tenant_id = $1 ORDER BY id",
             tenant_id.into_uuid()
         )
@@ -164,6 +176,7 @@ impl<'a> Webhooks<'a> {
                 url: r.url,
                 event_types: r.event_types,
                 active: r.active,
+                signing: Signing::parse(&r.signing),
                 created_at: r.created_at,
             })
             .collect())
@@ -172,6 +185,53 @@ impl<'a> Webhooks<'a> {
     /// A tenant's webhook.
     pub async fn get(&self, tenant_id: TenantId, id: Uuid) -> Result<Option<Webhook>, StoreError> {
         Ok(self.list(tenant_id).await?.into_iter().find(|w| w.id == id))
+    }
+
+    /// Replaces a webhook's secret with a new one, returned this once; from now on its
+    /// requests carry only the Standard Webhooks signature, made with the new secret (attempts
+    /// still pending included). `None` when the tenant has no such webhook.
+    pub async fn rotate_secret(
+        &self,
+        tenant_id: TenantId,
+        id: Uuid,
+    ) -> Result<Option<SecretString>, StoreError> {
+        let secret = new_secret();
+        let sealed = self.keyring.seal(
+            secret.expose_secret(),
+            SealedField::new(TABLE, id, "secret"),
+        )?;
+        let result = sqlx::query!(
+            "UPDATE webhooks SET secret = $3, signing = 'standard'
+             WHERE id = $1 AND tenant_id = $2",
+            id,
+            tenant_id.into_uuid(),
+            sealed
+        )
+        .execute(self.pool)
+        .await?;
+        Ok((result.rows_affected() == 1).then_some(secret))
+    }
+
+    /// The webhook's signing secret and scheme, for a test request.
+    pub async fn signing_secret(
+        &self,
+        tenant_id: TenantId,
+        id: Uuid,
+    ) -> Result<Option<(SecretString, Signing)>, StoreError> {
+        let row = sqlx::query!(
+            "SELECT secret, signing FROM webhooks WHERE id = $1 AND tenant_id = $2",
+            id,
+            tenant_id.into_uuid()
+        )
+        .fetch_optional(self.pool)
+        .await?;
+        row.map(|r| {
+            let secret = self
+                .keyring
+                .open(&r.secret, SealedField::new(TABLE, id, "secret"))?;
+            Ok((secret, Signing::parse(&r.signing)))
+        })
+        .transpose()
     }
 
     /// Deletes a tenant's webhook and its delivery log; false when there is none.
@@ -223,24 +283,30 @@ impl<'a> Webhooks<'a> {
         for w in webhooks {
             let row = sqlx::query!(
                 r#"WITH events AS (
-                       SELECT e.id, e.delivery_id, e.from_state, e.to_state, e.detail, e.at,
-                              d.post_id, d.connection_id, d.platform
-                       FROM delivery_events e JOIN deliveries d ON d.id = e.delivery_id
-                       WHERE e.tenant_id = $2 AND e.id > $3
-                         AND e.at < now() - $5::bigint * interval '1 millisecond'
-                       ORDER BY e.id LIMIT $4
+                       (SELECT e.id, 'delivery.' || e.to_state AS kind, e.at,
+                               jsonb_build_object(
+                                   'delivery_id', e.delivery_id, 'post_id', d.post_id,
+                                   'connection_id', d.connection_id, 'platform', d.platform,
+                                   'from', e.from_state, 'to', e.to_state,
+                                   'detail', e.detail) AS data
+                        FROM delivery_events e JOIN deliveries d ON d.id = e.delivery_id
+                        WHERE e.tenant_id = $2 AND e.id > $3
+                          AND e.at < now() - $5::bigint * interval '1 millisecond'
+                        ORDER BY e.id LIMIT $4)
+                       UNION ALL
+                       (SELECT id, type, at, data FROM webhook_events
+                        WHERE tenant_id = $2 AND id > $3
+                          AND at < now() - $5::bigint * interval '1 millisecond'
+                        ORDER BY id LIMIT $4)
+                       ORDER BY id LIMIT $4
                    ),
                    inserted AS (
                        INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload)
-                       SELECT $1, id, 'delivery.' || to_state,
-                              jsonb_build_object(
-                                  'id', id, 'type', 'delivery.' || to_state, 'at', at,
-                                  'data', jsonb_build_object(
-                                      'delivery_id', delivery_id, 'post_id', post_id,
-                                      'connection_id', connection_id, 'platform', platform,
-                                      'from', from_state, 'to', to_state, 'detail', detail))
+                       SELECT $1, id, kind,
+                              jsonb_build_object('id', id, 'type', kind, 'timestamp', at,
+                                                 'at', at, 'data', data)
                        FROM events
-                       WHERE '*' = ANY($6) OR ('delivery.' || to_state) = ANY($6)
+                       WHERE '*' = ANY($6) OR kind = ANY($6)
                        ON CONFLICT ON CONSTRAINT webhook_deliveries_once DO NOTHING
                        RETURNING 1
                    )
@@ -270,6 +336,99 @@ impl<'a> Webhooks<'a> {
         Ok(queued)
     }
 
+    /// Writes a `post.completed` event for each post whose deliveries are all final, looking
+    /// at the delivery events since the last look (at most `limit`, older than [`SETTLE`] so
+    /// none commits behind the cursor); returns how many posts completed. Only tenants with
+    /// an active webhook get them. A post completes once: a delivery an operator sends back
+    /// to the queue and that ends again does not announce its post a second time.
+    pub async fn note_completed_posts(&self, limit: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // One worker at a time; the others skip this round.
+        let Some(cursor) = sqlx::query_scalar!(
+            "SELECT last_event_id FROM webhook_event_cursors WHERE name = 'post.completed'
+             FOR UPDATE SKIP LOCKED"
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(0);
+        };
+        let row = sqlx::query!(
+            r#"WITH events AS (
+                   SELECT e.id, e.to_state, e.delivery_id FROM delivery_events e
+                   WHERE e.id > $1 AND e.at < now() - $3::bigint * interval '1 millisecond'
+                   ORDER BY e.id LIMIT $2
+               ),
+               posts AS (
+                   SELECT DISTINCT d.post_id, d.tenant_id
+                   FROM events e JOIN deliveries d ON d.id = e.delivery_id
+                   WHERE e.to_state IN ('published', 'failed', 'dead', 'unknown', 'cancelled')
+                     AND EXISTS (SELECT 1 FROM webhooks w WHERE w.tenant_id = d.tenant_id AND w.active)
+               ),
+               inserted AS (
+                   INSERT INTO webhook_events (tenant_id, type, dedupe_key, data)
+                   SELECT p.tenant_id, 'post.completed', 'post.completed:' || p.post_id,
+                          jsonb_build_object('post_id', p.post_id, 'deliveries', (
+                              SELECT jsonb_agg(jsonb_build_object(
+                                         'id', d.id, 'connection_id', d.connection_id,
+                                         'platform', d.platform, 'state', d.state,
+                                         'url', d.public_url, 'error_code', d.error_code)
+                                     ORDER BY d.id)
+                              FROM deliveries d WHERE d.post_id = p.post_id))
+                   FROM posts p
+                   WHERE NOT EXISTS (
+                       SELECT 1 FROM deliveries d
+                       WHERE d.post_id = p.post_id
+                         AND d.state NOT IN ('published', 'failed', 'dead', 'unknown', 'cancelled'))
+                   ON CONFLICT (dedupe_key) DO NOTHING
+                   RETURNING 1
+               )
+               SELECT (SELECT max(id) FROM events) AS last_id,
+                      (SELECT count(*) FROM inserted) AS "completed!""#,
+            cursor,
+            limit,
+            millis(SETTLE)
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(last_id) = row.last_id {
+            sqlx::query!(
+                "UPDATE webhook_event_cursors SET last_event_id = $1 WHERE name = 'post.completed'",
+                last_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(u64::try_from(row.completed).unwrap_or(0))
+    }
+
+    /// Writes a `connection.expiring` event for each active connection whose token expires
+    /// within `notice` and cannot be refreshed (X and LinkedIn without a refresh token; Meta
+    /// and Threads tokens are extended by Herald itself), once per connection and expiry;
+    /// returns how many. Only tenants with an active webhook get them.
+    pub async fn note_expiring_connections(&self, notice: Duration) -> Result<u64, StoreError> {
+        let result = sqlx::query!(
+            "INSERT INTO webhook_events (tenant_id, type, dedupe_key, data)
+             SELECT c.tenant_id, 'connection.expiring',
+                    'connection.expiring:' || c.id || ':' || extract(epoch FROM c.token_expires_at),
+                    jsonb_build_object('connection_id', c.id, 'platform', c.platform,
+                                       'account_handle', c.account_handle,
+                                       'expires_at', c.token_expires_at)
+             FROM connections c
+             WHERE c.status = 'active' AND c.refresh_token IS NULL
+               AND c.platform IN ('twitter', 'linkedin')
+               AND c.token_expires_at > now()
+               AND c.token_expires_at <= now() + $1::bigint * interval '1 millisecond'
+               AND EXISTS (SELECT 1 FROM webhooks w WHERE w.tenant_id = c.tenant_id AND w.active)
+             ON CONFLICT (dedupe_key) DO NOTHING",
+            millis(notice)
+        )
+        .execute(self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     /// Claims up to `limit` due attempts for `lease` (longer than the request's time limit).
     pub async fn claim_due(
         &self,
@@ -288,10 +447,11 @@ impl<'a> Webhooks<'a> {
                    SET attempts = d.attempts + 1,
                        next_attempt_at = now() + $2::bigint * interval '1 millisecond'
                    FROM due WHERE d.id = due.id
-                   RETURNING d.id, d.webhook_id, d.payload, d.attempts
+                   RETURNING d.id, d.webhook_id, d.event_id, d.payload, d.attempts
                )
-               SELECT c.id AS "id!", c.webhook_id AS "webhook_id!", c.payload AS "payload!",
-                      c.attempts AS "attempts!", w.url, w.secret
+               SELECT c.id AS "id!", c.webhook_id AS "webhook_id!", c.event_id AS "event_id!",
+                      c.payload AS "payload!", c.attempts AS "attempts!", w.url, w.secret,
+                      w.signing
                FROM claimed c JOIN webhooks w ON w.id = c.webhook_id
                ORDER BY c.id"#,
             limit,
@@ -309,6 +469,8 @@ impl<'a> Webhooks<'a> {
                     webhook_id: r.webhook_id,
                     url: r.url,
                     secret,
+                    signing: Signing::parse(&r.signing),
+                    event_id: r.event_id,
                     payload: r.payload,
                     attempts: r.attempts,
                 })

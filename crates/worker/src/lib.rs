@@ -17,7 +17,7 @@
 //! - [`retry`]: the retry schedule ([`jitter`] varies its waits); `outcome`: what each
 //!   result does to the delivery.
 //! - [`sweeper`]: one leader that re-dispatches, expires leases and resolves stale calls.
-//! - [`webhooks`]: signs and sends tenants' delivery events to their webhooks.
+//! - [`webhooks`]: signs (Standard Webhooks) and sends tenants' events to their webhooks.
 //! - [`runner`]: apalis wiring, concurrency and a graceful shutdown that ends in bounded time.
 
 mod availability;

@@ -145,6 +145,7 @@ impl WorkerSettings {
             webhooks: WebhookSettings {
                 poll: config.api.webhooks.poll,
                 timeout: config.api.webhooks.timeout,
+                expiring_notice: config.api.webhooks.expiring_notice,
                 retry_schedule: config
                     .api
                     .webhooks

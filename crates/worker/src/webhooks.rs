@@ -1,14 +1,24 @@
 //! The webhook sender: runs in `herald work` beside the sweeper and POSTs each tenant's
-//! delivery events to the URLs it registered through the API (`/v1/webhooks`).
+//! events to the URLs it registered through the API (`/v1/webhooks`).
+//!
+//! # Events
+//!
+//! `delivery.<state>` for each state change of a delivery, `post.completed` once every
+//! delivery of a post is final, `connection.needs_reconnect` when a connection's token is
+//! refused for good, and `connection.expiring` `api.webhooks.expiring_notice_days` before a
+//! token Herald cannot refresh expires. Each body is `{id, type, timestamp, data}` (and
+//! `at`, the same as `timestamp`, which earlier receivers read), the payload structure
+//! Standard Webhooks recommends.
 //!
 //! # Signing
 //!
-//! Each request carries `Herald-Timestamp: <unix seconds>` and
-//! `Herald-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, with the secret
-//! returned once at registration ([`signature`]). A receiver recomputes the HMAC over the
-//! raw body ([`verify`]) and rejects timestamps too far from its clock, which stops replays
-//! of captured requests. `Herald-Event-Id` lets it drop duplicates: delivery is at least
-//! once.
+//! Standard Webhooks (`herald_store::webhook_signing`): `webhook-id` (`msg_<event id>`,
+//! the same on every retry), `webhook-timestamp` and `webhook-signature`, which any
+//! Standard Webhooks library verifies with the secret returned at registration. A receiver
+//! rejects timestamps too far from its clock, which stops replays of captured requests, and
+//! drops duplicate `webhook-id`s: delivery is at least once. Webhooks registered before
+//! Standard Webhooks also get the earlier `Herald-Timestamp` and `Herald-Signature`
+//! ([`signature`], [`verify`]) until their secret is rotated.
 //!
 //! # Sending
 //!
@@ -37,10 +47,9 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use futures::StreamExt;
 use herald_outbound::{Guard, Redirects};
+use herald_store::webhook_signing;
 use herald_store::{AttemptOutcome, DueWebhookDelivery, Store, StoreError};
-use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
-use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -53,6 +62,10 @@ const CONCURRENCY: usize = 8;
 const FAN_OUT_BATCH: i64 = 500;
 /// A retry's wait varies by this fraction of itself either way.
 const JITTER: f64 = 0.1;
+/// How many delivery events a round reads to find completed posts.
+const COMPLETED_BATCH: i64 = 1000;
+/// How often a sender looks for tokens about to expire.
+const EXPIRING_CHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// How webhooks are sent (`api.webhooks` in the configuration).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +76,9 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// Waits between attempts of one delivery; its length is the number of retries.
     pub retry_schedule: Vec<Duration>,
+    /// How long before a token Herald cannot refresh expires `connection.expiring` is sent
+    /// (zero: never).
+    pub expiring_notice: Duration,
     /// What webhook URLs may reach (`outbound` in the configuration).
     pub outbound: herald_outbound::Policy,
 }
@@ -113,7 +129,21 @@ impl Sender {
     /// Sends rounds of due attempts every `poll` until `stop` is cancelled; the round in
     /// progress is finished first.
     pub async fn run(self, stop: CancellationToken) {
+        let mut expiring_checked: Option<tokio::time::Instant> = None;
         loop {
+            if !self.settings.expiring_notice.is_zero()
+                && expiring_checked.is_none_or(|at| at.elapsed() >= EXPIRING_CHECK_EVERY)
+            {
+                match self
+                    .store
+                    .webhooks()
+                    .note_expiring_connections(self.settings.expiring_notice)
+                    .await
+                {
+                    Ok(_) => expiring_checked = Some(tokio::time::Instant::now()),
+                    Err(error) => tracing::warn!(%error, "expiring-token check failed; retrying"),
+                }
+            }
             if let Err(error) = self.round().await {
                 tracing::warn!(%error, "webhook round failed; retrying");
             }
@@ -124,9 +154,10 @@ impl Sender {
         }
     }
 
-    /// Queues new events, then sends the attempts that are due.
+    /// Notes completed posts, queues new events, then sends the attempts that are due.
     async fn round(&self) -> Result<(), StoreError> {
         let webhooks = self.store.webhooks();
+        webhooks.note_completed_posts(COMPLETED_BATCH).await?;
         webhooks.fan_out(FAN_OUT_BATCH).await?;
         // Longer than a request may take, so an attempt is not claimed twice while sent.
         let lease = self.settings.timeout + Duration::from_secs(30);
@@ -158,26 +189,23 @@ impl Sender {
     async fn post(&self, attempt: &DueWebhookDelivery, url: Url) -> (Option<u16>, Option<String>) {
         let body = serde_json::to_vec(&attempt.payload).unwrap_or_default();
         let timestamp = Utc::now().timestamp();
-        let event_id = attempt
-            .payload
-            .get("id")
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let result = self
+        let mut request = self
             .http
             .post(url)
             .header("content-type", "application/json")
             .header("user-agent", "herald-webhooks/1")
             .header("herald-webhook-id", attempt.webhook_id.to_string())
-            .header("herald-event-id", event_id)
-            .header("herald-timestamp", timestamp.to_string())
-            .header(
-                "herald-signature",
-                signature(attempt.secret.expose_secret(), timestamp, &body),
-            )
-            .body(body)
-            .send()
-            .await;
+            .header("herald-event-id", attempt.event_id.to_string());
+        for (name, value) in webhook_signing::headers(
+            attempt.secret.expose_secret(),
+            attempt.signing,
+            &message_id(attempt.event_id),
+            timestamp,
+            &body,
+        ) {
+            request = request.header(name, value);
+        }
+        let result = request.body(body).send().await;
         match result {
             Ok(response) if response.status().is_success() => {
                 (Some(response.status().as_u16()), None)
@@ -225,26 +253,19 @@ fn retry_wait(wait: Duration) -> TimeDelta {
     TimeDelta::from_std(jittered(wait, JITTER)).unwrap_or(TimeDelta::MAX)
 }
 
-/// The signature header value for `body` sent at `timestamp`.
-pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("v1={hex}")
+/// The `webhook-id` of an event's messages: the same on every retry.
+pub fn message_id(event_id: i64) -> String {
+    format!("msg_{event_id}")
 }
 
-/// Whether a request body's signature header matches: what a receiver does.
+/// The legacy `Herald-Signature` value for `body` sent at `timestamp`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    webhook_signing::legacy_signature(secret, timestamp, body)
+}
+
+/// Whether a legacy `Herald-Signature` header matches: what a receiver does.
 pub fn verify(secret: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    signature(secret, timestamp, body)
-        .as_bytes()
-        .ct_eq(header.as_bytes())
-        .into()
+    webhook_signing::verify_legacy(secret, timestamp, body, header)
 }
 
 fn transport_error(e: &reqwest::Error) -> String {
