@@ -34,7 +34,9 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiPath, json_error, parse_id, read_body};
+use crate::error::{
+    ApiError, ApiPath, from_json_value, json_error, null_is_default, parse_id, read_body, rfc3339,
+};
 
 mod check;
 
@@ -45,53 +47,61 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/posts/{id}/cancel", post(cancel_post))
 }
 
-/// The body of `POST /v1/posts`.
+/// The body of `POST /v1/posts`. Every optional field may be absent or `null`, the same.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePost {
     /// Connection ids, or objects with a connection id and this target's own content.
     #[schema(value_type = Vec<TargetSchema>)]
     pub targets: Vec<Value>,
-    /// The text (for an X thread, the first post).
+    /// The text (for an X thread, the first post). Null or absent: no text.
     #[serde(default)]
     pub text: Option<String>,
-    /// Further thread parts (X), posted as a reply chain.
-    #[serde(default)]
+    /// Further thread parts (X), posted as a reply chain. Null or absent: none.
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[schema(value_type = Option<Vec<String>>)]
     pub thread: Vec<String>,
-    /// Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}` from POST /v1/media.
-    #[serde(default)]
-    #[schema(value_type = Vec<MediaSchema>)]
+    /// Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}` from POST
+    /// /v1/media. Null or absent: none.
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[schema(value_type = Option<Vec<MediaSchema>>)]
     pub media: Vec<Value>,
-    /// RFC 3339; absent or in the past: now.
-    #[serde(default)]
+    /// An RFC 3339 time, e.g. `2026-12-03T09:00:00Z`. Null, absent or in the past: now.
+    #[serde(default, deserialize_with = "rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub publish_at: Option<DateTime<Utc>>,
-    /// Anything the producer wants back (stored, never interpreted).
+    /// Anything the producer wants back (stored, never interpreted). Null or absent: `{}`.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
 }
 
-/// A target: a connection id, or this object.
+/// A target: a connection id, or this object. Each optional field, null or absent, inherits
+/// the post's value.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSchema {
     pub connection_id: String,
-    /// Replaces the post's text for this target.
+    /// Replaces the post's text for this target. Null or absent: inherit the post's.
     #[serde(default)]
     pub text: Option<String>,
+    /// Replaces the post's thread parts for this target. Null or absent: inherit the post's.
     #[serde(default)]
     pub thread: Option<Vec<String>>,
+    /// Replaces the post's media for this target. Null or absent: inherit the post's.
     #[serde(default)]
     #[schema(value_type = Option<Vec<MediaSchema>>)]
     pub media: Option<Vec<Value>>,
 }
 
-/// An image reference: exactly one of `url` and `media_id`.
+/// An image reference: exactly one of `url` and `media_id` (the other null or absent).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MediaSchema {
+    /// An absolute http(s) URL, fetched at publish time. Null or absent: not set.
     #[serde(default)]
     pub url: Option<String>,
+    /// An id from POST /v1/media. Null or absent: not set.
     #[serde(default)]
     pub media_id: Option<String>,
 }
@@ -212,7 +222,7 @@ pub(crate) async fn create_post(
     let bytes = read_body(request, &state).await?;
     let raw: Value = serde_json::from_slice(&bytes).map_err(|e| json_error(&e))?;
     crate::error::reject_nul(&raw)?;
-    let body: CreatePost = serde_json::from_value(raw.clone()).map_err(|e| json_error(&e))?;
+    let body: CreatePost = from_json_value(raw.clone())?;
     let idempotency = key.map(|key| Idempotency {
         key,
         // serde_json's maps are sorted, so this is a canonical form of the body: the same
