@@ -1,4 +1,5 @@
-//! `POST /v1/posts`, `GET /v1/posts/{id}`, `POST /v1/posts/{id}/cancel`.
+//! `POST /v1/posts`, `GET /v1/posts` (filters, cursor pagination), `GET /v1/posts/{id}`,
+//! `POST /v1/posts/{id}/cancel`.
 //!
 //! Enqueueing is parse, check, commit, dispatch:
 //!
@@ -20,29 +21,30 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use herald_domain::{DeliveryState, ErrorClass, Platform, PostId, PostState, Scope};
-use herald_store::{Delivery, Idempotency, PostInsert, StoredPost};
+use herald_store::{Delivery, Idempotency, PostFilter, PostInsert, StoredPost};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{
-    ApiError, ApiPath, from_json_value, json_error, null_is_default, parse_id, read_body, rfc3339,
+    ApiError, ApiPath, FieldError, from_json_value, json_error, null_is_default, parse_id,
+    read_body, rfc3339,
 };
 
 mod check;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/posts", post(create_post))
+        .route("/posts", get(list_posts).post(create_post))
         .route("/posts/{id}", get(get_post))
         .route("/posts/{id}/cancel", post(cancel_post))
 }
@@ -284,6 +286,190 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             )
         })?;
     Ok(Some(key.to_owned()))
+}
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
+
+/// Filters of `GET /v1/posts`, read by hand from the query string because `metadata` is an
+/// open set of keys (`metadata[campaign]=spring`, OpenAPI's `deepObject` style).
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListPostsQuery {
+    /// The post's state, derived from its deliveries as in GET /v1/posts/{id}.
+    #[param(value_type = Option<PostState>)]
+    pub state: Option<String>,
+    /// Created at or after: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<String>,
+    /// Created before: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<String>,
+    /// Posts whose metadata holds each of these keys with this string value, written
+    /// `metadata[campaign]=spring&metadata[team]=growth` (all must match).
+    #[param(style = DeepObject, explode, value_type = Option<std::collections::HashMap<String, String>>)]
+    pub metadata: Map<String, Value>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+}
+
+impl ListPostsQuery {
+    /// Splits the query string into the parameters above. An unknown or repeated parameter
+    /// is a 400 naming it; values are checked by [`ListPostsQuery::filter`].
+    fn read(query: Option<&str>) -> Result<Self, ApiError> {
+        let malformed = |field: &str, detail: String| ApiError::Malformed {
+            code: "invalid_query",
+            field: field.to_owned(),
+            detail,
+        };
+        let mut out = ListPostsQuery::default();
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if key.contains('\0') || value.contains('\0') {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    "query parameters may not contain the NUL character (U+0000)",
+                ));
+            }
+            if let Some(name) = key
+                .strip_prefix("metadata[")
+                .and_then(|k| k.strip_suffix(']'))
+            {
+                if name.is_empty() {
+                    return Err(malformed(
+                        &key,
+                        "a metadata filter is written metadata[KEY]=VALUE".to_owned(),
+                    ));
+                }
+                if out
+                    .metadata
+                    .insert(name.to_owned(), Value::String(value.into_owned()))
+                    .is_some()
+                {
+                    return Err(malformed(&key, format!("`{key}` is given twice")));
+                }
+                continue;
+            }
+            let slot = match key.as_ref() {
+                "state" => &mut out.state,
+                "since" => &mut out.since,
+                "until" => &mut out.until,
+                "cursor" => &mut out.cursor,
+                "limit" => &mut out.limit,
+                _ => {
+                    return Err(malformed(
+                        &key,
+                        format!(
+                            "unknown query parameter `{}`, expected one of state, since, \
+                             until, metadata[KEY], cursor, limit",
+                            key.chars().take(64).collect::<String>()
+                        ),
+                    ));
+                }
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(malformed(&key, format!("`{key}` is given twice")));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The store's filter and the page size, or a 422 naming every bad parameter.
+    fn filter(self) -> Result<(PostFilter, i64), ApiError> {
+        let mut errors = Vec::new();
+        let mut field = |name: &str, message: String| {
+            errors.push(FieldError::new(name, "query.invalid", message));
+        };
+        let mut filter = PostFilter {
+            metadata: self.metadata,
+            ..PostFilter::default()
+        };
+        if let Some(s) = &self.state {
+            match s.parse::<PostState>() {
+                Ok(s) => filter.state = Some(s),
+                Err(e) => field("state", e.to_string()),
+            }
+        }
+        for (name, raw, slot) in [
+            ("since", &self.since, &mut filter.created_since),
+            ("until", &self.until, &mut filter.created_until),
+        ] {
+            if let Some(raw) = raw {
+                match rfc3339::parse(raw) {
+                    Some(at) => *slot = Some(at),
+                    None => field(name, format!("expected {}", rfc3339::EXPECTED)),
+                }
+            }
+        }
+        if let Some(c) = &self.cursor {
+            match c.parse::<PostId>() {
+                Ok(c) => filter.before = Some(c),
+                Err(_) => field("cursor", "not a cursor from a previous page".to_owned()),
+            }
+        }
+        let limit = match self.limit.as_deref().map(str::parse::<i64>) {
+            None => DEFAULT_LIMIT,
+            Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            Some(_) => {
+                field(
+                    "limit",
+                    format!("expected a whole number between 1 and {MAX_LIMIT}"),
+                );
+                DEFAULT_LIMIT
+            }
+        };
+        if errors.is_empty() {
+            Ok((filter, limit))
+        } else {
+            Err(ApiError::invalid(errors))
+        }
+    }
+}
+
+/// A page of posts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostPage {
+    /// Newest first, each as GET /v1/posts/{id} answers it.
+    pub data: Vec<PostOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Posts of the caller's tenant with their deliveries, newest first.
+#[utoipa::path(get, path = "/v1/posts", tag = "posts", params(ListPostsQuery),
+    responses(
+        (status = 200, description = "A page of posts, newest first", body = PostPage),
+        (status = 400, description = "An unknown or repeated query parameter, named in `errors`", body = crate::Problem),
+        (status = 422, description = "A query parameter of the wrong form, named in `errors`", body = crate::Problem),
+    ),
+    security(("api_key" = ["read"])))]
+pub(crate) async fn list_posts(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<PostPage>, ApiError> {
+    caller.require(Scope::Read)?;
+    let (filter, limit) = ListPostsQuery::read(query.as_deref())?.filter()?;
+    let mut posts = state
+        .inner
+        .store
+        .posts()
+        .list(caller.tenant_id, &filter, limit + 1)
+        .await?;
+    let page = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = posts.len() > page;
+    posts.truncate(page);
+    let next_cursor = if more {
+        posts.last().map(|p| p.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(PostPage {
+        data: posts.iter().map(PostOut::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// A post with its deliveries, their states, attempts, URLs and last errors.
