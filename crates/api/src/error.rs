@@ -586,12 +586,18 @@ where
     }
 }
 
-/// The field a deserializer's message names (``unknown field `x` ``, ``missing field `x` ``),
-/// if it names one.
+/// The field a deserializer's message names (``unknown field `x` ``, ``missing field `x` ``,
+/// or the path a query string failed at: `query string: since: invalid value ...`), if it
+/// names one.
 fn named_field(message: &str) -> Option<&str> {
-    let (_, rest) = message.split_once("field `")?;
-    let (name, _) = rest.split_once('`')?;
-    (!name.is_empty()).then_some(name)
+    if let Some((_, rest)) = message.split_once("field `") {
+        let (name, _) = rest.split_once('`')?;
+        return (!name.is_empty()).then_some(name);
+    }
+    let (_, rest) = message.split_once("query string: ")?;
+    let (name, _) = rest.split_once(": ")?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
 }
 
 /// Path parameters into `T`. A segment that is not valid UTF-8 once percent-decoded, or
@@ -811,6 +817,13 @@ mod tests {
             Some("lmit")
         );
         assert_eq!(named_field("invalid digit found in string"), None);
+        assert_eq!(
+            named_field(
+                "Failed to deserialize query string: since: invalid value: string \"x\", \
+                 expected an RFC 3339 time, e.g. 2026-12-03T09:00:00Z"
+            ),
+            Some("since")
+        );
     }
 
     #[derive(Debug, serde::Deserialize)]
