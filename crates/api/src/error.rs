@@ -458,7 +458,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
 pub(crate) fn from_json_value<T: DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, ApiError> {
-    from_value_at(value, "").map_err(|e| ApiError::invalid(vec![e]))
+    from_value_at(value, "").map_err(|e| ApiError::invalid(vec![*e]))
 }
 
 /// Deserializes a part of a body found at `prefix` (`targets[2]`, empty for the whole
@@ -467,7 +467,7 @@ pub(crate) fn from_json_value<T: DeserializeOwned>(
 pub(crate) fn from_value_at<T: DeserializeOwned>(
     value: serde_json::Value,
     prefix: &str,
-) -> Result<T, FieldError> {
+) -> Result<T, Box<FieldError>> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let message = error.inner().to_string();
         let mut field = prefix.to_owned();
@@ -489,7 +489,7 @@ pub(crate) fn from_value_at<T: DeserializeOwned>(
         if field.is_empty() {
             field.push_str("body");
         }
-        FieldError::new(field, "invalid_body", message)
+        Box::new(FieldError::new(field, "invalid_body", message))
     })
 }
 
@@ -843,7 +843,7 @@ mod tests {
     }
 
     fn failure(value: serde_json::Value) -> FieldError {
-        from_value_at::<Outer>(value, "").unwrap_err()
+        *from_value_at::<Outer>(value, "").unwrap_err()
     }
 
     #[test]

@@ -232,7 +232,7 @@ async fn force_state(db: &TestDb, id: herald_domain::DeliveryId, state: Delivery
     .bind(state.is_final())
     .execute(db.pool())
     .await
-    .unwrap();
+    .expect("the delivery's state is set");
 }
 
 #[tokio::test]

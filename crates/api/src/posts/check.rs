@@ -199,7 +199,7 @@ fn parse_target(raw: &Value, index: usize, errors: &mut Vec<FieldError>) -> Opti
                 errors.push(FieldError {
                     target: Some(index),
                     code: "target.invalid".to_owned(),
-                    ..e
+                    ..*e
                 });
                 None
             }
@@ -255,7 +255,7 @@ fn parse_media(raw: &[Value], field: &str, errors: &mut Vec<FieldError>) -> Vec<
             )),
             Err(e) => errors.push(FieldError {
                 code: "media.invalid".to_owned(),
-                ..e
+                ..*e
             }),
         }
     }
