@@ -441,8 +441,10 @@ pub struct PostPage {
 #[utoipa::path(get, path = "/v1/posts", tag = "posts", params(ListPostsQuery),
     responses(
         (status = 200, description = "A page of posts, newest first", body = PostPage),
-        (status = 400, description = "An unknown or repeated query parameter, named in `errors`", body = crate::Problem),
-        (status = 422, description = "A query parameter of the wrong form, named in `errors`", body = crate::Problem),
+        (status = 400, description = "An unknown or repeated query parameter, named in `errors`",
+            body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A query parameter of the wrong form, named in `errors`",
+            body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = ["read"])))]
 pub(crate) async fn list_posts(
@@ -556,4 +558,74 @@ pub(crate) async fn cancel_post(
         not_cancelled,
         post: PostOut::from(&post),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use utoipa::OpenApi;
+
+    use crate::openapi::ApiDoc;
+
+    fn spec() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).expect("the description serializes")
+    }
+
+    #[test]
+    fn the_posts_list_is_described_with_its_query_parameters() {
+        let spec = spec();
+        let get = &spec["paths"]["/v1/posts"]["get"];
+        let params = get["parameters"].as_array().expect("parameters");
+        for p in params {
+            assert_eq!(p["in"], "query", "{p:#}");
+        }
+        let names: Vec<&str> = params.iter().filter_map(|p| p["name"].as_str()).collect();
+        assert_eq!(
+            names,
+            ["state", "since", "until", "metadata", "cursor", "limit"]
+        );
+        let metadata = params.iter().find(|p| p["name"] == "metadata").unwrap();
+        assert_eq!(metadata["style"], "deepObject");
+        assert_eq!(metadata["explode"], true);
+        for status in ["200", "400", "422"] {
+            assert!(
+                get["responses"][status]["description"].is_string(),
+                "{status}"
+            );
+        }
+        for status in ["400", "422"] {
+            assert!(
+                get["responses"][status]["content"]["application/problem+json"].is_object(),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn optional_request_fields_are_described_as_nullable() {
+        let spec = spec();
+        let schemas = &spec["components"]["schemas"];
+        let nullable = |schema: &Value| {
+            let text = schema.to_string();
+            text.contains("\"null\"") || schema["nullable"] == json!(true)
+        };
+        for (name, field) in [
+            ("CreatePost", "text"),
+            ("CreatePost", "thread"),
+            ("CreatePost", "media"),
+            ("CreatePost", "publish_at"),
+            ("CreatePost", "metadata"),
+            ("TargetSchema", "text"),
+            ("TargetSchema", "thread"),
+            ("TargetSchema", "media"),
+            ("MediaSchema", "url"),
+            ("MediaSchema", "media_id"),
+        ] {
+            let schema = &schemas[name]["properties"][field];
+            assert!(nullable(schema), "{name}.{field}: {schema:#}");
+        }
+        let chat_id = &schemas["ConnectTelegram"]["properties"]["chat_id"]["oneOf"];
+        assert_eq!(chat_id[0]["type"], "integer", "{chat_id:#}");
+        assert_eq!(chat_id[1]["type"], "string", "{chat_id:#}");
+    }
 }
