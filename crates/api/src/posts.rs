@@ -228,8 +228,9 @@ pub(crate) async fn create_post(
     let idempotency = key.map(|key| Idempotency {
         key,
         // serde_json's maps are sorted, so this is a canonical form of the body: the same
-        // request with its keys in another order or other whitespace is the same request.
-        request_hash: Sha256::digest(raw.to_string().as_bytes()).into(),
+        // request with its keys in another order or other whitespace is the same request,
+        // and so is one that sends an unset field as null rather than leaving it out.
+        request_hash: Sha256::digest(without_nulls(&raw).to_string().as_bytes()).into(),
     });
     let new_post = check::check(&state, &caller, body, idempotency).await?;
     let answer = state
@@ -259,6 +260,38 @@ pub(crate) async fn create_post(
             "idempotency_conflict",
             format!("Idempotency-Key `{key}` was already used with a different request body"),
         )),
+    }
+}
+
+/// The body with the fields it gives as `null` left out, as [`CreatePost`] reads them: at
+/// the top, in each target object and in each media object. `metadata` is the producer's
+/// own and kept as sent.
+fn without_nulls(body: &Value) -> Value {
+    /// An object's non-null fields; objects in its arrays (targets, media) likewise.
+    fn strip(object: &Map<String, Value>) -> Map<String, Value> {
+        object
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::Array(items) => Value::Array(
+                        items
+                            .iter()
+                            .map(|item| match item {
+                                Value::Object(o) => Value::Object(strip(o)),
+                                other => other.clone(),
+                            })
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+    match body {
+        Value::Object(object) => Value::Object(strip(object)),
+        other => other.clone(),
     }
 }
 

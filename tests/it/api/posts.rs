@@ -413,6 +413,20 @@ async fn the_same_idempotency_key_and_body_answer_the_original_post() {
     assert_eq!(again["id"], first["id"]);
     assert_eq!(again["deliveries"][0]["id"], first["deliveries"][0]["id"]);
 
+    // Unset fields sent as nulls, the way a generated client sends them: the same request.
+    let with_nulls = send(json!({
+        "targets": [telegram],
+        "text": "once",
+        "thread": null,
+        "media": null,
+        "publish_at": null,
+        "metadata": null,
+    }))
+    .await
+    .unwrap();
+    assert_eq!(with_nulls.status(), StatusCode::ACCEPTED);
+    assert_eq!(with_nulls.headers()["idempotent-replayed"], "true");
+
     let (status, problem_body) = problem(
         send(json!({"targets": [telegram], "text": "twice"}))
             .await
