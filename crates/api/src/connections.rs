@@ -446,11 +446,63 @@ pub struct ConnectTelegram {
     /// From @BotFather. Stored sealed; never shown again.
     #[schema(value_type = String)]
     pub bot_token: SecretString,
-    /// `@channelname` or the numeric id (`-1001234567890`).
+    /// `@channelname` or the numeric id (`-1001234567890`), as a number or a string.
+    #[serde(deserialize_with = "chat_id_text")]
+    #[schema(schema_with = chat_id_schema)]
     pub chat_id: String,
-    /// The producer's end user this connection belongs to.
+    /// The producer's end user this connection belongs to. Null or absent: none.
     #[serde(default)]
     pub user: Option<String>,
+}
+
+/// What a Telegram chat id may be, for error messages and the API description.
+const CHAT_ID_EXPECTED: &str = "a Telegram chat id: the numeric id (-1001234567890, as a number or a string) or \"@channelname\"";
+
+/// A chat id as Telegram gives it out (a number) or as people write it (a string): both
+/// become the text Telegram's Bot API takes.
+fn chat_id_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct ChatIdVisitor;
+
+    impl serde::de::Visitor<'_> for ChatIdVisitor {
+        type Value = String;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(CHAT_ID_EXPECTED)
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+    }
+
+    deserializer.deserialize_any(ChatIdVisitor)
+}
+
+fn chat_id_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .examples([serde_json::json!(-1_001_234_567_890_i64)]),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .examples([serde_json::json!("@channelname")]),
+        )
+        .description(Some(CHAT_ID_EXPECTED))
+        .build()
+        .into()
 }
 
 /// Connect a Telegram channel with a bot token.

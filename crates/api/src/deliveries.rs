@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, FieldError, parse_id};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, FieldError, parse_id, rfc3339};
 use crate::posts::DeliveryOut;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -48,9 +48,13 @@ pub struct ListQuery {
     pub connection: Option<String>,
     /// A post id.
     pub post: Option<String>,
-    /// Created at or after (RFC 3339).
+    /// Created at or after: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z.
+    #[serde(default, deserialize_with = "rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
+    /// Created before: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z.
+    #[serde(default, deserialize_with = "rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<DateTime<Utc>>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -458,7 +458,61 @@ pub(crate) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
     reject_nul(&value)?;
-    serde_json::from_value(value).map_err(|e| json_error(&e))
+    from_json_value(value)
+}
+
+/// Deserializes a JSON body already read: one of the wrong shape is a 422 whose `errors`
+/// name the field serde stopped at and what it expected there.
+pub(crate) fn from_json_value<T: DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    from_value_at(value, "").map_err(|e| ApiError::invalid(vec![*e]))
+}
+
+/// Deserializes a part of a body found at `prefix` (`targets[2]`, empty for the whole
+/// body). A failure names the field by its full path (`targets[2].media[0].url`), the
+/// misspelt or missing field itself when that is the problem, and what was expected there.
+pub(crate) fn from_value_at<T: DeserializeOwned>(
+    value: serde_json::Value,
+    prefix: &str,
+) -> Result<T, Box<FieldError>> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let message = error.inner().to_string();
+        let mut field = prefix.to_owned();
+        for segment in error.path().iter() {
+            push_segment(&mut field, segment);
+        }
+        // `unknown field` and `missing field` are about a key of the object serde stopped
+        // in: name that key, unless the path already ends with it.
+        if let Some(name) = named_field(&message)
+            && !field.ends_with(name)
+        {
+            push_segment(
+                &mut field,
+                &serde_path_to_error::Segment::Map {
+                    key: name.to_owned(),
+                },
+            );
+        }
+        if field.is_empty() {
+            field.push_str("body");
+        }
+        Box::new(FieldError::new(field, "invalid_body", message))
+    })
+}
+
+fn push_segment(path: &mut String, segment: &serde_path_to_error::Segment) {
+    use serde_path_to_error::Segment;
+    match segment {
+        Segment::Seq { index } => path.push_str(&format!("[{index}]")),
+        Segment::Map { key } | Segment::Enum { variant: key } => {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+        }
+        Segment::Unknown => {}
+    }
 }
 
 /// Postgres cannot store U+0000 in text or jsonb, and no platform wants it: a string (or
@@ -491,6 +545,8 @@ fn nul_error() -> ApiError {
     )])
 }
 
+/// A body that is not JSON at all (400). Shape errors are named by [`from_json_value`]; one
+/// reaching here (a number out of range, say) has no path to name.
 pub(crate) fn json_error(error: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     match error.classify() {
@@ -538,12 +594,18 @@ where
     }
 }
 
-/// The field a deserializer's message names (``unknown field `x` ``, ``missing field `x` ``),
-/// if it names one.
+/// The field a deserializer's message names (``unknown field `x` ``, ``missing field `x` ``,
+/// or the path a query string failed at: `query string: since: invalid value ...`), if it
+/// names one.
 fn named_field(message: &str) -> Option<&str> {
-    let (_, rest) = message.split_once("field `")?;
-    let (name, _) = rest.split_once('`')?;
-    (!name.is_empty()).then_some(name)
+    if let Some((_, rest)) = message.split_once("field `") {
+        let (name, _) = rest.split_once('`')?;
+        return (!name.is_empty()).then_some(name);
+    }
+    let (_, rest) = message.split_once("query string: ")?;
+    let (name, _) = rest.split_once(": ")?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
 }
 
 /// Path parameters into `T`. A segment that is not valid UTF-8 once percent-decoded, or
@@ -656,6 +718,72 @@ pub(crate) async fn problem_only(request: Request, next: Next) -> Response {
     reshaped
 }
 
+/// Times in request bodies and queries: RFC 3339, with an error that says so (chrono's own
+/// says only "input contains invalid characters").
+pub(crate) mod rfc3339 {
+    use std::fmt;
+
+    use chrono::{DateTime, FixedOffset, Utc};
+    use serde::de::{self, Deserializer, Unexpected, Visitor};
+
+    /// What a time must look like, as error messages and the API description say it.
+    pub(crate) const EXPECTED: &str = "an RFC 3339 time, e.g. 2026-12-03T09:00:00Z";
+
+    /// Parses one time, for query parameters read by hand.
+    pub(crate) fn parse(text: &str) -> Option<DateTime<Utc>> {
+        text.parse::<DateTime<FixedOffset>>()
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// `#[serde(default, deserialize_with = "rfc3339::option")]`: absent or null is `None`.
+    pub(crate) fn option<'de, D>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error>
+    where
+        D: Deserializer<'de>,
+    {
+        deserializer.deserialize_option(TimeVisitor)
+    }
+
+    struct TimeVisitor;
+
+    impl<'de> Visitor<'de> for TimeVisitor {
+        type Value = Option<DateTime<Utc>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(EXPECTED)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse(v)
+                .map(Some)
+                .ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
+        }
+    }
+}
+
+/// `#[serde(default, deserialize_with = "null_is_default")]`: a field sent as `null`, the way
+/// generated clients send an unset optional field, reads as if it were absent.
+pub(crate) fn null_is_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
 /// Parses an id from a path segment; anything that is not an id names nothing (404).
 pub(crate) fn parse_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound { what })
@@ -697,6 +825,72 @@ mod tests {
             Some("lmit")
         );
         assert_eq!(named_field("invalid digit found in string"), None);
+        assert_eq!(
+            named_field(
+                "Failed to deserialize query string: since: invalid value: string \"x\", \
+                 expected an RFC 3339 time, e.g. 2026-12-03T09:00:00Z"
+            ),
+            Some("since")
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Inner>,
+        #[serde(default, deserialize_with = "rfc3339::option")]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+    }
+
+    fn failure(value: serde_json::Value) -> FieldError {
+        *from_value_at::<Outer>(value, "").unwrap_err()
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_names_the_field_and_what_was_expected() {
+        let e = failure(serde_json::json!({"items": [{"name": "a"}, {"name": 5}]}));
+        assert_eq!(e.field, "items[1].name");
+        assert!(e.message.contains("expected a string"), "{}", e.message);
+
+        let e = failure(serde_json::json!({"items": [{"nme": "a"}]}));
+        assert_eq!(e.field, "items[0].nme");
+        assert!(e.message.contains("unknown field `nme`"), "{}", e.message);
+
+        let e = failure(serde_json::json!({}));
+        assert_eq!(e.field, "items");
+        assert!(e.message.contains("missing field `items`"), "{}", e.message);
+
+        let e = failure(serde_json::json!({"items": [], "at": "tomorrow"}));
+        assert_eq!(e.field, "at");
+        assert!(
+            e.message
+                .contains("an RFC 3339 time, e.g. 2026-12-03T09:00:00Z"),
+            "{}",
+            e.message
+        );
+        let e = failure(serde_json::json!({"items": [], "at": 5}));
+        assert_eq!(e.field, "at");
+        assert!(e.message.contains("RFC 3339"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_time_reads_as_rfc_3339_and_null_as_none() {
+        let ok: Outer = from_value_at(
+            serde_json::json!({"items": [], "at": "2026-12-03T10:00:00+01:00"}),
+            "",
+        )
+        .unwrap();
+        assert_eq!(ok.at.unwrap().to_rfc3339(), "2026-12-03T09:00:00+00:00");
+        let null: Outer = from_value_at(serde_json::json!({"items": [], "at": null}), "").unwrap();
+        assert!(null.at.is_none());
     }
 
     #[test]

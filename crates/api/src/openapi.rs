@@ -61,6 +61,7 @@ const SCALAR_JS: &[u8] = include_bytes!(concat!(
     ),
     paths(
         crate::posts::create_post,
+        crate::posts::list_posts,
         crate::posts::get_post,
         crate::posts::cancel_post,
         crate::deliveries::list_deliveries,

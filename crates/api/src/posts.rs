@@ -1,4 +1,5 @@
-//! `POST /v1/posts`, `GET /v1/posts/{id}`, `POST /v1/posts/{id}/cancel`.
+//! `POST /v1/posts`, `GET /v1/posts` (filters, cursor pagination), `GET /v1/posts/{id}`,
+//! `POST /v1/posts/{id}/cancel`.
 //!
 //! Enqueueing is parse, check, commit, dispatch:
 //!
@@ -20,78 +21,89 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use herald_domain::{DeliveryState, ErrorClass, Platform, PostId, PostState, Scope};
-use herald_store::{Delivery, Idempotency, PostInsert, StoredPost};
+use herald_store::{Delivery, Idempotency, PostFilter, PostInsert, StoredPost};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiPath, json_error, parse_id, read_body};
+use crate::error::{
+    ApiError, ApiPath, FieldError, from_json_value, json_error, null_is_default, parse_id,
+    read_body, rfc3339,
+};
 
 mod check;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/posts", post(create_post))
+        .route("/posts", get(list_posts).post(create_post))
         .route("/posts/{id}", get(get_post))
         .route("/posts/{id}/cancel", post(cancel_post))
 }
 
-/// The body of `POST /v1/posts`.
+/// The body of `POST /v1/posts`. Every optional field may be absent or `null`, the same.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePost {
     /// Connection ids, or objects with a connection id and this target's own content.
     #[schema(value_type = Vec<TargetSchema>)]
     pub targets: Vec<Value>,
-    /// The text (for an X thread, the first post).
+    /// The text (for an X thread, the first post). Null or absent: no text.
     #[serde(default)]
     pub text: Option<String>,
-    /// Further thread parts (X), posted as a reply chain.
-    #[serde(default)]
+    /// Further thread parts (X), posted as a reply chain. Null or absent: none.
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[schema(value_type = Option<Vec<String>>)]
     pub thread: Vec<String>,
-    /// Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}` from POST /v1/media.
-    #[serde(default)]
-    #[schema(value_type = Vec<MediaSchema>)]
+    /// Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}` from POST
+    /// /v1/media. Null or absent: none.
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[schema(value_type = Option<Vec<MediaSchema>>)]
     pub media: Vec<Value>,
-    /// RFC 3339; absent or in the past: now.
-    #[serde(default)]
+    /// An RFC 3339 time, e.g. `2026-12-03T09:00:00Z`. Null, absent or in the past: now.
+    #[serde(default, deserialize_with = "rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub publish_at: Option<DateTime<Utc>>,
-    /// Anything the producer wants back (stored, never interpreted).
+    /// Anything the producer wants back (stored, never interpreted). Null or absent: `{}`.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
 }
 
-/// A target: a connection id, or this object.
+/// A target: a connection id, or this object. Each optional field, null or absent, inherits
+/// the post's value.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSchema {
     pub connection_id: String,
-    /// Replaces the post's text for this target.
+    /// Replaces the post's text for this target. Null or absent: inherit the post's.
     #[serde(default)]
     pub text: Option<String>,
+    /// Replaces the post's thread parts for this target. Null or absent: inherit the post's.
     #[serde(default)]
     pub thread: Option<Vec<String>>,
+    /// Replaces the post's media for this target. Null or absent: inherit the post's.
     #[serde(default)]
     #[schema(value_type = Option<Vec<MediaSchema>>)]
     pub media: Option<Vec<Value>>,
 }
 
-/// An image reference: exactly one of `url` and `media_id`.
+/// An image reference: exactly one of `url` and `media_id` (the other null or absent).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MediaSchema {
+    /// An absolute http(s) URL, fetched at publish time. Null or absent: not set.
     #[serde(default)]
     pub url: Option<String>,
+    /// An id from POST /v1/media. Null or absent: not set.
     #[serde(default)]
     pub media_id: Option<String>,
 }
@@ -212,12 +224,13 @@ pub(crate) async fn create_post(
     let bytes = read_body(request, &state).await?;
     let raw: Value = serde_json::from_slice(&bytes).map_err(|e| json_error(&e))?;
     crate::error::reject_nul(&raw)?;
-    let body: CreatePost = serde_json::from_value(raw.clone()).map_err(|e| json_error(&e))?;
+    let body: CreatePost = from_json_value(raw.clone())?;
     let idempotency = key.map(|key| Idempotency {
         key,
         // serde_json's maps are sorted, so this is a canonical form of the body: the same
-        // request with its keys in another order or other whitespace is the same request.
-        request_hash: Sha256::digest(raw.to_string().as_bytes()).into(),
+        // request with its keys in another order or other whitespace is the same request,
+        // and so is one that sends an unset field as null rather than leaving it out.
+        request_hash: Sha256::digest(without_nulls(&raw).to_string().as_bytes()).into(),
     });
     let new_post = check::check(&state, &caller, body, idempotency).await?;
     let answer = state
@@ -250,6 +263,38 @@ pub(crate) async fn create_post(
     }
 }
 
+/// The body with the fields it gives as `null` left out, as [`CreatePost`] reads them: at
+/// the top, in each target object and in each media object. `metadata` is the producer's
+/// own and kept as sent.
+fn without_nulls(body: &Value) -> Value {
+    /// An object's non-null fields; objects in its arrays (targets, media) likewise.
+    fn strip(object: &Map<String, Value>) -> Map<String, Value> {
+        object
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::Array(items) => Value::Array(
+                        items
+                            .iter()
+                            .map(|item| match item {
+                                Value::Object(o) => Value::Object(strip(o)),
+                                other => other.clone(),
+                            })
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+    match body {
+        Value::Object(object) => Value::Object(strip(object)),
+        other => other.clone(),
+    }
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -274,6 +319,192 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             )
         })?;
     Ok(Some(key.to_owned()))
+}
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
+
+/// Filters of `GET /v1/posts`, read by hand from the query string because `metadata` is an
+/// open set of keys (`metadata[campaign]=spring`, OpenAPI's `deepObject` style).
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListPostsQuery {
+    /// The post's state, derived from its deliveries as in GET /v1/posts/{id}.
+    #[param(value_type = Option<PostState>)]
+    pub state: Option<String>,
+    /// Created at or after: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<String>,
+    /// Created before: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<String>,
+    /// Posts whose metadata holds each of these keys with this string value, written
+    /// `metadata[campaign]=spring&metadata[team]=growth` (all must match).
+    #[param(style = DeepObject, explode, value_type = Option<std::collections::HashMap<String, String>>)]
+    pub metadata: Map<String, Value>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+}
+
+impl ListPostsQuery {
+    /// Splits the query string into the parameters above. An unknown or repeated parameter
+    /// is a 400 naming it; values are checked by [`ListPostsQuery::filter`].
+    fn read(query: Option<&str>) -> Result<Self, ApiError> {
+        let malformed = |field: &str, detail: String| ApiError::Malformed {
+            code: "invalid_query",
+            field: field.to_owned(),
+            detail,
+        };
+        let mut out = ListPostsQuery::default();
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if key.contains('\0') || value.contains('\0') {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    "query parameters may not contain the NUL character (U+0000)",
+                ));
+            }
+            if let Some(name) = key
+                .strip_prefix("metadata[")
+                .and_then(|k| k.strip_suffix(']'))
+            {
+                if name.is_empty() {
+                    return Err(malformed(
+                        &key,
+                        "a metadata filter is written metadata[KEY]=VALUE".to_owned(),
+                    ));
+                }
+                if out
+                    .metadata
+                    .insert(name.to_owned(), Value::String(value.into_owned()))
+                    .is_some()
+                {
+                    return Err(malformed(&key, format!("`{key}` is given twice")));
+                }
+                continue;
+            }
+            let slot = match key.as_ref() {
+                "state" => &mut out.state,
+                "since" => &mut out.since,
+                "until" => &mut out.until,
+                "cursor" => &mut out.cursor,
+                "limit" => &mut out.limit,
+                _ => {
+                    return Err(malformed(
+                        &key,
+                        format!(
+                            "unknown query parameter `{}`, expected one of state, since, \
+                             until, metadata[KEY], cursor, limit",
+                            key.chars().take(64).collect::<String>()
+                        ),
+                    ));
+                }
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(malformed(&key, format!("`{key}` is given twice")));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The store's filter and the page size, or a 422 naming every bad parameter.
+    fn filter(self) -> Result<(PostFilter, i64), ApiError> {
+        let mut errors = Vec::new();
+        let mut field = |name: &str, message: String| {
+            errors.push(FieldError::new(name, "query.invalid", message));
+        };
+        let mut filter = PostFilter {
+            metadata: self.metadata,
+            ..PostFilter::default()
+        };
+        if let Some(s) = &self.state {
+            match s.parse::<PostState>() {
+                Ok(s) => filter.state = Some(s),
+                Err(e) => field("state", e.to_string()),
+            }
+        }
+        for (name, raw, slot) in [
+            ("since", &self.since, &mut filter.created_since),
+            ("until", &self.until, &mut filter.created_until),
+        ] {
+            if let Some(raw) = raw {
+                match rfc3339::parse(raw) {
+                    Some(at) => *slot = Some(at),
+                    None => field(name, format!("expected {}", rfc3339::EXPECTED)),
+                }
+            }
+        }
+        if let Some(c) = &self.cursor {
+            match c.parse::<PostId>() {
+                Ok(c) => filter.before = Some(c),
+                Err(_) => field("cursor", "not a cursor from a previous page".to_owned()),
+            }
+        }
+        let limit = match self.limit.as_deref().map(str::parse::<i64>) {
+            None => DEFAULT_LIMIT,
+            Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            Some(_) => {
+                field(
+                    "limit",
+                    format!("expected a whole number between 1 and {MAX_LIMIT}"),
+                );
+                DEFAULT_LIMIT
+            }
+        };
+        if errors.is_empty() {
+            Ok((filter, limit))
+        } else {
+            Err(ApiError::invalid(errors))
+        }
+    }
+}
+
+/// A page of posts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostPage {
+    /// Newest first, each as GET /v1/posts/{id} answers it.
+    pub data: Vec<PostOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Posts of the caller's tenant with their deliveries, newest first.
+#[utoipa::path(get, path = "/v1/posts", tag = "posts", params(ListPostsQuery),
+    responses(
+        (status = 200, description = "A page of posts, newest first", body = PostPage),
+        (status = 400, description = "An unknown or repeated query parameter, named in `errors`",
+            body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A query parameter of the wrong form, named in `errors`",
+            body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"])))]
+pub(crate) async fn list_posts(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<PostPage>, ApiError> {
+    caller.require(Scope::Read)?;
+    let (filter, limit) = ListPostsQuery::read(query.as_deref())?.filter()?;
+    let mut posts = state
+        .inner
+        .store
+        .posts()
+        .list(caller.tenant_id, &filter, limit + 1)
+        .await?;
+    let page = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = posts.len() > page;
+    posts.truncate(page);
+    let next_cursor = if more {
+        posts.last().map(|p| p.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(PostPage {
+        data: posts.iter().map(PostOut::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// A post with its deliveries, their states, attempts, URLs and last errors.
@@ -360,4 +591,74 @@ pub(crate) async fn cancel_post(
         not_cancelled,
         post: PostOut::from(&post),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use utoipa::OpenApi;
+
+    use crate::openapi::ApiDoc;
+
+    fn spec() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).expect("the description serializes")
+    }
+
+    #[test]
+    fn the_posts_list_is_described_with_its_query_parameters() {
+        let spec = spec();
+        let get = &spec["paths"]["/v1/posts"]["get"];
+        let params = get["parameters"].as_array().expect("parameters");
+        for p in params {
+            assert_eq!(p["in"], "query", "{p:#}");
+        }
+        let names: Vec<&str> = params.iter().filter_map(|p| p["name"].as_str()).collect();
+        assert_eq!(
+            names,
+            ["state", "since", "until", "metadata", "cursor", "limit"]
+        );
+        let metadata = params.iter().find(|p| p["name"] == "metadata").unwrap();
+        assert_eq!(metadata["style"], "deepObject");
+        assert_eq!(metadata["explode"], true);
+        for status in ["200", "400", "422"] {
+            assert!(
+                get["responses"][status]["description"].is_string(),
+                "{status}"
+            );
+        }
+        for status in ["400", "422"] {
+            assert!(
+                get["responses"][status]["content"]["application/problem+json"].is_object(),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn optional_request_fields_are_described_as_nullable() {
+        let spec = spec();
+        let schemas = &spec["components"]["schemas"];
+        let nullable = |schema: &Value| {
+            let text = schema.to_string();
+            text.contains("\"null\"") || schema["nullable"] == json!(true)
+        };
+        for (name, field) in [
+            ("CreatePost", "text"),
+            ("CreatePost", "thread"),
+            ("CreatePost", "media"),
+            ("CreatePost", "publish_at"),
+            ("CreatePost", "metadata"),
+            ("TargetSchema", "text"),
+            ("TargetSchema", "thread"),
+            ("TargetSchema", "media"),
+            ("MediaSchema", "url"),
+            ("MediaSchema", "media_id"),
+        ] {
+            let schema = &schemas[name]["properties"][field];
+            assert!(nullable(schema), "{name}.{field}: {schema:#}");
+        }
+        let chat_id = &schemas["ConnectTelegram"]["properties"]["chat_id"]["oneOf"];
+        assert_eq!(chat_id[0]["type"], "integer", "{chat_id:#}");
+        assert_eq!(chat_id[1]["type"], "string", "{chat_id:#}");
+    }
 }

@@ -6,6 +6,15 @@
 
 use crate::platform::InvalidChoice;
 
+/// String literals joined by `", "` at compile time: the choices an error message lists.
+macro_rules! comma_list {
+    ($first:literal $(, $rest:literal)* $(,)?) => {
+        concat!($first $(, ", ", $rest)*)
+    };
+}
+
+pub(crate) use comma_list;
+
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -38,7 +47,7 @@ macro_rules! string_enum {
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err($crate::platform::InvalidChoice::new($what, s, concat!($($text, " "),+))),
+                    _ => Err($crate::platform::InvalidChoice::new($what, s, $crate::state::comma_list!($($text),+))),
                 }
             }
         }
@@ -203,7 +212,7 @@ impl Scope {
             }
         }
         if scopes.is_empty() {
-            return Err(InvalidChoice::new("scope", list, "publish read admin"));
+            return Err(InvalidChoice::new("scope", list, "publish, read, admin"));
         }
         Ok(scopes)
     }
@@ -261,5 +270,17 @@ mod tests {
         let err = Scope::parse_list("publish,write").unwrap_err().to_string();
         assert!(err.contains("write"), "{err}");
         assert!(Scope::parse_list(" , ").is_err());
+    }
+
+    #[test]
+    fn an_unknown_choice_lists_the_choices_comma_separated() {
+        let err = "sent".parse::<PostState>().unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "expected one of scheduled, queued, in_progress, published, \
+                 partially_published, failed, unknown, cancelled"
+            ),
+            "{err}"
+        );
     }
 }

@@ -51,7 +51,7 @@ pub use journal::{Journal, Step, StepStart};
 pub use media::{MediaFile, MediaFiles, NewMedia, SignedUrl};
 pub use media_store::{MediaStore, MediaStoreError};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStates};
-pub use posts::{Idempotency, NewDelivery, NewPost, PostInsert, Posts, StoredPost};
+pub use posts::{Idempotency, NewDelivery, NewPost, PostFilter, PostInsert, Posts, StoredPost};
 pub use rotation::{ResealReport, reseal_all};
 pub use sealing::{Keyring, KeyringError, SealError, SealedField};
 pub use tenants::{Tenant, Tenants};

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use herald_domain::{ConnectionId, DeliveryId, PostContent, PostId, TenantId};
+use herald_domain::{ConnectionId, DeliveryId, PostContent, PostId, PostState, TenantId};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -61,6 +61,21 @@ pub struct StoredPost {
     pub metadata: serde_json::Map<String, serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub deliveries: Vec<Delivery>,
+}
+
+/// Which of a tenant's posts [`Posts::list`] answers.
+#[derive(Debug, Clone, Default)]
+pub struct PostFilter {
+    /// The post's state, derived from its deliveries as [`PostState::of`] derives it.
+    pub state: Option<PostState>,
+    /// Created at or after.
+    pub created_since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_until: Option<DateTime<Utc>>,
+    /// Pairs the post's metadata must contain (jsonb `@>`); empty: any metadata.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Cursor: only posts older than this one.
+    pub before: Option<PostId>,
 }
 
 /// What became of one post of a batch.
@@ -146,6 +161,62 @@ impl<'a> Posts<'a> {
     ) -> Result<Option<StoredPost>, StoreError> {
         let post = self.load(&[id]).await?.pop();
         Ok(post.filter(|p| p.tenant_id == tenant_id))
+    }
+
+    /// A tenant's posts with their deliveries, newest first, at most `limit` of them.
+    ///
+    /// Every filter, the derived state included, is applied in SQL before the limit, so a
+    /// page is never short because rows were dropped after it was cut. The state expression
+    /// mirrors [`PostState::of`] (a test holds them together): a post stores no state.
+    pub async fn list(
+        &self,
+        tenant_id: TenantId,
+        filter: &PostFilter,
+        limit: i64,
+    ) -> Result<Vec<StoredPost>, StoreError> {
+        let metadata = serde_json::Value::Object(filter.metadata.clone());
+        let ids = sqlx::query_scalar!(
+            r#"SELECT p.id
+               FROM posts p
+               CROSS JOIN LATERAL (
+                   SELECT CASE
+                       WHEN count(*) = 0 THEN 'cancelled'
+                       WHEN bool_or(d.state NOT IN ('published', 'failed', 'dead', 'unknown',
+                                                    'cancelled')) THEN
+                           CASE WHEN bool_and(d.state = 'scheduled') THEN 'scheduled'
+                                WHEN bool_and(d.state IN ('scheduled', 'queued')) THEN 'queued'
+                                ELSE 'in_progress' END
+                       WHEN bool_and(d.state = 'published') THEN 'published'
+                       WHEN bool_or(d.state = 'published') THEN 'partially_published'
+                       WHEN bool_and(d.state = 'cancelled') THEN 'cancelled'
+                       WHEN bool_or(d.state = 'unknown') THEN 'unknown'
+                       ELSE 'failed'
+                   END AS state
+                   FROM deliveries d
+                   WHERE d.post_id = p.id
+               ) s
+               WHERE p.tenant_id = $1
+                 AND ($2::uuid IS NULL OR p.id < $2)
+                 AND ($3::timestamptz IS NULL OR p.created_at >= $3)
+                 AND ($4::timestamptz IS NULL OR p.created_at < $4)
+                 AND p.metadata @> $5
+                 AND ($6::text IS NULL OR s.state = $6)
+               ORDER BY p.id DESC
+               LIMIT $7"#,
+            tenant_id.into_uuid(),
+            filter.before.map(PostId::into_uuid),
+            filter.created_since,
+            filter.created_until,
+            metadata,
+            filter.state.map(PostState::as_str),
+            limit
+        )
+        .fetch_all(self.pool)
+        .await?;
+        let ids: Vec<PostId> = ids.into_iter().map(PostId::from).collect();
+        let mut posts = self.load(&ids).await?;
+        posts.reverse();
+        Ok(posts)
     }
 
     /// Posts by id with their deliveries, in id order; unknown ids are skipped.

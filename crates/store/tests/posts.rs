@@ -215,3 +215,76 @@ async fn a_post_to_another_tenants_connection_is_refused_and_writes_nothing() {
     .unwrap();
     assert_eq!(rows, 0);
 }
+
+/// Sets a delivery's state directly, keeping the table's invariants (a lease while running,
+/// `finished_at` once final), so any combination of states can be listed.
+async fn force_state(db: &TestDb, id: herald_domain::DeliveryId, state: DeliveryState) {
+    sqlx::query(
+        "UPDATE deliveries
+         SET state = $2,
+             lease_owner = CASE WHEN $2 = 'running' THEN 'test' END,
+             lease_expires_at = CASE WHEN $2 = 'running' THEN now() + interval '1 minute' END,
+             finished_at = CASE WHEN $3 THEN now() END
+         WHERE id = $1",
+    )
+    .bind(id.into_uuid())
+    .bind(state.as_str())
+    .bind(state.is_final())
+    .execute(db.pool())
+    .await
+    .expect("the delivery's state is set");
+}
+
+#[tokio::test]
+async fn listing_by_state_derives_each_posts_state_as_the_domain_does() {
+    let db = TestDb::new().await;
+    let store = db.store();
+    let tenant_id = tenant(&store).await;
+    let a = connection(&store, tenant_id, "a").await;
+    let b = connection(&store, tenant_id, "b").await;
+    let states = DeliveryState::ALL;
+    // Every pair of delivery states (and each state alone), with the state the domain gives it.
+    let mut expected = Vec::new();
+    for (i, first) in states.iter().enumerate() {
+        for second in std::iter::once(None).chain(states[i..].iter().map(Some)) {
+            let targets: Vec<_> = match second {
+                None => vec![a.id],
+                Some(_) => vec![a.id, b.id],
+            };
+            let post = created(
+                store
+                    .posts()
+                    .insert_post(&new_post(tenant_id, &targets))
+                    .await
+                    .unwrap(),
+            );
+            let wanted: Vec<DeliveryState> =
+                std::iter::once(*first).chain(second.copied()).collect();
+            for (delivery, state) in post.deliveries.iter().zip(&wanted) {
+                force_state(&db, delivery.id, *state).await;
+            }
+            expected.push((post.id, herald_domain::PostState::of(wanted)));
+        }
+    }
+
+    for state in herald_domain::PostState::ALL {
+        let filter = herald_store::PostFilter {
+            state: Some(*state),
+            ..Default::default()
+        };
+        let listed = store.posts().list(tenant_id, &filter, 1000).await.unwrap();
+        let mut got: Vec<_> = listed.iter().map(|p| p.id).collect();
+        got.sort();
+        let mut want: Vec<_> = expected
+            .iter()
+            .filter(|(_, s)| s == state)
+            .map(|(id, _)| *id)
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "posts listed as {state}");
+        for post in &listed {
+            let derived = herald_domain::PostState::of(post.deliveries.iter().map(|d| d.state));
+            assert_eq!(derived, *state);
+        }
+    }
+}

@@ -179,3 +179,42 @@ async fn deleting_removes_an_unused_connection_and_disables_one_with_history() {
     .await;
     assert_eq!(body["errors"][0]["code"], "connection.disabled");
 }
+
+#[tokio::test]
+async fn a_telegram_chat_id_may_be_a_number_or_a_string() {
+    let app = TestApp::spawn().await;
+    let connect = |chat_id: Value| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/v1/connections/telegram",
+                &app.keys.admin,
+                &json!({"bot_token": herald_sim::DEV_BOT_TOKEN, "chat_id": chat_id, "user": null}),
+            )
+            .await
+        }
+    };
+
+    // As Telegram gives it out: a JSON number.
+    let response = connect(json!(herald_sim::DEV_CHANNEL_ID)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let by_number: Value = response.json().await.unwrap();
+    assert_eq!(by_number["account"]["handle"], "herald_dev_channel");
+
+    // The same channel by its id as a string, and by its name: the same connection.
+    for chat_id in [
+        json!(herald_sim::DEV_CHANNEL_ID.to_string()),
+        json!("@herald_dev_channel"),
+    ] {
+        let response = connect(chat_id.clone()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{chat_id}");
+        let again: Value = response.json().await.unwrap();
+        assert_eq!(again["id"], by_number["id"], "{chat_id}");
+    }
+
+    let (status, body) = problem(connect(json!(true)).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "chat_id", "{body:#}");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("Telegram chat id"), "{message}");
+}

@@ -150,6 +150,20 @@ async fn bad_filters_are_refused_and_lists_are_scoped_to_the_tenant() {
     assert_eq!(body["errors"].as_array().unwrap().len(), 2);
     let (status, _) = problem(app.get("/v1/deliveries?colour=blue", &app.keys.read).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = problem(
+        app.get("/v1/deliveries?since=tomorrow", &app.keys.read)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["field"], "since", "{body:#}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("an RFC 3339 time"),
+        "{body:#}"
+    );
 
     let other = app.other_tenant().await;
     let theirs: Value = app

@@ -1,4 +1,4 @@
-//! POST /v1/posts, GET /v1/posts/{id}, POST /v1/posts/{id}/cancel.
+//! POST /v1/posts, GET /v1/posts, GET /v1/posts/{id}, POST /v1/posts/{id}/cancel.
 
 use chrono::{Duration as TimeDelta, Utc};
 use herald_domain::{DeliveryState, Platform};
@@ -413,6 +413,20 @@ async fn the_same_idempotency_key_and_body_answer_the_original_post() {
     assert_eq!(again["id"], first["id"]);
     assert_eq!(again["deliveries"][0]["id"], first["deliveries"][0]["id"]);
 
+    // Unset fields sent as nulls, the way a generated client sends them: the same request.
+    let with_nulls = send(json!({
+        "targets": [telegram],
+        "text": "once",
+        "thread": null,
+        "media": null,
+        "publish_at": null,
+        "metadata": null,
+    }))
+    .await
+    .unwrap();
+    assert_eq!(with_nulls.status(), StatusCode::ACCEPTED);
+    assert_eq!(with_nulls.headers()["idempotent-replayed"], "true");
+
     let (status, problem_body) = problem(
         send(json!({"targets": [telegram], "text": "twice"}))
             .await
@@ -533,4 +547,309 @@ async fn a_post_is_still_accepted_while_redis_is_down_and_waits_in_postgres() {
     );
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn a_body_of_the_wrong_shape_names_the_field_and_the_expected_form() {
+    let app = TestApp::spawn().await;
+    let telegram = app.connect_telegram().await;
+    let refused = |body: Value| {
+        let app = &app;
+        async move {
+            let (status, body) = problem(app.create_post(&body).await).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body:#}");
+            let error = body["errors"][0].clone();
+            (
+                error["field"].as_str().unwrap().to_owned(),
+                error["message"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+
+    let (field, message) =
+        refused(json!({"targets": [telegram], "text": "hi", "publish_at": "tomorrow"})).await;
+    assert_eq!(field, "publish_at");
+    assert!(
+        message.contains("an RFC 3339 time, e.g. 2026-12-03T09:00:00Z"),
+        "{message}"
+    );
+    assert!(!message.contains("invalid characters"), "{message}");
+
+    let (field, message) = refused(json!({"targets": [telegram], "thread": "one"})).await;
+    assert_eq!(field, "thread");
+    assert!(message.contains("expected a sequence"), "{message}");
+
+    let (field, message) = refused(json!({
+        "targets": [{"connection_id": telegram, "media": [{"url": 5}]}],
+        "text": "hi",
+    }))
+    .await;
+    assert_eq!(field, "targets[0].media[0].url");
+    assert!(message.contains("expected a string"), "{message}");
+
+    let (field, message) = refused(json!({
+        "targets": [{"connection_id": telegram, "txt": "hi"}],
+    }))
+    .await;
+    assert_eq!(field, "targets[0].txt");
+    assert!(message.contains("unknown field `txt`"), "{message}");
+}
+
+#[tokio::test]
+async fn null_in_an_optional_field_means_not_given() {
+    let app = TestApp::spawn().await;
+    let telegram = app.connect_telegram().await;
+    // The way a generated client sends a request: every unset optional field as null.
+    let answer = app
+        .post_ok(&json!({
+            "targets": [{"connection_id": telegram, "text": null, "thread": null, "media": null}],
+            "text": "The post's own words",
+            "thread": null,
+            "media": [{"url": "https://cdn.example.com/a.png", "media_id": null}],
+            "publish_at": null,
+            "metadata": null,
+        }))
+        .await;
+    assert_eq!(answer["state"], "queued", "null publish_at: now");
+    assert_eq!(answer["metadata"], json!({}));
+    let id = answer["deliveries"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stored = app.store.deliveries().get(id).await.unwrap().unwrap();
+    assert!(
+        stored.content.is_none(),
+        "an override of nulls inherits the post's content: {:?}",
+        stored.content
+    );
+    let post = app
+        .store
+        .posts()
+        .get(
+            app.keys.tenant,
+            answer["id"].as_str().unwrap().parse().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(post.content.text.as_deref(), Some("The post's own words"));
+    assert_eq!(post.content.media.len(), 1);
+}
+
+/// Creates a post to `connection` and returns its answer.
+async fn post_with(app: &TestApp, connection: &str, extra: Value) -> Value {
+    let mut body = json!({"targets": [connection], "text": "listed"});
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    app.post_ok(&body).await
+}
+
+/// `GET /v1/posts` with these query pairs, as the read key; the page.
+async fn list(app: &TestApp, query: &[(&str, &str)]) -> Value {
+    let response = app
+        .request(Method::GET, "/v1/posts", &app.keys.read)
+        .query(query)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    body
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn posts_list_newest_first_in_cursor_pages_without_gaps_or_duplicates() {
+    let app = TestApp::spawn().await;
+    let telegram = app.connect_telegram().await;
+    let mut created = Vec::new();
+    for _ in 0..7 {
+        let post = post_with(&app, &telegram, json!({})).await;
+        created.push(post["id"].as_str().unwrap().to_owned());
+    }
+    created.reverse();
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut query = vec![("limit", "3")];
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor));
+        }
+        let page = list(&app, &query).await;
+        pages += 1;
+        seen.extend(ids(&page));
+        let first = &page["data"][0];
+        assert_eq!(first["state"], "queued");
+        assert_eq!(first["deliveries"][0]["connection_id"], telegram.as_str());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(pages < 10, "the pages end");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, created, "every post once, newest first");
+
+    let all = list(&app, &[]).await;
+    assert_eq!(ids(&all), created, "the default page holds them all");
+    assert!(all["next_cursor"].is_null());
+
+    // Each item is what GET /v1/posts/{id} answers.
+    let one: Value = app
+        .get(&format!("/v1/posts/{}", created[0]), &app.keys.read)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["data"][0], one);
+
+    // Another tenant sees none of them.
+    let other = app.other_tenant().await;
+    let theirs: Value = app
+        .get("/v1/posts", &other.read)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["data"], json!([]));
+    assert!(theirs["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn posts_filter_by_state_creation_time_and_metadata() {
+    let app = TestApp::spawn().await;
+    let telegram = app.connect_telegram().await;
+    let tomorrow = (Utc::now() + TimeDelta::days(1)).to_rfc3339();
+    let scheduled = post_with(
+        &app,
+        &telegram,
+        json!({"publish_at": tomorrow, "metadata": {"campaign": "spring", "team": "growth"}}),
+    )
+    .await;
+    let queued = post_with(&app, &telegram, json!({"metadata": {"campaign": "autumn"}})).await;
+    let cancelled = post_with(
+        &app,
+        &telegram,
+        json!({"publish_at": tomorrow, "metadata": {"campaign": "spring", "n": 1}}),
+    )
+    .await;
+    let id = |post: &Value| post["id"].as_str().unwrap().to_owned();
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/v1/posts/{}/cancel", id(&cancelled)),
+            &app.keys.producer,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let by = |query: &'static [(&'static str, &'static str)]| list(&app, query);
+    assert_eq!(ids(&by(&[("state", "scheduled")]).await), [id(&scheduled)]);
+    assert_eq!(ids(&by(&[("state", "queued")]).await), [id(&queued)]);
+    assert_eq!(ids(&by(&[("state", "cancelled")]).await), [id(&cancelled)]);
+    assert!(ids(&by(&[("state", "published")]).await).is_empty());
+    // The state filter applies before the page is cut: the oldest post, on a page of one.
+    let first = by(&[("state", "scheduled"), ("limit", "1")]).await;
+    assert_eq!(ids(&first), [id(&scheduled)]);
+    assert!(first["next_cursor"].is_null(), "{first:#}");
+
+    assert_eq!(
+        ids(&by(&[("metadata[campaign]", "spring")]).await),
+        [id(&cancelled), id(&scheduled)]
+    );
+    assert_eq!(
+        ids(&by(&[
+            ("metadata[campaign]", "spring"),
+            ("metadata[team]", "growth")
+        ])
+        .await),
+        [id(&scheduled)]
+    );
+    assert!(ids(&by(&[("metadata[campaign]", "winter")]).await).is_empty());
+
+    let at = |post: &Value| post["created_at"].as_str().unwrap().to_owned();
+    let since = list(&app, &[("since", &at(&queued))]).await;
+    assert_eq!(ids(&since), [id(&cancelled), id(&queued)]);
+    let until = list(&app, &[("until", &at(&queued))]).await;
+    assert_eq!(ids(&until), [id(&scheduled)]);
+    let window = list(
+        &app,
+        &[("since", &at(&scheduled)), ("until", &at(&cancelled))],
+    )
+    .await;
+    assert_eq!(ids(&window), [id(&queued), id(&scheduled)]);
+}
+
+#[tokio::test]
+async fn a_bad_posts_filter_is_refused_naming_the_parameter() {
+    let app = TestApp::spawn().await;
+    let refused = |query: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) =
+                problem(app.get(&format!("/v1/posts?{query}"), &app.keys.read).await).await;
+            let error = &body["errors"][0];
+            (
+                status,
+                error["field"].as_str().unwrap_or_default().to_owned(),
+                error["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
+    };
+
+    let (status, field, message) = refused("state=sent").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field, "state");
+    assert!(
+        message.contains("scheduled, queued, in_progress, published"),
+        "{message}"
+    );
+
+    for (query, name) in [("since=tomorrow", "since"), ("until=2026-13-01", "until")] {
+        let (status, field, message) = refused(query).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(field, name);
+        assert!(message.contains("RFC 3339"), "{message}");
+    }
+    for (query, name) in [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("limit=ten", "limit"),
+        ("cursor=nope", "cursor"),
+    ] {
+        let (status, field, _) = refused(query).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(field, name, "{query}");
+    }
+    for (query, name) in [
+        ("colour=red", "colour"),
+        ("state=queued&state=failed", "state"),
+        ("metadata[]=x", "metadata[]"),
+    ] {
+        let (status, field, _) = refused(query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(field, name, "{query}");
+    }
+
+    let response = app.get("/v1/posts", &app.keys.publish).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "listing needs `read`"
+    );
 }

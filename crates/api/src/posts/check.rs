@@ -17,12 +17,12 @@ use serde_json::Value;
 use super::{CreatePost, MediaSchema, TargetSchema};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, from_value_at};
 
-/// One target as parsed, before its connection is looked up.
+/// One target as parsed, before its connection is looked up. `None`: the post's value.
 struct TargetInput {
     connection_id: Option<ConnectionId>,
-    text: Option<Option<String>>,
+    text: Option<String>,
     thread: Option<Vec<String>>,
     media: Option<Vec<Value>>,
 }
@@ -118,7 +118,7 @@ pub(super) async fn check(
         let mut content = base.clone();
         let overridden = target.text.is_some() || target.thread.is_some() || target.media.is_some();
         if let Some(text) = target.text {
-            content.text = text;
+            content.text = Some(text);
         }
         if let Some(thread) = target.thread {
             content.thread = thread;
@@ -179,7 +179,7 @@ fn parse_target(raw: &Value, index: usize, errors: &mut Vec<FieldError>) -> Opti
                 None
             }
         },
-        Value::Object(_) => match serde_json::from_value::<TargetSchema>(raw.clone()) {
+        Value::Object(_) => match from_value_at::<TargetSchema>(raw.clone(), &field) {
             Ok(t) => {
                 let connection_id = match t.connection_id.parse() {
                     Ok(id) => Some(id),
@@ -188,10 +188,9 @@ fn parse_target(raw: &Value, index: usize, errors: &mut Vec<FieldError>) -> Opti
                         None
                     }
                 };
-                let text = raw.as_object().and_then(|o| o.get("text")).map(|_| t.text);
                 Some(TargetInput {
                     connection_id,
-                    text,
+                    text: t.text,
                     thread: t.thread,
                     media: t.media,
                 })
@@ -199,7 +198,8 @@ fn parse_target(raw: &Value, index: usize, errors: &mut Vec<FieldError>) -> Opti
             Err(e) => {
                 errors.push(FieldError {
                     target: Some(index),
-                    ..FieldError::new(&field, "target.invalid", e.to_string())
+                    code: "target.invalid".to_owned(),
+                    ..*e
                 });
                 None
             }
@@ -222,7 +222,7 @@ fn parse_media(raw: &[Value], field: &str, errors: &mut Vec<FieldError>) -> Vec<
     let mut media = Vec::new();
     for (i, item) in raw.iter().enumerate() {
         let field = format!("{field}[{i}]");
-        let parsed: Result<MediaSchema, _> = serde_json::from_value(item.clone());
+        let parsed: Result<MediaSchema, _> = from_value_at(item.clone(), &field);
         match parsed {
             Ok(MediaSchema {
                 url: Some(url),
@@ -253,7 +253,10 @@ fn parse_media(raw: &[Value], field: &str, errors: &mut Vec<FieldError>) -> Vec<
                 "media.invalid",
                 "give exactly one of `url` and `media_id`",
             )),
-            Err(e) => errors.push(FieldError::new(&field, "media.invalid", e.to_string())),
+            Err(e) => errors.push(FieldError {
+                code: "media.invalid".to_owned(),
+                ..*e
+            }),
         }
     }
     media
