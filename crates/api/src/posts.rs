@@ -50,7 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CreatePost {
     /// Connection ids, or objects with a connection id and this target's own content.
-    #[schema(value_type = Vec<TargetSchema>)]
+    #[schema(value_type = Vec<Target>)]
     pub targets: Vec<Value>,
     /// The text (for an X thread, the first post).
     #[serde(default)]
@@ -71,10 +71,22 @@ pub struct CreatePost {
     pub metadata: Option<Map<String, Value>>,
 }
 
+/// A target as `targets` accepts it: a connection id alone, or an object with the
+/// connection id and this target's own content. Only the OpenAPI description uses it (the
+/// handler reads targets as JSON values, to report each problem by index).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Target {
+    /// The connection id alone: the post's own content.
+    ConnectionId(uuid::Uuid),
+    WithContent(TargetSchema),
+}
+
 /// A target: a connection id, or this object.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSchema {
+    #[schema(format = Uuid)]
     pub connection_id: String,
     /// Replaces the post's text for this target.
     #[serde(default)]
@@ -91,14 +103,17 @@ pub struct TargetSchema {
 #[serde(deny_unknown_fields)]
 pub struct MediaSchema {
     #[serde(default)]
+    #[schema(format = Uri)]
     pub url: Option<String>,
     #[serde(default)]
+    #[schema(format = Uuid)]
     pub media_id: Option<String>,
 }
 
 /// A post and its deliveries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostOut {
+    #[schema(format = Uuid)]
     pub id: String,
     /// Derived from the deliveries' states.
     pub state: PostState,
@@ -114,15 +129,19 @@ pub struct PostOut {
 /// One post on one connection.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryOut {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub post_id: String,
     pub platform: Platform,
+    #[schema(format = Uuid)]
     pub connection_id: String,
     pub state: DeliveryState,
     pub run_at: DateTime<Utc>,
     pub attempts: i32,
     pub max_attempts: i32,
     /// The published post's URL.
+    #[schema(format = Uri)]
     pub url: Option<String>,
     pub remote_id: Option<String>,
     /// What was given up to get the post out (`media_dropped`, ...).
@@ -278,7 +297,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// A post with its deliveries, their states, attempts, URLs and last errors.
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts",
-    params(("id" = String, Path, description = "Post id")),
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
     responses((status = 200, body = PostOut), (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn get_post(
@@ -302,6 +321,7 @@ pub(crate) async fn get_post(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CancelOut {
     /// Deliveries now cancelled.
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub cancelled: Vec<String>,
     /// Deliveries that had already started or finished, with their state.
     pub not_cancelled: Vec<NotCancelled>,
@@ -310,6 +330,7 @@ pub struct CancelOut {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotCancelled {
+    #[schema(format = Uuid)]
     pub id: String,
     pub state: DeliveryState,
     pub reason: String,
@@ -317,7 +338,7 @@ pub struct NotCancelled {
 
 /// Cancel the deliveries of a post that have not started.
 #[utoipa::path(post, path = "/v1/posts/{id}/cancel", tag = "posts",
-    params(("id" = String, Path, description = "Post id")),
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
     responses((status = 200, body = CancelOut), (status = 404, body = crate::Problem)),
     security(("api_key" = ["publish"])))]
 pub(crate) async fn cancel_post(

@@ -40,6 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
 pub struct CreateWebhook {
     /// Where to POST events (http or https, not inside Herald's network unless the operator
     /// lists the host in `outbound.allow`).
+    #[schema(format = Uri)]
     pub url: String,
     /// `delivery.published`, `delivery.failed`, ... (one per delivery state), or `*`.
     pub event_types: Vec<String>,
@@ -47,7 +48,9 @@ pub struct CreateWebhook {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookOut {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uri)]
     pub url: String,
     pub event_types: Vec<String>,
     pub active: bool,
@@ -170,7 +173,7 @@ async fn tenant_webhook(state: &AppState, caller: &Caller, id: &str) -> Result<W
 
 /// One webhook.
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook id")),
     responses((status = 200, body = WebhookOut), (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn get_webhook(
@@ -185,7 +188,7 @@ pub(crate) async fn get_webhook(
 
 /// Remove a webhook and its delivery log.
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook id")),
     responses((status = 204), (status = 404, body = crate::Problem)),
     security(("api_key" = ["admin"])))]
 pub(crate) async fn delete_webhook(
@@ -205,11 +208,21 @@ pub(crate) async fn delete_webhook(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveriesQuery {
     pub cursor: Option<i64>,
     /// 1 to 200 (default 50).
     pub limit: Option<i64>,
+}
+
+/// The states of [`WebhookDeliveryOut::state`], for the OpenAPI description.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookDeliveryState {
+    Pending,
+    Delivered,
+    Failed,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -218,6 +231,7 @@ pub struct WebhookDeliveryOut {
     pub event_id: i64,
     pub event_type: String,
     /// `pending`, `delivered` or `failed`.
+    #[schema(value_type = WebhookDeliveryState)]
     pub state: String,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -237,7 +251,8 @@ pub struct WebhookDeliveryPage {
 
 /// Every event sent (or being sent) to a webhook, newest first.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id"), DeliveriesQuery),
+    operation_id = "list_webhook_deliveries",
+    params(("id" = uuid::Uuid, Path, description = "Webhook id"), DeliveriesQuery),
     responses((status = 200, body = WebhookDeliveryPage), (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn list_deliveries(
