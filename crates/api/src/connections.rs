@@ -460,8 +460,29 @@ pub struct ConnectTelegram {
 
 /// Connect a Telegram channel with a bot token.
 #[utoipa::path(post, path = "/v1/connections/telegram", tag = "connections",
-    request_body = ConnectTelegram,
-    responses((status = 201, body = ConnectionOut),
+    request_body(content = ConnectTelegram, example = json!({
+        "bot_token": "7000000001:AAHeraldDevBotToken0000000000000000000",
+        "chat_id": "@herald_dev_channel",
+        "user": "customer-42"
+    })),
+    responses(
+        (status = 201, description = "Connected", body = ConnectionOut, example = json!({
+            "id": "01938a4e-7c2f-7d43-9a57-0f5a1c2e3b4d",
+            "platform": "telegram",
+            "target": "personal",
+            "post_target_type": "personal",
+            "page_id": null,
+            "account": {"id": "-1001234567890", "name": "Herald dev channel", "handle": "herald_dev_channel"},
+            "status": "active",
+            "last_error": null,
+            "user": "customer-42",
+            "token_expires_at": null,
+            "scopes": [],
+            "rate_budget": null,
+            "created_at": "2026-12-03T12:00:00Z",
+            "updated_at": "2026-12-03T12:00:00Z"
+        })),
+        (status = 200, description = "Already connected: the connection, its bot token replaced", body = ConnectionOut),
         (status = 422, description = "Invalid token or chat, or the bot cannot post (with a hint saying what to do)", body = crate::Problem)),
     security(("api_key" = ["admin"])))]
 pub(crate) async fn connect_telegram(

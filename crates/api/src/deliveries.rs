@@ -73,7 +73,29 @@ pub struct DeliveryPage {
 
 /// Deliveries of the caller's tenant, newest first.
 #[utoipa::path(get, path = "/v1/deliveries", tag = "deliveries", params(ListQuery),
-    responses((status = 200, body = DeliveryPage), (status = 422, body = crate::Problem)),
+    responses(
+        (status = 200, description = "A page of deliveries", body = DeliveryPage, example = json!({
+            "data": [{
+            "id": "01938a4f-1b2c-7e5d-8f60-718293a4b5c6",
+            "post_id": "01938a4f-1b2a-7c3d-9e4f-5a6b7c8d9e0f",
+            "platform": "telegram",
+            "connection_id": "01938a4e-7c2f-7d43-9a57-0f5a1c2e3b4d",
+            "state": "published",
+            "run_at": "2026-12-03T12:00:00Z",
+            "attempts": 1,
+            "max_attempts": 8,
+            "url": "https://t.me/herald_dev_channel/42",
+            "remote_id": "42",
+            "degraded": [],
+            "error": null,
+            "created_at": "2026-12-03T12:00:00Z",
+            "updated_at": "2026-12-03T12:00:01Z",
+            "finished_at": "2026-12-03T12:00:01Z"
+        }],
+            "next_cursor": null
+        })),
+        (status = 422, description = "A filter that names no state or platform, or a cursor \
+            that is not one", body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn list_deliveries(
     State(state): State<AppState>,

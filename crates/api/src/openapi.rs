@@ -11,6 +11,7 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -213,7 +214,7 @@ fn declare_errors(operation: &mut Operation) {
 }
 
 /// An answer as declared by a handler, made to say what it is: a description when it has
-/// none, and the problem media type for an error.
+/// none, the problem media type for an error, and the headers its status comes with.
 fn conform(status: &str, response: &mut utoipa::openapi::Response) {
     if response.description.is_empty() {
         response.description = describe(status).to_owned();
@@ -223,45 +224,53 @@ fn conform(status: &str, response: &mut utoipa::openapi::Response) {
     {
         response.content.insert(PROBLEM_JSON.to_owned(), content);
     }
+    if let Some((name, header)) = header_of(status) {
+        response
+            .headers
+            .entry(name.to_owned())
+            .or_insert_with(|| RefOr::T(header));
+    }
 }
 
 /// An error answer the handler's annotation did not declare.
 fn problem_response(status: &str) -> utoipa::openapi::Response {
-    let mut builder = ResponseBuilder::new()
+    let mut response = ResponseBuilder::new()
         .description(describe(status))
         .content(
             PROBLEM_JSON,
             ContentBuilder::new()
                 .schema(Some(Ref::from_schema_name("Problem")))
                 .build(),
-        );
-    let seconds = || {
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .minimum(Some(0))
-    };
+        )
+        .build();
+    conform(status, &mut response);
+    response
+}
+
+/// The header an answer of this status always carries: where to authenticate (401), when
+/// to try again (429, 503).
+fn header_of(status: &str) -> Option<(&'static str, Header)> {
     match status {
-        "401" => {
-            builder = builder.header(
-                "WWW-Authenticate",
-                HeaderBuilder::new()
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                    .description(Some("`Bearer realm=\"herald\"`"))
-                    .build(),
-            );
-        }
-        "429" | "503" => {
-            builder = builder.header(
-                "Retry-After",
-                HeaderBuilder::new()
-                    .schema(Some(seconds()))
-                    .description(Some("Seconds to wait before trying again"))
-                    .build(),
-            );
-        }
-        _ => {}
+        "401" => Some((
+            "WWW-Authenticate",
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some("`Bearer realm=\"herald\"`"))
+                .build(),
+        )),
+        "429" | "503" => Some((
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(0)),
+                ))
+                .description(Some("Seconds to wait before trying again"))
+                .build(),
+        )),
+        _ => None,
     }
-    builder.build()
 }
 
 /// What an answer of this status means, where its annotation does not say.

@@ -206,10 +206,26 @@ impl From<&StoredPost> for PostOut {
 
 /// Enqueue a post to one or more connections.
 #[utoipa::path(post, path = "/v1/posts", tag = "posts",
-    request_body = CreatePost,
+    request_body(content = CreatePost, example = json!({
+        "targets": [
+            "01938a4e-7c2f-7d43-9a57-0f5a1c2e3b4d",
+            {"connection_id": "01938a4e-9d10-7a2b-8c3d-4e5f60718293", "text": "Shorter, for X"}
+        ],
+        "text": "Herald 1.0 is out: publish everywhere, exactly once.",
+        "media": [{"url": "https://example.com/launch.jpg"}],
+        "publish_at": "2026-12-03T12:00:00Z",
+        "metadata": {"campaign": "launch"}
+    })),
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the original answer; other body: 409")),
     responses(
-        (status = 202, description = "Accepted: written and dispatched", body = PostOut),
+        (status = 202, description = "Accepted: written and dispatched", body = PostOut, example = json!({
+            "id": "01938a4f-1b2a-7c3d-9e4f-5a6b7c8d9e0f",
+            "state": "queued",
+            "publish_at": null,
+            "created_at": "2026-12-03T12:00:00Z",
+            "metadata": {"campaign": "launch"},
+            "deliveries": []
+        })),
         (status = 409, description = "Idempotency-Key used with another body", body = crate::Problem),
         (status = 422, description = "Every broken rule, by target and field", body = crate::Problem),
     ),
@@ -298,7 +314,33 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// A post with its deliveries, their states, attempts, URLs and last errors.
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts",
     params(("id" = uuid::Uuid, Path, description = "Post id")),
-    responses((status = 200, body = PostOut), (status = 404, body = crate::Problem)),
+    responses(
+        (status = 200, description = "The post, its state derived from its deliveries'", body = PostOut, example = json!({
+            "id": "01938a4f-1b2a-7c3d-9e4f-5a6b7c8d9e0f",
+            "state": "published",
+            "publish_at": null,
+            "created_at": "2026-12-03T12:00:00Z",
+            "idempotency_key": "launch-2026-12-03",
+            "metadata": {"campaign": "launch"},
+            "deliveries": [{
+                "id": "01938a4f-1b2c-7e5d-8f60-718293a4b5c6",
+                "post_id": "01938a4f-1b2a-7c3d-9e4f-5a6b7c8d9e0f",
+                "platform": "telegram",
+                "connection_id": "01938a4e-7c2f-7d43-9a57-0f5a1c2e3b4d",
+                "state": "published",
+                "run_at": "2026-12-03T12:00:00Z",
+                "attempts": 1,
+                "max_attempts": 8,
+                "url": "https://t.me/herald_dev_channel/42",
+                "remote_id": "42",
+                "degraded": [],
+                "error": null,
+                "created_at": "2026-12-03T12:00:00Z",
+                "updated_at": "2026-12-03T12:00:01Z",
+                "finished_at": "2026-12-03T12:00:01Z"
+            }]
+        })),
+        (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn get_post(
     State(state): State<AppState>,
