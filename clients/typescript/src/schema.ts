@@ -1329,6 +1329,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A dependency (the database) is unavailable right now (`unavailable`): retry after `Retry-After` */
             503: {
                 headers: {
@@ -1616,6 +1625,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A dependency (the database) is unavailable right now (`unavailable`): retry after `Retry-After` */
             503: {
                 headers: {
@@ -1702,6 +1720,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again */
+            502: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

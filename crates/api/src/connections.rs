@@ -291,7 +291,8 @@ fn kind_name(kind: TargetKind) -> &'static str {
 #[utoipa::path(get, path = "/v1/connections/{id}/pages", tag = "connections",
     params(("id" = uuid::Uuid, Path, description = "Connection id")),
     responses((status = 200, body = PageList), (status = 404, body = crate::Problem),
-        (status = 422, description = "The platform refused (with its hint)", body = crate::Problem)),
+        (status = 422, description = "The platform refused (with its hint)", body = crate::Problem),
+        (status = 502, description = "The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again", body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn list_pages(
     State(state): State<AppState>,
@@ -359,7 +360,8 @@ pub struct SelectPage {
     params(("id" = uuid::Uuid, Path, description = "Connection id")),
     request_body = SelectPage,
     responses((status = 200, body = ConnectionOut), (status = 404, body = crate::Problem),
-        (status = 422, body = crate::Problem)),
+        (status = 422, body = crate::Problem),
+        (status = 502, description = "The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again", body = crate::Problem)),
     security(("api_key" = ["admin"])))]
 pub(crate) async fn select_page(
     State(state): State<AppState>,
@@ -483,7 +485,8 @@ pub struct ConnectTelegram {
             "updated_at": "2026-12-03T12:00:00Z"
         })),
         (status = 200, description = "Already connected: the connection, its bot token replaced", body = ConnectionOut),
-        (status = 422, description = "Invalid token or chat, or the bot cannot post (with a hint saying what to do)", body = crate::Problem)),
+        (status = 422, description = "Invalid token or chat, or the bot cannot post (with a hint saying what to do)", body = crate::Problem),
+        (status = 502, description = "The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again", body = crate::Problem)),
     security(("api_key" = ["admin"])))]
 pub(crate) async fn connect_telegram(
     State(state): State<AppState>,
