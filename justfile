@@ -41,3 +41,12 @@ sqlx-prepare:
 # Fail if .sqlx/ does not match the queries (CI runs this).
 sqlx-check:
     bash crates/store/sqlx-prepare.sh --check
+
+# Regenerate the OpenAPI description and the clients under clients/ from the code (commit
+# the result: CI fails when they differ).
+clients:
+    bash clients/generate
+
+# Both generated clients against a live stack (simulator, API, worker), as CI runs them.
+clients-test:
+    bash clients/live-test

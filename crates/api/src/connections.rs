@@ -50,15 +50,19 @@ pub(crate) fn routes() -> Router<AppState> {
 /// A connected account, without its tokens.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionOut {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(value_type = Platform)]
     pub platform: String,
     /// LinkedIn: the app (`personal` or `company`); elsewhere where it posts (`personal`
     /// or `page`).
     pub target: String,
+    #[schema(value_type = PostTargetType)]
     pub post_target_type: String,
     pub page_id: Option<String>,
     pub account: AccountOut,
     /// `active`, `needs_reconnect` or `disabled`.
+    #[schema(value_type = ConnectionStatus)]
     pub status: String,
     pub last_error: Option<String>,
     /// The producer's end user this connection belongs to.
@@ -160,6 +164,7 @@ pub struct ConnectionPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListConnections {
     /// Only this end user's connections.
@@ -208,7 +213,7 @@ pub(crate) async fn tenant_connection(
 
 /// One connection.
 #[utoipa::path(get, path = "/v1/connections/{id}", tag = "connections",
-    params(("id" = String, Path, description = "Connection id")),
+    params(("id" = uuid::Uuid, Path, description = "Connection id")),
     responses((status = 200, body = ConnectionOut), (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn get_connection(
@@ -225,7 +230,7 @@ pub(crate) async fn get_connection(
 /// Disconnect. A connection with delivery history is disabled instead of deleted (its
 /// history stays readable; it can no longer be posted to), and the answer says so.
 #[utoipa::path(delete, path = "/v1/connections/{id}", tag = "connections",
-    params(("id" = String, Path, description = "Connection id")),
+    params(("id" = uuid::Uuid, Path, description = "Connection id")),
     responses((status = 204, description = "Deleted"),
         (status = 200, description = "Disabled: it has deliveries", body = ConnectionOut),
         (status = 404, body = crate::Problem)),
@@ -284,9 +289,10 @@ fn kind_name(kind: TargetKind) -> &'static str {
 /// Pages (Facebook), organizations (LinkedIn company) or business accounts (Instagram) the
 /// connection can post to.
 #[utoipa::path(get, path = "/v1/connections/{id}/pages", tag = "connections",
-    params(("id" = String, Path, description = "Connection id")),
+    params(("id" = uuid::Uuid, Path, description = "Connection id")),
     responses((status = 200, body = PageList), (status = 404, body = crate::Problem),
-        (status = 422, description = "The platform refused (with its hint)", body = crate::Problem)),
+        (status = 422, description = "The platform refused (with its hint)", body = crate::Problem),
+        (status = 502, description = "The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again", body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn list_pages(
     State(state): State<AppState>,
@@ -351,10 +357,11 @@ pub struct SelectPage {
 
 /// Choose the page the connection posts to.
 #[utoipa::path(put, path = "/v1/connections/{id}/page", tag = "connections",
-    params(("id" = String, Path, description = "Connection id")),
+    params(("id" = uuid::Uuid, Path, description = "Connection id")),
     request_body = SelectPage,
     responses((status = 200, body = ConnectionOut), (status = 404, body = crate::Problem),
-        (status = 422, body = crate::Problem)),
+        (status = 422, body = crate::Problem),
+        (status = 502, description = "The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again", body = crate::Problem)),
     security(("api_key" = ["admin"])))]
 pub(crate) async fn select_page(
     State(state): State<AppState>,
@@ -507,9 +514,31 @@ fn chat_id_schema() -> utoipa::openapi::schema::Schema {
 
 /// Connect a Telegram channel with a bot token.
 #[utoipa::path(post, path = "/v1/connections/telegram", tag = "connections",
-    request_body = ConnectTelegram,
-    responses((status = 201, body = ConnectionOut),
-        (status = 422, description = "Invalid token or chat, or the bot cannot post (with a hint saying what to do)", body = crate::Problem)),
+    request_body(content = ConnectTelegram, example = json!({
+        "bot_token": "7000000001:AAHeraldDevBotToken0000000000000000000",
+        "chat_id": "@herald_dev_channel",
+        "user": "customer-42"
+    })),
+    responses(
+        (status = 201, description = "Connected", body = ConnectionOut, example = json!({
+            "id": "01938a4e-7c2f-7d43-9a57-0f5a1c2e3b4d",
+            "platform": "telegram",
+            "target": "personal",
+            "post_target_type": "personal",
+            "page_id": null,
+            "account": {"id": "-1001234567890", "name": "Herald dev channel", "handle": "herald_dev_channel"},
+            "status": "active",
+            "last_error": null,
+            "user": "customer-42",
+            "token_expires_at": null,
+            "scopes": [],
+            "rate_budget": null,
+            "created_at": "2026-12-03T12:00:00Z",
+            "updated_at": "2026-12-03T12:00:00Z"
+        })),
+        (status = 200, description = "Already connected: the connection, its bot token replaced", body = ConnectionOut),
+        (status = 422, description = "Invalid token or chat, or the bot cannot post (with a hint saying what to do)", body = crate::Problem),
+        (status = 502, description = "The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again", body = crate::Problem)),
     security(("api_key" = ["admin"])))]
 pub(crate) async fn connect_telegram(
     State(state): State<AppState>,

@@ -38,15 +38,20 @@ const MAX_LIMIT: i64 = 200;
 
 /// Filters of `GET /v1/deliveries`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// A delivery state.
+    #[param(value_type = Option<DeliveryState>)]
     pub state: Option<String>,
-    /// A platform (`x` is an alias of `twitter`).
+    /// A platform (`x` is also accepted, as an alias of `twitter`).
+    #[param(value_type = Option<Platform>)]
     pub platform: Option<String>,
     /// A connection id.
+    #[param(format = Uuid)]
     pub connection: Option<String>,
     /// A post id.
+    #[param(format = Uuid)]
     pub post: Option<String>,
     /// Created at or after: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z.
     #[serde(default, deserialize_with = "rfc3339::option")]
@@ -72,7 +77,29 @@ pub struct DeliveryPage {
 
 /// Deliveries of the caller's tenant, newest first.
 #[utoipa::path(get, path = "/v1/deliveries", tag = "deliveries", params(ListQuery),
-    responses((status = 200, body = DeliveryPage), (status = 422, body = crate::Problem)),
+    responses(
+        (status = 200, description = "A page of deliveries", body = DeliveryPage, example = json!({
+            "data": [{
+            "id": "01938a4f-1b2c-7e5d-8f60-718293a4b5c6",
+            "post_id": "01938a4f-1b2a-7c3d-9e4f-5a6b7c8d9e0f",
+            "platform": "telegram",
+            "connection_id": "01938a4e-7c2f-7d43-9a57-0f5a1c2e3b4d",
+            "state": "published",
+            "run_at": "2026-12-03T12:00:00Z",
+            "attempts": 1,
+            "max_attempts": 8,
+            "url": "https://t.me/herald_dev_channel/42",
+            "remote_id": "42",
+            "degraded": [],
+            "error": null,
+            "created_at": "2026-12-03T12:00:00Z",
+            "updated_at": "2026-12-03T12:00:01Z",
+            "finished_at": "2026-12-03T12:00:01Z"
+        }],
+            "next_cursor": null
+        })),
+        (status = 422, description = "A filter that names no state or platform, or a cursor \
+            that is not one", body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn list_deliveries(
     State(state): State<AppState>,
@@ -190,6 +217,7 @@ pub struct StepOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventOut {
     pub id: i64,
+    #[schema(format = Uuid)]
     pub delivery_id: String,
     /// `delivery.published`, `delivery.failed`, ...
     #[serde(rename = "type")]
@@ -232,7 +260,7 @@ async fn tenant_delivery(
 
 /// One delivery with its journal and events.
 #[utoipa::path(get, path = "/v1/deliveries/{id}", tag = "deliveries",
-    params(("id" = String, Path, description = "Delivery id")),
+    params(("id" = uuid::Uuid, Path, description = "Delivery id")),
     responses((status = 200, body = DeliveryDetail), (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn get_delivery(
@@ -267,7 +295,7 @@ async fn detail(state: &AppState, delivery: &Delivery) -> Result<DeliveryDetail,
 
 /// Send a failed or dead delivery back to the queue, with its attempts counted afresh.
 #[utoipa::path(post, path = "/v1/deliveries/{id}/retry", tag = "deliveries",
-    params(("id" = String, Path, description = "Delivery id")),
+    params(("id" = uuid::Uuid, Path, description = "Delivery id")),
     responses((status = 200, body = DeliveryDetail), (status = 404, body = crate::Problem),
         (status = 409, description = "Not failed or dead", body = crate::Problem)),
     security(("api_key" = ["publish"])))]
@@ -308,18 +336,28 @@ async fn after_requeue(state: &AppState, id: DeliveryId) -> Result<Json<Delivery
 #[serde(deny_unknown_fields)]
 pub struct Resolve {
     /// `published` (it is on the platform: give its URL) or `retry` (it is not: publish it).
+    #[schema(value_type = ResolveOutcome)]
     pub outcome: String,
     /// The post's URL on the platform, for `published`.
     #[serde(default)]
+    #[schema(format = Uri)]
     pub url: Option<String>,
     /// The platform's id of the post, for `published`.
     #[serde(default)]
     pub remote_id: Option<String>,
 }
 
+/// The values [`Resolve::outcome`] accepts, for the OpenAPI description.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveOutcome {
+    Published,
+    Retry,
+}
+
 /// Resolve a delivery whose outcome is unknown.
 #[utoipa::path(post, path = "/v1/deliveries/{id}/resolve", tag = "deliveries",
-    params(("id" = String, Path, description = "Delivery id")),
+    params(("id" = uuid::Uuid, Path, description = "Delivery id")),
     request_body = Resolve,
     responses((status = 200, body = DeliveryDetail), (status = 404, body = crate::Problem),
         (status = 409, description = "Not unknown", body = crate::Problem),

@@ -35,6 +35,7 @@ mod operator;
 pub mod posts;
 mod security;
 mod throttle;
+pub mod webhook_events;
 pub mod webhooks;
 
 use std::future::Future;

@@ -49,6 +49,7 @@ pub(crate) fn public_routes() -> Router<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MediaOut {
     /// Use as `{"media_id": ...}` in a post.
+    #[schema(format = Uuid)]
     pub id: String,
     pub content_type: String,
     pub bytes: i64,
@@ -58,6 +59,7 @@ pub struct MediaOut {
     pub filename: Option<String>,
     pub created_at: DateTime<Utc>,
     /// A signed URL that serves the file until `url_expires_at`.
+    #[schema(format = Uri)]
     pub url: String,
     pub url_expires_at: DateTime<Utc>,
 }
@@ -89,9 +91,19 @@ async fn media_out(state: &AppState, file: &MediaFile) -> Result<MediaOut, ApiEr
     })
 }
 
+/// The multipart form `POST /v1/media` reads, for the OpenAPI description (the handler
+/// streams the parts itself).
+#[derive(Debug, ToSchema)]
+pub struct MediaUpload {
+    /// The image: JPEG, PNG, GIF or WebP, at most `media.max_bytes`. Its file name is kept.
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+    pub file: Vec<u8>,
+}
+
 /// Upload an image (multipart/form-data, the file in a field named `file`).
 #[utoipa::path(post, path = "/v1/media", tag = "media",
-    request_body(content_type = "multipart/form-data", description = "A `file` field with a JPEG, PNG, GIF or WebP image"),
+    request_body(content = MediaUpload, content_type = "multipart/form-data",
+        description = "A `file` field with a JPEG, PNG, GIF or WebP image"),
     responses((status = 201, body = MediaOut), (status = 413, body = crate::Problem),
         (status = 415, description = "Not an image Herald recognises", body = crate::Problem),
         (status = 422, description = "An image with more pixels than `media.max_pixels` \
@@ -197,7 +209,7 @@ fn upload_refusal(error: VerifyError) -> ApiError {
 
 /// An uploaded file, with a fresh signed URL.
 #[utoipa::path(get, path = "/v1/media/{id}", tag = "media",
-    params(("id" = String, Path, description = "Media id")),
+    params(("id" = uuid::Uuid, Path, description = "Media id")),
     responses((status = 200, body = MediaOut), (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn get_media(

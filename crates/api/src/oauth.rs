@@ -78,6 +78,7 @@ pub struct ConnectRequest {
     /// `api.allowed_return_origins` (by default the origin of Herald's public URL); without
     /// it the callback shows a plain result page.
     #[serde(default)]
+    #[schema(format = Uri)]
     pub return_to: Option<String>,
 }
 
@@ -85,9 +86,11 @@ pub struct ConnectRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectOut {
     /// The platform's consent page.
+    #[schema(format = Uri)]
     pub authorize_url: String,
     /// The same, started at Herald: sets the `oauth_state_{platform}` cookie first, binding
     /// the flow to the browser that opens it.
+    #[schema(format = Uri)]
     pub start_url: String,
     pub expires_at: DateTime<Utc>,
 }

@@ -54,7 +54,7 @@ pub(crate) fn routes() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CreatePost {
     /// Connection ids, or objects with a connection id and this target's own content.
-    #[schema(value_type = Vec<TargetSchema>)]
+    #[schema(value_type = Vec<Target>)]
     pub targets: Vec<Value>,
     /// The text (for an X thread, the first post). Null or absent: no text.
     #[serde(default)]
@@ -78,11 +78,23 @@ pub struct CreatePost {
     pub metadata: Option<Map<String, Value>>,
 }
 
+/// A target as `targets` accepts it: a connection id alone, or an object with the
+/// connection id and this target's own content. Only the OpenAPI description uses it (the
+/// handler reads targets as JSON values, to report each problem by index).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Target {
+    /// The connection id alone: the post's own content.
+    ConnectionId(uuid::Uuid),
+    WithContent(TargetSchema),
+}
+
 /// A target: a connection id, or this object. Each optional field, null or absent, inherits
 /// the post's value.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSchema {
+    #[schema(format = Uuid)]
     pub connection_id: String,
     /// Replaces the post's text for this target. Null or absent: inherit the post's.
     #[serde(default)]
@@ -102,15 +114,18 @@ pub struct TargetSchema {
 pub struct MediaSchema {
     /// An absolute http(s) URL, fetched at publish time. Null or absent: not set.
     #[serde(default)]
+    #[schema(format = Uri)]
     pub url: Option<String>,
     /// An id from POST /v1/media. Null or absent: not set.
     #[serde(default)]
+    #[schema(format = Uuid)]
     pub media_id: Option<String>,
 }
 
 /// A post and its deliveries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostOut {
+    #[schema(format = Uuid)]
     pub id: String,
     /// Derived from the deliveries' states.
     pub state: PostState,
@@ -126,15 +141,19 @@ pub struct PostOut {
 /// One post on one connection.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryOut {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub post_id: String,
     pub platform: Platform,
+    #[schema(format = Uuid)]
     pub connection_id: String,
     pub state: DeliveryState,
     pub run_at: DateTime<Utc>,
     pub attempts: i32,
     pub max_attempts: i32,
     /// The published post's URL.
+    #[schema(format = Uri)]
     pub url: Option<String>,
     pub remote_id: Option<String>,
     /// What was given up to get the post out (`media_dropped`, ...).
@@ -199,10 +218,26 @@ impl From<&StoredPost> for PostOut {
 
 /// Enqueue a post to one or more connections.
 #[utoipa::path(post, path = "/v1/posts", tag = "posts",
-    request_body = CreatePost,
+    request_body(content = CreatePost, example = json!({
+        "targets": [
+            "01938a4e-7c2f-7d43-9a57-0f5a1c2e3b4d",
+            {"connection_id": "01938a4e-9d10-7a2b-8c3d-4e5f60718293", "text": "Shorter, for X"}
+        ],
+        "text": "Herald 1.0 is out: publish everywhere, exactly once.",
+        "media": [{"url": "https://example.com/launch.jpg"}],
+        "publish_at": "2026-12-03T12:00:00Z",
+        "metadata": {"campaign": "launch"}
+    })),
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the original answer; other body: 409")),
     responses(
-        (status = 202, description = "Accepted: written and dispatched", body = PostOut),
+        (status = 202, description = "Accepted: written and dispatched", body = PostOut, example = json!({
+            "id": "01938a4f-1b2a-7c3d-9e4f-5a6b7c8d9e0f",
+            "state": "queued",
+            "publish_at": null,
+            "created_at": "2026-12-03T12:00:00Z",
+            "metadata": {"campaign": "launch"},
+            "deliveries": []
+        })),
         (status = 409, description = "Idempotency-Key used with another body", body = crate::Problem),
         (status = 422, description = "Every broken rule, by target and field", body = crate::Problem),
     ),
@@ -509,8 +544,34 @@ pub(crate) async fn list_posts(
 
 /// A post with its deliveries, their states, attempts, URLs and last errors.
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts",
-    params(("id" = String, Path, description = "Post id")),
-    responses((status = 200, body = PostOut), (status = 404, body = crate::Problem)),
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
+    responses(
+        (status = 200, description = "The post, its state derived from its deliveries'", body = PostOut, example = json!({
+            "id": "01938a4f-1b2a-7c3d-9e4f-5a6b7c8d9e0f",
+            "state": "published",
+            "publish_at": null,
+            "created_at": "2026-12-03T12:00:00Z",
+            "idempotency_key": "launch-2026-12-03",
+            "metadata": {"campaign": "launch"},
+            "deliveries": [{
+                "id": "01938a4f-1b2c-7e5d-8f60-718293a4b5c6",
+                "post_id": "01938a4f-1b2a-7c3d-9e4f-5a6b7c8d9e0f",
+                "platform": "telegram",
+                "connection_id": "01938a4e-7c2f-7d43-9a57-0f5a1c2e3b4d",
+                "state": "published",
+                "run_at": "2026-12-03T12:00:00Z",
+                "attempts": 1,
+                "max_attempts": 8,
+                "url": "https://t.me/herald_dev_channel/42",
+                "remote_id": "42",
+                "degraded": [],
+                "error": null,
+                "created_at": "2026-12-03T12:00:00Z",
+                "updated_at": "2026-12-03T12:00:01Z",
+                "finished_at": "2026-12-03T12:00:01Z"
+            }]
+        })),
+        (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn get_post(
     State(state): State<AppState>,
@@ -533,6 +594,7 @@ pub(crate) async fn get_post(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CancelOut {
     /// Deliveries now cancelled.
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub cancelled: Vec<String>,
     /// Deliveries that had already started or finished, with their state.
     pub not_cancelled: Vec<NotCancelled>,
@@ -541,6 +603,7 @@ pub struct CancelOut {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotCancelled {
+    #[schema(format = Uuid)]
     pub id: String,
     pub state: DeliveryState,
     pub reason: String,
@@ -548,7 +611,7 @@ pub struct NotCancelled {
 
 /// Cancel the deliveries of a post that have not started.
 #[utoipa::path(post, path = "/v1/posts/{id}/cancel", tag = "posts",
-    params(("id" = String, Path, description = "Post id")),
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
     responses((status = 200, body = CancelOut), (status = 404, body = crate::Problem)),
     security(("api_key" = ["publish"])))]
 pub(crate) async fn cancel_post(

@@ -7,7 +7,7 @@
 //! The API records webhooks and reads their delivery log: `herald work` sends the events,
 //! signed by the Standard Webhooks specification and retried (`herald_worker::webhooks`;
 //! `herald_store::webhook_signing` documents the signature a receiver checks). The bodies
-//! are [`WebhookEvent`]s, whose `data` is one of the `*Data` types here.
+//! are described, event by event, in [`crate::webhook_events`].
 //!
 //! A URL is registered only if the outbound guard (`herald_outbound`) allows it: http or
 //! https, no inward address (literal, `localhost`, or among the addresses its host resolves
@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::webhook_events::WebhookTestData;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, FieldError, parse_id};
@@ -58,88 +59,16 @@ fn known_event_types() -> Vec<String> {
         .collect()
 }
 
-/// The body of every webhook request: the payload structure Standard Webhooks recommends.
-/// Its headers are `webhook-id` (`msg_<id>`, the same on every retry), `webhook-timestamp`
-/// and `webhook-signature`; verify them with any Standard Webhooks library and the secret.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct WebhookEvent {
-    /// The event's id (0 for `webhook.test`).
-    pub id: i64,
-    /// `delivery.<state>`, `post.completed`, `connection.needs_reconnect`,
-    /// `connection.expiring` or `webhook.test`.
+/// The body of a webhook request as the test route builds it; every event has this shape
+/// (see [`crate::webhook_events`], which describes each event's `data`).
+#[derive(Debug, Serialize)]
+struct EventBody {
+    id: i64,
     #[serde(rename = "type")]
-    pub kind: String,
-    /// When the event happened.
-    pub timestamp: DateTime<Utc>,
-    /// The same as `timestamp`, kept for receivers written before it.
-    pub at: DateTime<Utc>,
-    /// [`DeliveryEventData`], [`PostCompletedData`], [`ConnectionNeedsReconnectData`],
-    /// [`ConnectionExpiringData`] or [`WebhookTestData`], by `type`.
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-}
-
-/// `data` of `delivery.<state>`: a delivery changed state.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DeliveryEventData {
-    pub delivery_id: String,
-    pub post_id: String,
-    pub connection_id: String,
-    pub platform: String,
-    /// The state it left; absent when the delivery was created.
-    pub from: Option<String>,
-    pub to: String,
-    /// What came with the change: attempts, run_at, public_url, error_code, ...
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
-}
-
-/// `data` of `post.completed`: every delivery of the post is final. Sent once per post.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PostCompletedData {
-    pub post_id: String,
-    pub deliveries: Vec<PostCompletedDelivery>,
-}
-
-/// One delivery of a completed post.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PostCompletedDelivery {
-    pub id: String,
-    pub connection_id: String,
-    pub platform: String,
-    /// `published`, `failed`, `dead`, `unknown` or `cancelled`.
-    pub state: String,
-    /// Where the post is, once published.
-    pub url: Option<String>,
-    /// Why it failed.
-    pub error_code: Option<String>,
-}
-
-/// `data` of `connection.needs_reconnect`: the platform refused the connection's token for
-/// good; posts to it fail until the account owner connects it again.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ConnectionNeedsReconnectData {
-    pub connection_id: String,
-    pub platform: String,
-    pub account_handle: Option<String>,
-    /// What the platform said.
-    pub reason: String,
-}
-
-/// `data` of `connection.expiring`: the connection's token expires at `expires_at` and Herald
-/// cannot refresh it (`api.webhooks.expiring_notice_days` before). Sent once per expiry.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ConnectionExpiringData {
-    pub connection_id: String,
-    pub platform: String,
-    pub account_handle: Option<String>,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// `data` of `webhook.test`, sent by `POST /v1/webhooks/{id}/test`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct WebhookTestData {
-    pub webhook_id: String,
+    kind: String,
+    timestamp: DateTime<Utc>,
+    at: DateTime<Utc>,
+    data: WebhookTestData,
 }
 
 /// A webhook to register.
@@ -148,6 +77,7 @@ pub struct WebhookTestData {
 pub struct CreateWebhook {
     /// Where to POST events (http or https, not inside Herald's network unless the operator
     /// lists the host in `outbound.allow`).
+    #[schema(format = Uri)]
     pub url: String,
     /// `delivery.published`, `delivery.failed`, ... (one per delivery state),
     /// `post.completed`, `connection.needs_reconnect`, `connection.expiring`, or `*`.
@@ -156,7 +86,9 @@ pub struct CreateWebhook {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookOut {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uri)]
     pub url: String,
     pub event_types: Vec<String>,
     pub active: bool,
@@ -281,7 +213,7 @@ async fn tenant_webhook(state: &AppState, caller: &Caller, id: &str) -> Result<W
 
 /// One webhook.
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook id")),
     responses((status = 200, body = WebhookOut), (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn get_webhook(
@@ -296,7 +228,7 @@ pub(crate) async fn get_webhook(
 
 /// Remove a webhook and its delivery log.
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook id")),
     responses((status = 204), (status = 404, body = crate::Problem)),
     security(("api_key" = ["admin"])))]
 pub(crate) async fn delete_webhook(
@@ -316,11 +248,21 @@ pub(crate) async fn delete_webhook(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveriesQuery {
     pub cursor: Option<i64>,
     /// 1 to 200 (default 50).
     pub limit: Option<i64>,
+}
+
+/// The states of [`WebhookDeliveryOut::state`], for the OpenAPI description.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookDeliveryState {
+    Pending,
+    Delivered,
+    Failed,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -329,6 +271,7 @@ pub struct WebhookDeliveryOut {
     pub event_id: i64,
     pub event_type: String,
     /// `pending`, `delivered` or `failed`.
+    #[schema(value_type = WebhookDeliveryState)]
     pub state: String,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -348,7 +291,8 @@ pub struct WebhookDeliveryPage {
 
 /// Every event sent (or being sent) to a webhook, newest first.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id"), DeliveriesQuery),
+    operation_id = "list_webhook_deliveries",
+    params(("id" = uuid::Uuid, Path, description = "Webhook id"), DeliveriesQuery),
     responses((status = 200, body = WebhookDeliveryPage), (status = 404, body = crate::Problem)),
     security(("api_key" = ["read"])))]
 pub(crate) async fn list_deliveries(
@@ -487,14 +431,14 @@ pub(crate) async fn test_webhook(
         .await?
         .ok_or(ApiError::NotFound { what: "webhook" })?;
     let now = Utc::now();
-    let event = WebhookEvent {
+    let event = EventBody {
         id: 0,
         kind: "webhook.test".to_owned(),
         timestamp: now,
         at: now,
-        data: serde_json::json!(WebhookTestData {
+        data: WebhookTestData {
             webhook_id: hook.id.to_string(),
-        }),
+        },
     };
     let body = serde_json::to_vec(&event).map_err(|e| ApiError::Internal(e.to_string()))?;
     let message_id = format!("msg_test_{}", Uuid::now_v7().simple());

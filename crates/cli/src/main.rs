@@ -75,6 +75,9 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the API's OpenAPI 3.1 description (what `/openapi.json` serves) as JSON; the
+    /// clients under clients/ are generated from it. Needs no configuration.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +121,9 @@ fn main() -> ExitCode {
         println!("{}", herald_store::Keyring::generate_entry());
         return ExitCode::SUCCESS;
     }
+    if let Command::Openapi = cli.command {
+        return print_openapi();
+    }
     if let Command::Sim { addr, config } = cli.command {
         return finish(block_on(sim::run(addr, config.as_deref())));
     }
@@ -138,6 +144,20 @@ fn main() -> ExitCode {
     };
     let _telemetry = telemetry::init(&config.log, service);
     finish(block_on(run(cli.command, config, cli.config)))
+}
+
+/// `herald openapi`: the document `/openapi.json` serves, pretty-printed, newline-ended.
+fn print_openapi() -> ExitCode {
+    match herald_api::openapi::document_json() {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("herald: cannot render the OpenAPI description: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// How long the runtime waits, once the command is done, for tasks it still holds.
@@ -182,6 +202,7 @@ async fn run(command: Command, config: Config, file: Option<PathBuf>) -> anyhow:
         Command::Keys(KeysCommand::RotateEncryption) => admin::rotate_encryption(&config).await,
         Command::Keys(KeysCommand::GenEncryption)
         | Command::Config(ConfigCommand::Check)
+        | Command::Openapi
         | Command::Sim { .. } => {
             unreachable!("handled before the runtime starts")
         }

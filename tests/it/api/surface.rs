@@ -156,6 +156,131 @@ async fn probes_metrics_and_the_openapi_description_are_served() {
     assert!(docs.text().await.unwrap().contains("<html"));
 }
 
+/// The served description is one a client generator can use: OpenAPI 3.1, unique
+/// operation ids, every answer described, path parameters only where the path has them,
+/// every error a problem document, the errors every authenticated route can answer
+/// declared, typed ids and enums, a target as an id or an object, and the webhook events.
+#[tokio::test]
+async fn the_openapi_description_declares_what_the_routes_answer() {
+    let app = TestApp::spawn().await;
+    let spec: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1."));
+    let schemas = &spec["components"]["schemas"];
+    let problem_ref = json!({"$ref": "#/components/schemas/Problem"});
+    let mut operation_ids = std::collections::BTreeSet::new();
+    let mut operations = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let name = format!("{} {path}", method.to_uppercase());
+            let id = operation["operationId"].as_str().unwrap().to_owned();
+            assert!(
+                operation_ids.insert(id.clone()),
+                "{name}: {id} is used twice"
+            );
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let placeholder = format!("{{{}}}", parameter["name"].as_str().unwrap());
+                assert_eq!(
+                    parameter["in"] == "path",
+                    path.contains(&placeholder),
+                    "{name}: {parameter}"
+                );
+            }
+            let responses = operation["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                assert!(
+                    !response["description"].as_str().unwrap_or("").is_empty(),
+                    "{name} {status} has no description"
+                );
+                if status.starts_with(['4', '5']) {
+                    assert_eq!(
+                        response["content"],
+                        json!({"application/problem+json": {"schema": problem_ref}}),
+                        "{name} {status}"
+                    );
+                }
+            }
+            if operation["security"].is_array() {
+                for status in ["401", "403", "429", "503"] {
+                    assert!(responses.contains_key(status), "{name} lacks {status}");
+                }
+                assert!(
+                    responses["429"]["headers"]["Retry-After"].is_object(),
+                    "{name}"
+                );
+            }
+            operations.push((method.clone(), path.clone(), responses.clone()));
+        }
+    }
+    assert!(operation_ids.contains("list_webhook_deliveries"));
+
+    // What a client without a key gets is what the description declares, in its media type.
+    for (method, path, responses) in operations {
+        let concrete = path
+            .replace("{id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{platform}", "telegram");
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let answer = app
+            .http
+            .request(method.clone(), app.url(&concrete))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16().to_string();
+        assert!(
+            responses.contains_key(&status),
+            "{method} {path} answered {status}, undeclared"
+        );
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/problem+json",
+            "{method} {path}"
+        );
+    }
+
+    let uuid = json!({"type": "string", "format": "uuid"});
+    assert_eq!(schemas["PostOut"]["properties"]["id"], uuid);
+    assert_eq!(
+        schemas["PostOut"]["properties"]["state"]["$ref"],
+        "#/components/schemas/PostState"
+    );
+    assert_eq!(
+        schemas["ConnectionOut"]["properties"]["platform"]["$ref"],
+        "#/components/schemas/Platform"
+    );
+    assert_eq!(
+        schemas["ConnectionOut"]["properties"]["status"]["$ref"],
+        "#/components/schemas/ConnectionStatus"
+    );
+    let target = &schemas["Target"]["oneOf"];
+    assert_eq!(target[0]["format"], "uuid", "{target}");
+    assert_eq!(target[1]["$ref"], "#/components/schemas/TargetSchema");
+    let upload = &spec["paths"]["/v1/media"]["post"]["requestBody"]["content"];
+    assert_eq!(
+        upload["multipart/form-data"]["schema"]["$ref"],
+        "#/components/schemas/MediaUpload"
+    );
+    assert_eq!(
+        schemas["MediaUpload"]["properties"]["file"]["format"],
+        "binary"
+    );
+    let create = &spec["paths"]["/v1/posts"]["post"];
+    assert!(create["requestBody"]["content"]["application/json"]["example"]["targets"].is_array());
+    let published = &spec["webhooks"]["delivery.published"]["post"];
+    assert_eq!(
+        published["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/DeliveryEvent"
+    );
+    assert!(schemas["DeliveryEventData"]["properties"]["post_id"].is_object());
+}
+
 /// Every id-bearing route: another tenant's admin key finds nothing (404), and a key of our
 /// own tenant without the route's scope is refused (403) before anything is looked up.
 #[tokio::test]

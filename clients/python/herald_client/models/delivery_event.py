@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.delivery_event_data import DeliveryEventData
+
+
+T = TypeVar("T", bound="DeliveryEvent")
+
+
+@_attrs_define
+class DeliveryEvent:
+    """The body of every `delivery.*` event: a delivery's state change.
+
+    Attributes:
+        at (datetime.datetime): When the delivery changed state.
+        data (DeliveryEventData): What changed: which delivery (of which post, on which connection), from and to which
+            state, and the transition's details (the error, the published URL, ...).
+        id (int): The event's id: increasing within a tenant, the same on every retry of this event
+            (use it to drop duplicates).
+        type_ (str): `delivery.` and the state the delivery moved to. Example: delivery.published.
+    """
+
+    at: datetime.datetime
+    data: DeliveryEventData
+    id: int
+    type_: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        at = self.at.isoformat()
+
+        data = self.data.to_dict()
+
+        id = self.id
+
+        type_ = self.type_
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "at": at,
+                "data": data,
+                "id": id,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.delivery_event_data import DeliveryEventData  # noqa: PLC0415
+
+        d = dict(src_dict)
+        at = datetime.datetime.fromisoformat(d.pop("at"))
+
+        data = DeliveryEventData.from_dict(d.pop("data"))
+
+        id = d.pop("id")
+
+        type_ = d.pop("type")
+
+        delivery_event = cls(
+            at=at,
+            data=data,
+            id=id,
+            type_=type_,
+        )
+
+        delivery_event.additional_properties = d
+        return delivery_event
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
