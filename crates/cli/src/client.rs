@@ -158,8 +158,8 @@ pub(crate) struct NewPost {
     #[arg(long = "target", value_name = "CONNECTION_ID")]
     targets: Vec<String>,
     /// When to publish (RFC 3339, e.g. 2030-01-01T09:00:00Z); default: now.
-    #[arg(long, value_name = "TIME")]
-    publish_at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    publish_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// The whole request body (JSON, as POST /v1/posts takes it) from a file, or `-` for
     /// stdin; --text, --target and --publish-at then add to it.
     #[arg(long, value_name = "FILE")]
@@ -212,7 +212,7 @@ fn post_body(post: &NewPost) -> anyhow::Result<Value> {
         object.insert("text".into(), json!(text));
     }
     if let Some(publish_at) = &post.publish_at {
-        object.insert("publish_at".into(), json!(publish_at));
+        object.insert("publish_at".into(), json!(publish_at.to_rfc3339()));
     }
     if !post.targets.is_empty() {
         let targets = object.entry("targets").or_insert_with(|| json!([]));
@@ -407,6 +407,12 @@ fn delivery_table(deliveries: &[Value]) -> String {
     )
 }
 
+/// A time as the API takes it, refused before any request when it is not one.
+fn parse_time(value: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map_err(|err| format!("not an RFC 3339 time such as 2030-01-01T09:00:00Z ({err})"))
+}
+
 /// An id as one URL path segment: whatever it holds, it cannot reach another route.
 fn segment(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
@@ -444,14 +450,15 @@ mod tests {
         let post = NewPost {
             text: Some("hello".into()),
             targets: vec!["c1".into(), "c2".into()],
-            publish_at: Some("2030-01-01T09:00:00Z".into()),
+            publish_at: Some(parse_time("2030-01-01T09:00:00Z").unwrap()),
             json_body: None,
             idempotency_key: None,
         };
         assert_eq!(
             post_body(&post).unwrap(),
-            json!({"text": "hello", "targets": ["c1", "c2"], "publish_at": "2030-01-01T09:00:00Z"})
+            json!({"text": "hello", "targets": ["c1", "c2"], "publish_at": "2030-01-01T09:00:00+00:00"})
         );
         assert_eq!(segment("a/../b"), "a%2F..%2Fb");
+        assert!(parse_time("tomorrow").is_err());
     }
 }
