@@ -497,13 +497,13 @@ struct TempDir(std::path::PathBuf);
 impl TempDir {
     fn new() -> TempDir {
         let dir = std::env::temp_dir().join(format!("herald-cli-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
         TempDir(dir)
     }
 
     fn file(&self, name: &str, text: &str) -> String {
         let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, text).expect("the file is written");
         path.to_string_lossy().into_owned()
     }
 }

@@ -122,18 +122,21 @@ async fn connect_x(db: &TestDb, tenant: TenantId) -> String {
             },
         })
         .await
-        .unwrap();
+        .expect("the connection is stored");
     connection.id.to_string()
 }
 
 /// A tenant through the CLI: its id, producer key and admin key.
 fn create_tenant(api: &Api, name: &str) -> (TenantId, String, String) {
     let created = json_of(&api.herald(&["tenants", "create", name, "--json"], &[]));
-    (
-        created["tenant_id"].as_str().unwrap().parse().unwrap(),
-        created["api_key"].as_str().unwrap().to_owned(),
-        created["admin_key"].as_str().unwrap().to_owned(),
-    )
+    let field = |name: &str| {
+        created[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("tenants create prints {name}: {created}"))
+            .to_owned()
+    };
+    let tenant = field("tenant_id").parse().expect("a tenant id");
+    (tenant, field("api_key"), field("admin_key"))
 }
 
 #[tokio::test]
