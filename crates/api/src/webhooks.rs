@@ -29,10 +29,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::webhook_events::WebhookTestData;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, FieldError, parse_id};
+use crate::webhook_events::WebhookTestData;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

@@ -5,8 +5,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod admin;
+mod client;
 mod demo;
 mod encryption;
+mod output;
 mod serve;
 mod sim;
 mod telemetry;
@@ -27,9 +29,9 @@ use herald_config::Config;
     about = "Publish to social platforms, reliably."
 )]
 struct Cli {
-    /// Configuration file, given before the command (default: ./herald.toml if present;
+    /// Configuration file, before or after the command (default: ./herald.toml if present;
     /// also HERALD_CONFIG).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -62,9 +64,10 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9400")]
         addr: std::net::SocketAddr,
         /// Simulator configuration (TOML; see crates/sim/README.md). Default: the standard
-        /// fixtures and realistic limits.
+        /// fixtures and realistic limits. (Herald's own --config does not apply: the
+        /// simulator reads none of Herald's configuration.)
         #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
+        sim_config: Option<PathBuf>,
     },
     /// Manage tenants.
     #[command(subcommand)]
@@ -72,6 +75,15 @@ enum Command {
     /// Manage API keys and encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Create, show and list posts through the API, as a producer (needs an API key).
+    #[command(subcommand)]
+    Posts(PostsCommand),
+    /// List deliveries through the API (needs an API key).
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
+    /// List connected accounts through the API (needs an API key).
+    #[command(subcommand)]
+    Connections(ConnectionsCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -82,23 +94,47 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TenantsCommand {
-    /// Create a tenant and its first API key (scopes publish,read). Prints
-    /// {"tenant_id": ..., "api_key": ...}; the key is shown only this once.
+    /// Create a tenant with two API keys: `api_key` (publish, read) for producers and
+    /// `admin_key` (publish, read, admin) for connecting accounts and managing keys and
+    /// webhooks. The keys are shown only this once.
     Create {
         /// The tenant's name, unique.
         name: String,
+        #[command(flatten)]
+        format: output::Format,
+    },
+    /// List the tenants.
+    List {
+        #[command(flatten)]
+        format: output::Format,
     },
 }
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Create another API key for a tenant. Prints {"tenant_id": ..., "api_key": ...}.
+    /// Create another API key for a tenant; it is shown only this once.
     Create {
         #[arg(long, value_name = "TENANT_ID")]
         tenant: String,
         /// Comma-separated: publish, read, admin.
         #[arg(long, default_value = "publish,read")]
         scopes: String,
+        #[command(flatten)]
+        format: output::Format,
+    },
+    /// List a tenant's API keys, revoked ones included (never the keys themselves).
+    List {
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+        #[command(flatten)]
+        format: output::Format,
+    },
+    /// Revoke an API key: the API refuses it from then on.
+    Revoke {
+        /// The key's id (from `herald keys list`).
+        key_id: String,
+        #[command(flatten)]
+        format: output::Format,
     },
     /// Print a new encryption key in the format HERALD_ENCRYPTION_KEYS accepts.
     GenEncryption,
@@ -108,9 +144,64 @@ enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum PostsCommand {
+    /// Enqueue a post (POST /v1/posts).
+    Create {
+        #[command(flatten)]
+        post: client::NewPost,
+        #[command(flatten)]
+        api: client::Connection,
+        #[command(flatten)]
+        format: output::Format,
+    },
+    /// Show a post and its deliveries (GET /v1/posts/ID).
+    Get {
+        /// The post's id.
+        id: String,
+        #[command(flatten)]
+        api: client::Connection,
+        #[command(flatten)]
+        format: output::Format,
+    },
+    /// List posts, newest first (GET /v1/posts).
+    List {
+        #[command(flatten)]
+        page: client::Page,
+        #[command(flatten)]
+        api: client::Connection,
+        #[command(flatten)]
+        format: output::Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeliveriesCommand {
+    /// List deliveries, newest first (GET /v1/deliveries).
+    List {
+        #[command(flatten)]
+        filter: client::DeliveryFilter,
+        #[command(flatten)]
+        api: client::Connection,
+        #[command(flatten)]
+        format: output::Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectionsCommand {
+    /// List the connected accounts (GET /v1/connections).
+    List {
+        #[command(flatten)]
+        api: client::Connection,
+        #[command(flatten)]
+        format: output::Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Print the effective configuration with every secret redacted; exit non-zero if it is
-    /// invalid.
+    /// Print the effective configuration as TOML that loads back as a configuration file
+    /// (secrets left out and named in a comment); exit non-zero if it is invalid.
     Check,
 }
 
@@ -124,8 +215,23 @@ fn main() -> ExitCode {
     if let Command::Openapi = cli.command {
         return print_openapi();
     }
-    if let Command::Sim { addr, config } = cli.command {
-        return finish(block_on(sim::run(addr, config.as_deref())));
+    if let Command::Sim { addr, sim_config } = cli.command {
+        if cli.config.is_some() {
+            eprintln!(
+                "herald sim: --config names Herald's configuration, which the simulator does \
+                 not read; its own file is --sim-config FILE"
+            );
+            return ExitCode::from(2);
+        }
+        return finish(block_on(sim::run(addr, sim_config.as_deref())));
+    }
+    // Producer commands speak to the API; they read the configuration only for its
+    // public_url, and only when no API URL is given.
+    if matches!(
+        cli.command,
+        Command::Posts(_) | Command::Deliveries(_) | Command::Connections(_)
+    ) {
+        return finish(block_on(call_api(cli.command, cli.config)));
     }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
@@ -193,18 +299,57 @@ async fn run(command: Command, config: Config, file: Option<PathBuf>) -> anyhow:
         Command::Migrate => admin::migrate(&config).await,
         Command::Serve { addr } => serve::run(&config, addr).await,
         Command::Work => work::run(&config).await,
-        Command::Tenants(TenantsCommand::Create { name }) => {
-            admin::create_tenant(&config, &name).await
+        Command::Tenants(TenantsCommand::Create { name, format }) => {
+            admin::create_tenant(&config, &name, format).await
         }
-        Command::Keys(KeysCommand::Create { tenant, scopes }) => {
-            admin::create_key(&config, &tenant, &scopes).await
+        Command::Tenants(TenantsCommand::List { format }) => {
+            admin::list_tenants(&config, format).await
+        }
+        Command::Keys(KeysCommand::Create {
+            tenant,
+            scopes,
+            format,
+        }) => admin::create_key(&config, &tenant, &scopes, format).await,
+        Command::Keys(KeysCommand::List { tenant, format }) => {
+            admin::list_keys(&config, &tenant, format).await
+        }
+        Command::Keys(KeysCommand::Revoke { key_id, format }) => {
+            admin::revoke_key(&config, &key_id, format).await
         }
         Command::Keys(KeysCommand::RotateEncryption) => admin::rotate_encryption(&config).await,
         Command::Keys(KeysCommand::GenEncryption)
         | Command::Config(ConfigCommand::Check)
         | Command::Openapi
-        | Command::Sim { .. } => {
-            unreachable!("handled before the runtime starts")
+        | Command::Sim { .. }
+        | Command::Posts(_)
+        | Command::Deliveries(_)
+        | Command::Connections(_) => {
+            unreachable!("handled before the configuration is loaded")
         }
+    }
+}
+
+/// The producer commands: each one API call with a key.
+async fn call_api(command: Command, file: Option<PathBuf>) -> anyhow::Result<()> {
+    let file = file.as_deref();
+    match command {
+        Command::Posts(PostsCommand::Create { post, api, format }) => {
+            client::create_post(&client::Client::new(api, file)?, post, format).await
+        }
+        Command::Posts(PostsCommand::Get { id, api, format }) => {
+            client::get_post(&client::Client::new(api, file)?, &id, format).await
+        }
+        Command::Posts(PostsCommand::List { page, api, format }) => {
+            client::list_posts(&client::Client::new(api, file)?, &page, format).await
+        }
+        Command::Deliveries(DeliveriesCommand::List {
+            filter,
+            api,
+            format,
+        }) => client::list_deliveries(&client::Client::new(api, file)?, &filter, format).await,
+        Command::Connections(ConnectionsCommand::List { api, format }) => {
+            client::list_connections(&client::Client::new(api, file)?, format).await
+        }
+        _ => unreachable!("only producer commands call the API"),
     }
 }

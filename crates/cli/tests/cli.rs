@@ -176,16 +176,18 @@ async fn tenants_create_prints_the_key_once_and_stores_only_its_hash() {
     ];
     assert!(herald(&["migrate"], &env).status.success());
 
-    let output = herald(&["tenants", "create", "acme"], &env);
+    let output = herald(&["tenants", "create", "acme", "--json"], &env);
     assert!(output.status.success(), "{}", stderr(&output));
     let printed: serde_json::Value = serde_json::from_str(stdout(&output).trim())
         .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {}", stdout(&output)));
     let tenant_id = printed["tenant_id"].as_str().unwrap().to_owned();
     let api_key = printed["api_key"].as_str().unwrap().to_owned();
+    let admin_key = printed["admin_key"].as_str().unwrap().to_owned();
     assert!(api_key.len() >= 40, "a long random key: {api_key}");
+    assert_ne!(api_key, admin_key);
     assert!(
-        !stderr(&output).contains(&api_key),
-        "the key is printed once, on stdout"
+        !stderr(&output).contains(&api_key) && !stderr(&output).contains(&admin_key),
+        "the keys are printed once, on stdout"
     );
 
     let mut conn = db.connect().await;
@@ -199,17 +201,30 @@ async fn tenants_create_prints_the_key_once_and_stores_only_its_hash() {
         .fetch_all(&mut conn)
         .await
         .unwrap();
-    assert_eq!(rows.len(), 1);
-    let secret_part = api_key.rsplit('_').next().unwrap();
-    for row in &rows {
-        assert!(!row.contains(&api_key), "plaintext key stored: {row}");
-        assert!(!row.contains(secret_part), "secret part stored: {row}");
+    assert_eq!(rows.len(), 2);
+    for key in [&api_key, &admin_key] {
+        let secret_part = key.rsplit('_').next().unwrap();
+        for row in &rows {
+            assert!(!row.contains(key.as_str()), "plaintext key stored: {row}");
+            assert!(!row.contains(secret_part), "secret part stored: {row}");
+        }
     }
-    let scopes: Vec<String> = sqlx::query_scalar("SELECT unnest(scopes) FROM api_keys")
-        .fetch_all(&mut conn)
+    let scopes_of = |id: &serde_json::Value| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT array_to_string(scopes, ',') FROM api_keys WHERE id = $1::uuid",
+        )
+        .bind(id.as_str().unwrap().to_owned())
+    };
+    let api_scopes = scopes_of(&printed["api_key_id"])
+        .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(scopes, vec!["publish", "read"]);
+    assert_eq!(api_scopes, "publish,read");
+    let admin_scopes = scopes_of(&printed["admin_key_id"])
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(admin_scopes, "publish,read,admin");
 
     // Another key with more scopes, same output shape.
     let output = herald(
@@ -220,6 +235,7 @@ async fn tenants_create_prints_the_key_once_and_stores_only_its_hash() {
             &tenant_id,
             "--scopes",
             "publish,read,admin",
+            "--json",
         ],
         &env,
     );
@@ -227,6 +243,10 @@ async fn tenants_create_prints_the_key_once_and_stores_only_its_hash() {
     let printed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     assert_eq!(printed["tenant_id"], tenant_id.as_str());
     assert_ne!(printed["api_key"].as_str().unwrap(), api_key);
+    assert_eq!(
+        printed["scopes"],
+        serde_json::json!(["publish", "read", "admin"])
+    );
 
     // The same name again is refused with a clear message.
     let again = herald(&["tenants", "create", "acme"], &env);
@@ -423,4 +443,221 @@ fn the_readmes_two_commands_are_the_documented_demo_and_what_ci_runs() {
         read(script).contains("cargo test --workspace --locked"),
         "{script} runs the workspace's tests"
     );
+}
+
+fn json_of(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", stderr(output));
+    serde_json::from_str(stdout(output).trim())
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", stdout(output)))
+}
+
+#[tokio::test]
+async fn tenants_and_keys_are_listed_without_secrets_and_a_key_is_revoked() {
+    let db = FreshDatabase::new();
+    let url = db.url();
+    let keys = test_keys();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("HERALD_ENCRYPTION_KEYS", keys.as_str()),
+    ];
+    assert!(herald(&["migrate"], &env).status.success());
+    let acme = json_of(&herald(&["tenants", "create", "acme", "--json"], &env));
+    let tenant = acme["tenant_id"].as_str().unwrap();
+
+    // Without --json: lines for a person, the keys among them.
+    let beta = herald(&["tenants", "create", "beta"], &env);
+    assert!(beta.status.success(), "{}", stderr(&beta));
+    let shown = stdout(&beta);
+    assert!(
+        shown.contains("admin key") && shown.contains("hrld_") && shown.contains("only this once"),
+        "{shown}"
+    );
+
+    let tenants = json_of(&herald(&["tenants", "list", "--json"], &env));
+    let mut names: Vec<&str> = tenants["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["acme", "beta"]);
+    let table = stdout(&herald(&["tenants", "list"], &env));
+    assert!(
+        table.starts_with("ID") && table.contains(tenant) && table.contains("beta"),
+        "{table}"
+    );
+
+    let listed = herald(&["keys", "list", "--tenant", tenant, "--json"], &env);
+    let listed_json = json_of(&listed);
+    let listed_keys = listed_json["data"].as_array().unwrap();
+    assert_eq!(listed_keys.len(), 2);
+    for secret in [&acme["api_key"], &acme["admin_key"]] {
+        let secret_part = secret.as_str().unwrap().rsplit('_').next().unwrap();
+        assert!(
+            !stdout(&listed).contains(secret_part),
+            "{}",
+            stdout(&listed)
+        );
+    }
+    assert!(listed_keys.iter().all(|k| k["revoked_at"].is_null()));
+    assert!(
+        listed_keys
+            .iter()
+            .any(|k| k["scopes"] == serde_json::json!(["publish", "read", "admin"]))
+    );
+
+    let key_id = acme["api_key_id"].as_str().unwrap();
+    let revoked = json_of(&herald(&["keys", "revoke", key_id, "--json"], &env));
+    assert_eq!(revoked["tenant_id"], tenant);
+    let after = json_of(&herald(
+        &["keys", "list", "--tenant", tenant, "--json"],
+        &env,
+    ));
+    let revoked_at = |id: &str| {
+        after["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == id)
+            .map(|k| !k["revoked_at"].is_null())
+            .unwrap()
+    };
+    assert!(revoked_at(key_id));
+    assert!(!revoked_at(acme["admin_key_id"].as_str().unwrap()));
+    let table = stdout(&herald(&["keys", "list", "--tenant", tenant], &env));
+    assert!(
+        table.contains("REVOKED") && table.contains(key_id),
+        "{table}"
+    );
+
+    let again = herald(&["keys", "revoke", key_id], &env);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already revoked"),
+        "{}",
+        stderr(&again)
+    );
+    let nobody = herald(
+        &[
+            "keys",
+            "list",
+            "--tenant",
+            &uuid::Uuid::new_v4().to_string(),
+        ],
+        &env,
+    );
+    assert!(!nobody.status.success());
+    assert!(stderr(&nobody).contains("no tenant"), "{}", stderr(&nobody));
+}
+
+/// A configuration file in a directory of its own, removed when the test ends.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let dir = std::env::temp_dir().join(format!("herald-cli-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        TempDir(dir)
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("the file is written");
+        path.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn config_check_prints_a_file_that_loads_back() {
+    let dir = TempDir::new();
+    let source = dir.file(
+        "source.toml",
+        "[worker]\nlease_secs = 45\n[platforms.twitter.tiers]\npro = 300\n",
+    );
+    let secrets = [
+        ("TWITTER_CLIENT_ID", "tw-id"),
+        ("TWITTER_CLIENT_SECRET", "tw-secret-2"),
+    ];
+    // --config after the command, as with every command.
+    let first = herald(&["config", "check", "--config", &source], &secrets);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let printed = stdout(&first);
+    assert!(printed.contains("lease_secs = 45"), "{printed}");
+    assert!(
+        printed.contains("platforms.twitter.client_secret (TWITTER_CLIENT_SECRET)")
+            && !printed.contains("tw-secret-2"),
+        "{printed}"
+    );
+
+    let pinned = dir.file("pinned.toml", &printed);
+    let again = herald(&["--config", &pinned, "config", "check"], &secrets);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), printed);
+}
+
+#[test]
+fn unknown_keys_are_refused_with_the_closest_known_one() {
+    let dir = TempDir::new();
+    let file = dir.file("herald.toml", "[worker]\nconcurency = 3\nlease = 5\n");
+    let output = herald(&["config", "check", "--config", &file], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("worker.concurency")
+            && message.contains("did you mean worker.concurrency?")
+            && message.contains("did you mean worker.lease_secs?"),
+        "{message}"
+    );
+
+    let output = herald(&["config", "check"], &[("HERALD_WORKER__CONCURENCY", "3")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("did you mean HERALD_WORKER__CONCURRENCY"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Variables read by the client and the tests are no configuration keys, and not refused.
+    let output = herald(
+        &["config", "check"],
+        &[
+            ("HERALD_API_URL", "http://127.0.0.1:8080"),
+            ("HERALD_API_KEY", "hrld_abc_def"),
+            (
+                "HERALD_TEST_DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432",
+            ),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("hrld_abc_def"));
+}
+
+#[test]
+fn config_is_accepted_after_the_command_and_the_simulator_has_its_own() {
+    let missing = "/nonexistent/herald-cli-test.toml";
+    let output = herald(&["serve", "--config", missing], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains(missing), "{}", stderr(&output));
+
+    let output = herald(&["sim", "--config", missing], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--sim-config"),
+        "{}",
+        stderr(&output)
+    );
+    let output = herald(
+        &["sim", "--addr", "127.0.0.1:0", "--sim-config", missing],
+        &[],
+    );
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains(missing), "{}", stderr(&output));
 }

@@ -50,8 +50,27 @@ const NAMED: &[(&str, &str)] = &[
     ("THREADS_REDIRECT_URI", "platforms.threads.redirect_uri"),
 ];
 
-/// Variables that steer loading itself and are not configuration keys.
-const NOT_KEYS: &[&str] = &["HERALD_CONFIG"];
+/// `HERALD_*` variables that are not configuration keys: they steer loading itself, the
+/// command-line client, or the tests and tools. Any other `HERALD_*` variable must name a
+/// key, so a misspelt one is refused rather than ignored.
+const NOT_KEYS: &[&str] = &[
+    // The configuration file to load.
+    "HERALD_CONFIG",
+    // The command-line client: which API to call, and with which key.
+    "HERALD_API_URL",
+    "HERALD_API_KEY",
+    // Tests and development tools.
+    "HERALD_TEST_DATABASE_URL",
+    "HERALD_E2E_ALONE",
+    "HERALD_SQLX_SERVER_URL",
+    "HERALD_SQLX_DATABASE",
+    "HERALD_TOOLS",
+];
+
+/// Whether `name` is one of the well-known names, which always set their key.
+pub(crate) fn is_named(name: &str) -> bool {
+    NAMED.iter().any(|(env, _)| *env == name)
+}
 
 /// The key an environment variable sets, if it sets one.
 pub(crate) fn key_of(name: &str) -> Option<String> {
@@ -126,6 +145,7 @@ mod tests {
         );
         assert_eq!(key_of("HERALD_PUBLIC_URL").unwrap(), "public_url");
         assert_eq!(key_of("HERALD_CONFIG"), None);
+        assert_eq!(key_of("HERALD_API_KEY"), None);
         assert_eq!(key_of("PATH"), None);
         assert_eq!(
             name_of("platforms.linkedin.company.client_secret").unwrap(),

@@ -15,9 +15,11 @@
 //! problems at once, each naming its key, its environment variable and the rule.
 
 mod env;
+mod keys;
 mod platforms;
 mod raw;
 mod redact;
+mod show;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -363,7 +365,7 @@ impl Config {
                 .map(|(_, v)| PathBuf::from(v))
         });
         let mut figment = Figment::from(Toml::string(DEFAULTS_TOML));
-        match &file {
+        let file = match file {
             Some(path) if !path.exists() => {
                 return Err(ConfigError {
                     problems: vec![Problem {
@@ -373,25 +375,42 @@ impl Config {
                     }],
                 });
             }
-            Some(path) => figment = figment.merge(Toml::file(path)),
-            None => figment = figment.merge(Toml::file("herald.toml")),
+            Some(path) => Some(path),
+            None => Some(PathBuf::from("herald.toml")).filter(|path| path.exists()),
+        };
+        let schema = keys::Schema::new();
+        let mut unknown = Vec::new();
+        if let Some(path) = &file {
+            figment = figment.merge(Toml::file(path));
+            unknown.extend(unknown_file_keys(&schema, path));
         }
+        unknown.extend(schema.check_env(&vars));
         let figment = env::merge(figment, &vars);
-        let raw: RawConfig = figment.extract_lossy().map_err(|err| ConfigError {
-            problems: err
-                .into_iter()
-                .map(|e| Problem {
-                    key: if e.path.is_empty() {
-                        "configuration".into()
-                    } else {
-                        e.path.join(".")
-                    },
-                    env: env::name_of(&e.path.join(".")),
-                    rule: e.kind.to_string(),
-                })
-                .collect(),
-        })?;
-        Config::from_raw(raw)
+        let loaded = figment
+            .extract_lossy::<RawConfig>()
+            .map_err(|err| ConfigError {
+                problems: err
+                    .into_iter()
+                    .map(|e| Problem {
+                        key: if e.path.is_empty() {
+                            "configuration".into()
+                        } else {
+                            e.path.join(".")
+                        },
+                        env: env::name_of(&e.path.join(".")),
+                        rule: e.kind.to_string(),
+                    })
+                    .collect(),
+            })
+            .and_then(Config::from_raw);
+        match loaded {
+            Ok(config) if unknown.is_empty() => Ok(config),
+            Ok(_) => Err(ConfigError { problems: unknown }),
+            Err(mut err) => {
+                unknown.append(&mut err.problems);
+                Err(ConfigError { problems: unknown })
+            }
+        }
     }
 
     /// Resolves derived settings and checks every rule.
@@ -685,10 +704,11 @@ impl Config {
         })
     }
 
-    /// The effective configuration as TOML, every secret redacted: what `herald config check`
-    /// prints.
+    /// The effective configuration as TOML, in the configuration file's own key names and
+    /// without any secret: what `herald config check` prints. It loads back as a
+    /// configuration file (with the secrets, which a comment names, given again).
     pub fn to_redacted_toml(&self) -> String {
-        toml::to_string_pretty(self)
+        show::to_toml(self)
             .unwrap_or_else(|err| format!("# configuration could not be shown: {err}\n"))
     }
 
@@ -696,6 +716,22 @@ impl Config {
     pub fn redis_key(&self, key: &str) -> String {
         format!("{}:{key}", self.redis_prefix)
     }
+}
+
+/// The unknown keys of a configuration file. A file that cannot be read or parsed is
+/// reported by the loader itself, with its line and column.
+fn unknown_file_keys(schema: &keys::Schema, path: &Path) -> Vec<Problem> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .map(|table| {
+            let mut problems = schema.check_file(&table);
+            for problem in &mut problems {
+                problem.key = format!("{} in {}", problem.key, path.display());
+            }
+            problems
+        })
+        .unwrap_or_default()
 }
 
 fn serialize_millis<S: serde::Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -556,3 +556,148 @@ fn the_expiring_notice_is_in_days_and_bounded() {
     let err = load(&[("HERALD_API__WEBHOOKS__EXPIRING_NOTICE_DAYS", "400")]).unwrap_err();
     assert_eq!(problem_keys(&err), ["api.webhooks.expiring_notice_days"]);
 }
+
+/// A configuration file in its own directory, removed when the test ends.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str, text: &str) -> TempFile {
+        let dir = std::env::temp_dir().join(format!("herald-config-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("herald.toml");
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn vars(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn unknown_keys_in_a_file_are_refused_each_with_the_closest_known_key() {
+    let file = TempFile::new(
+        "unknown",
+        "[worker]\nconcurency = 3\nlease = 5\n[api]\nwhatever_this_is = 1\n",
+    );
+    let err = Config::load_from(Some(&file.0), []).unwrap_err();
+    let shown = err.to_string();
+    assert_eq!(err.problems.len(), 3, "{shown}");
+    assert!(
+        shown.contains("worker.concurency in ")
+            && shown.contains("unknown key; did you mean worker.concurrency?"),
+        "{shown}"
+    );
+    assert!(shown.contains("did you mean worker.lease_secs?"), "{shown}");
+    assert!(shown.contains("api.whatever_this_is in "), "{shown}");
+}
+
+#[test]
+fn unknown_herald_variables_are_refused_naming_the_variable_to_use() {
+    let err = Config::load_from(
+        None,
+        vars(&[
+            ("HERALD_WORKER__CONCURENCY", "3"),
+            ("HERALD_WORKER__LEASE", "5"),
+        ]),
+    )
+    .unwrap_err();
+    let shown = err.to_string();
+    assert_eq!(err.problems.len(), 2, "{shown}");
+    assert!(
+        shown.contains(
+            "worker.concurency (HERALD_WORKER__CONCURENCY): unknown key; did you mean \
+             HERALD_WORKER__CONCURRENCY (worker.concurrency)?"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("HERALD_WORKER__LEASE_SECS (worker.lease_secs)"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn variables_that_are_not_keys_and_open_sections_are_accepted() {
+    let config = Config::load_from(
+        None,
+        vars(&[
+            ("HERALD_API_URL", "http://127.0.0.1:8080"),
+            ("HERALD_API_KEY", "hrld_x_y"),
+            ("HERALD_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1"),
+            ("HERALD_E2E_ALONE", "1"),
+            ("HERALD_PLATFORM_BASE_URL", "http://127.0.0.1:9400"),
+            ("HERALD_LOG", "debug"),
+            ("HERALD_RULES__TWITTER__TEXT__MAX_LENGTH", "25000"),
+            ("HERALD_PLATFORMS__TWITTER__TIERS", "{pro = 300}"),
+            ("TWITTER_CLIENT_ID", "tw"),
+            ("TWITTER_CLIENT_SECRET", "tw-secret"),
+            ("SOMETHING_ELSE", "x"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.platforms.twitter.tiers["pro"], 300);
+    assert_eq!(config.log.filter, "debug");
+}
+
+#[test]
+fn the_printed_configuration_loads_back_with_the_same_keys_and_values() {
+    let file = TempFile::new(
+        "printed-source",
+        "redis_prefix = \"pinned\"\n[worker]\nlease_secs = 45\nconcurrency = 3\n\
+         [platforms.twitter.tiers]\npro = 300\n[rules.twitter.text]\nmax_length = 25000\n",
+    );
+    let secrets = [
+        ("FACEBOOK_CLIENT_ID", "1234567890"),
+        ("FACEBOOK_CLIENT_SECRET", "facebook-secret-123"),
+        ("HERALD_API__METRICS_TOKEN", "metrics-token-0123456789"),
+    ];
+    let mut env = vars(&secrets);
+    env.extend(vars(&[
+        ("HERALD_API__METRICS_ADDR", "127.0.0.1:9465"),
+        ("HERALD_PLATFORM_BASE_URL", "http://127.0.0.1:9400"),
+        ("DATABASE_URL", "postgres://app:db-password-123@db/herald"),
+    ]));
+    let first = Config::load_from(Some(&file.0), env)
+        .unwrap()
+        .to_redacted_toml();
+    assert!(first.contains("lease_secs = 45"), "{first}");
+    assert!(!first.contains("lease ="), "{first}");
+    assert!(
+        first.contains("#   api.metrics_token (HERALD_API__METRICS_TOKEN)"),
+        "{first}"
+    );
+    for secret in [
+        "facebook-secret-123",
+        "metrics-token-0123456789",
+        "db-password-123",
+    ] {
+        assert!(!first.contains(secret), "{secret} shown in:\n{first}");
+    }
+
+    // The printed file, with only the secrets given again, is the same configuration.
+    let printed = TempFile::new("printed", &first);
+    let again = Config::load_from(Some(&printed.0), vars(&secrets)).unwrap();
+    assert_eq!(again.worker.lease, Duration::from_secs(45));
+    assert_eq!(again.redis_prefix, "pinned");
+    assert_eq!(again.platforms.twitter.tiers["pro"], 300);
+    assert_eq!(
+        again.rules,
+        Config::load_from(Some(&file.0), []).unwrap().rules
+    );
+    assert_eq!(
+        again.platforms.instagram.app.as_ref().unwrap().client_id,
+        "1234567890"
+    );
+    assert_eq!(again.to_redacted_toml(), first);
+}

@@ -127,6 +127,21 @@ impl<'a> ApiKeys<'a> {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Revokes a key whichever tenant holds it: the operator's `herald keys revoke`, which
+    /// knows the key's id only. Returns the tenant whose key it was, or `None` when there is
+    /// no such live key (unknown, or already revoked).
+    pub async fn revoke_by_id(&self, key_id: ApiKeyId) -> Result<Option<TenantId>, StoreError> {
+        let tenant = sqlx::query_scalar!(
+            "UPDATE api_keys SET revoked_at = now()
+             WHERE id = $1 AND revoked_at IS NULL
+             RETURNING tenant_id",
+            key_id.into_uuid()
+        )
+        .fetch_optional(self.pool)
+        .await?;
+        Ok(tenant.map(Into::into))
+    }
+
     /// Whether `key_id` is a key of `tenant_id` that has not been revoked (a session signed
     /// in with a key ends when the key is revoked).
     pub async fn is_live(&self, tenant_id: TenantId, key_id: ApiKeyId) -> Result<bool, StoreError> {
