@@ -239,7 +239,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Posts of the caller's tenant with their deliveries, newest first. */
+        get: operations["list_posts"];
         put?: never;
         /** Enqueue a post to one or more connections. */
         post: operations["create_post"];
@@ -336,8 +337,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a webhook's signing secret.
+         * @description Answers the new `whsec_` secret, shown this once. From now on every request of the
+         *     webhook, pending retries included, carries only the Standard Webhooks headers, signed
+         *     with the new secret: a webhook registered before them stops getting `Herald-Signature`.
+         */
+        post: operations["rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event to a webhook now.
+         * @description POSTs a `webhook.test` event ([`WebhookTestData`]), signed like every event, to the
+         *     webhook's URL through the outbound guard, within `api.webhooks.timeout_secs`, and
+         *     answers with the receiver's reply. It is not retried nor written to the delivery log.
+         */
+        post: operations["test_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
+    "connection.expiring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A token Herald cannot refresh expires soon (`api.webhooks.expiring_notice_days`).
+         * @description Sent as a signed POST to every active webhook subscribed to this event type (or to `*`). Any 2xx answer acknowledges it; anything else, or no answer, is retried with backoff.
+         */
+        post: operations["webhook_connection_expiring"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "connection.needs_reconnect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The platform refused a connection's token for good.
+         * @description Sent as a signed POST to every active webhook subscribed to this event type (or to `*`). Any 2xx answer acknowledges it; anything else, or no answer, is retried with backoff.
+         */
+        post: operations["webhook_connection_needs_reconnect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "delivery.cancelled": {
         parameters: {
             query?: never;
@@ -538,6 +623,46 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "post.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Every delivery of a post is final (sent once per post).
+         * @description Sent as a signed POST to every active webhook subscribed to this event type (or to `*`). Any 2xx answer acknowledges it; anything else, or no answer, is retried with backoff.
+         */
+        post: operations["webhook_post_completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sent by `POST /v1/webhooks/{id}/test`.
+         * @description Sent as a signed POST to every active webhook subscribed to this event type (or to `*`). Any 2xx answer acknowledges it; anything else, or no answer, is retried with backoff.
+         */
+        post: operations["webhook_webhook_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -588,10 +713,80 @@ export interface components {
         ConnectTelegram: {
             /** @description From @BotFather. Stored sealed; never shown again. */
             bot_token: string;
-            /** @description `@channelname` or the numeric id (`-1001234567890`). */
-            chat_id: string;
-            /** @description The producer's end user this connection belongs to. */
+            /** @description a Telegram chat id: the numeric id (-1001234567890, as a number or a string) or "@channelname" */
+            chat_id: number | string;
+            /** @description The producer's end user this connection belongs to. Null or absent: none. */
             user?: string | null;
+        };
+        /**
+         * @description `data` of `connection.expiring`: the connection's token expires at `expires_at` and Herald
+         *     cannot refresh it (`api.webhooks.expiring_notice_days` before). Sent once per expiry.
+         */
+        ConnectionExpiringData: {
+            account_handle?: string | null;
+            /** Format: uuid */
+            connection_id: string;
+            /** Format: date-time */
+            expires_at: string;
+            platform: components["schemas"]["Platform"];
+        };
+        /** @description The body of `connection.expiring`. */
+        ConnectionExpiringEvent: {
+            /**
+             * Format: date-time
+             * @description The same as `timestamp`.
+             */
+            at: string;
+            data: components["schemas"]["ConnectionExpiringData"];
+            /**
+             * Format: int64
+             * @description The event's id: increasing, the same on every retry of this event (the
+             *     `webhook-id` header is `msg_` and this id: drop duplicates by it). 0 for
+             *     `webhook.test`.
+             */
+            id: number;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            /** @example connection.expiring */
+            type: string;
+        };
+        /**
+         * @description `data` of `connection.needs_reconnect`: the platform refused the connection's token for
+         *     good; posts to it fail until the account owner connects it again.
+         */
+        ConnectionNeedsReconnectData: {
+            account_handle?: string | null;
+            /** Format: uuid */
+            connection_id: string;
+            platform: components["schemas"]["Platform"];
+            /** @description What the platform said. */
+            reason: string;
+        };
+        /** @description The body of `connection.needs_reconnect`. */
+        ConnectionNeedsReconnectEvent: {
+            /**
+             * Format: date-time
+             * @description The same as `timestamp`.
+             */
+            at: string;
+            data: components["schemas"]["ConnectionNeedsReconnectData"];
+            /**
+             * Format: int64
+             * @description The event's id: increasing, the same on every retry of this event (the
+             *     `webhook-id` header is `msg_` and this id: drop duplicates by it). 0 for
+             *     `webhook.test`.
+             */
+            id: number;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            /** @example connection.needs_reconnect */
+            type: string;
         };
         /** @description A connected account, without its tokens. */
         ConnectionOut: {
@@ -630,27 +825,33 @@ export interface components {
          * @enum {string}
          */
         ConnectionStatus: "active" | "needs_reconnect" | "disabled";
-        /** @description The body of `POST /v1/posts`. */
+        /** @description The body of `POST /v1/posts`. Every optional field may be absent or `null`, the same. */
         CreatePost: {
-            /** @description Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}` from POST /v1/media. */
-            media?: components["schemas"]["MediaSchema"][];
-            /** @description Anything the producer wants back (stored, never interpreted). */
+            /**
+             * @description Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}` from POST
+             *     /v1/media. Null or absent: none.
+             */
+            media?: components["schemas"]["MediaSchema"][] | null;
+            /** @description Anything the producer wants back (stored, never interpreted). Null or absent: `{}`. */
             metadata?: Record<string, never> | null;
             /**
              * Format: date-time
-             * @description RFC 3339; absent or in the past: now.
+             * @description An RFC 3339 time, e.g. `2026-12-03T09:00:00Z`. Null, absent or in the past: now.
              */
             publish_at?: string | null;
             /** @description Connection ids, or objects with a connection id and this target's own content. */
             targets: components["schemas"]["Target"][];
-            /** @description The text (for an X thread, the first post). */
+            /** @description The text (for an X thread, the first post). Null or absent: no text. */
             text?: string | null;
-            /** @description Further thread parts (X), posted as a reply chain. */
-            thread?: string[];
+            /** @description Further thread parts (X), posted as a reply chain. Null or absent: none. */
+            thread?: string[] | null;
         };
         /** @description A webhook to register. */
         CreateWebhook: {
-            /** @description `delivery.published`, `delivery.failed`, ... (one per delivery state), or `*`. */
+            /**
+             * @description `delivery.published`, `delivery.failed`, ... (one per delivery state),
+             *     `post.completed`, `connection.needs_reconnect`, `connection.expiring`, or `*`.
+             */
             event_types: string[];
             /**
              * Format: uri
@@ -684,20 +885,23 @@ export interface components {
         DeliveryEvent: {
             /**
              * Format: date-time
-             * @description When the delivery changed state.
+             * @description The same as `timestamp`.
              */
             at: string;
             data: components["schemas"]["DeliveryEventData"];
             /**
              * Format: int64
-             * @description The event's id: increasing within a tenant, the same on every retry of this event
-             *     (use it to drop duplicates).
+             * @description The event's id: increasing, the same on every retry of this event (the
+             *     `webhook-id` header is `msg_` and this id: drop duplicates by it). 0 for
+             *     `webhook.test`.
              */
             id: number;
             /**
-             * @description `delivery.` and the state the delivery moved to.
-             * @example delivery.published
+             * Format: date-time
+             * @description When it happened.
              */
+            timestamp: string;
+            /** @example delivery.published */
             type: string;
         };
         /**
@@ -816,11 +1020,17 @@ export interface components {
             /** Format: int32 */
             width: number;
         };
-        /** @description An image reference: exactly one of `url` and `media_id`. */
+        /** @description An image reference: exactly one of `url` and `media_id` (the other null or absent). */
         MediaSchema: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description An id from POST /v1/media. Null or absent: not set.
+             */
             media_id?: string | null;
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description An absolute http(s) URL, fetched at publish time. Null or absent: not set.
+             */
             url?: string | null;
         };
         /**
@@ -858,6 +1068,52 @@ export interface components {
         };
         /** @enum {string} */
         Platform: "twitter" | "linkedin" | "facebook" | "instagram" | "threads" | "telegram";
+        /** @description `data` of `post.completed`: every delivery of the post is final. Sent once per post. */
+        PostCompletedData: {
+            deliveries: components["schemas"]["PostCompletedDelivery"][];
+            /** Format: uuid */
+            post_id: string;
+        };
+        /** @description One delivery of a completed post. */
+        PostCompletedDelivery: {
+            /** Format: uuid */
+            connection_id: string;
+            /** @description Why it failed. */
+            error_code?: string | null;
+            /** Format: uuid */
+            id: string;
+            platform: components["schemas"]["Platform"];
+            /** @description `published`, `failed`, `dead`, `unknown` or `cancelled`. */
+            state: components["schemas"]["DeliveryState"];
+            /**
+             * Format: uri
+             * @description Where the post is, once published.
+             */
+            url?: string | null;
+        };
+        /** @description The body of `post.completed`. */
+        PostCompletedEvent: {
+            /**
+             * Format: date-time
+             * @description The same as `timestamp`.
+             */
+            at: string;
+            data: components["schemas"]["PostCompletedData"];
+            /**
+             * Format: int64
+             * @description The event's id: increasing, the same on every retry of this event (the
+             *     `webhook-id` header is `msg_` and this id: drop duplicates by it). 0 for
+             *     `webhook.test`.
+             */
+            id: number;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            /** @example post.completed */
+            type: string;
+        };
         /** @description A post and its deliveries. */
         PostOut: {
             /** Format: date-time */
@@ -871,6 +1127,13 @@ export interface components {
             publish_at?: string | null;
             /** @description Derived from the deliveries' states. */
             state: components["schemas"]["PostState"];
+        };
+        /** @description A page of posts. */
+        PostPage: {
+            /** @description Newest first, each as GET /v1/posts/{id} answers it. */
+            data: components["schemas"]["PostOut"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor?: string | null;
         };
         /**
          * @description Where a post stands, derived from its deliveries' states (a post stores none of its
@@ -950,13 +1213,18 @@ export interface components {
          *     handler reads targets as JSON values, to report each problem by index).
          */
         Target: string | components["schemas"]["TargetSchema"];
-        /** @description A target: a connection id, or this object. */
+        /**
+         * @description A target: a connection id, or this object. Each optional field, null or absent, inherits
+         *     the post's value.
+         */
         TargetSchema: {
             /** Format: uuid */
             connection_id: string;
+            /** @description Replaces the post's media for this target. Null or absent: inherit the post's. */
             media?: components["schemas"]["MediaSchema"][] | null;
-            /** @description Replaces the post's text for this target. */
+            /** @description Replaces the post's text for this target. Null or absent: inherit the post's. */
             text?: string | null;
+            /** @description Replaces the post's thread parts for this target. Null or absent: inherit the post's. */
             thread?: string[] | null;
         };
         WebhookDeliveryOut: {
@@ -996,14 +1264,69 @@ export interface components {
             event_types: string[];
             /** Format: uuid */
             id: string;
-            /** @description Only in the answer to its creation: sign-check requests with it. */
+            /**
+             * @description Only in the answer to its creation or to a secret rotation: verify requests with it
+             *     (`whsec_...`, as Standard Webhooks libraries take it).
+             */
             secret?: string | null;
+            /**
+             * @description `standard`: Standard Webhooks headers only; `legacy` (registered before them, secret
+             *     not rotated since): `Herald-Signature` too.
+             */
+            signing: string;
             /** Format: uri */
             url: string;
         };
         WebhookPage: {
             data: components["schemas"]["WebhookOut"][];
             next_cursor?: string | null;
+        };
+        /** @description `data` of `webhook.test`, sent by `POST /v1/webhooks/{id}/test`. */
+        WebhookTestData: {
+            /** Format: uuid */
+            webhook_id: string;
+        };
+        /** @description The body of `webhook.test`. */
+        WebhookTestEvent: {
+            /**
+             * Format: date-time
+             * @description The same as `timestamp`.
+             */
+            at: string;
+            data: components["schemas"]["WebhookTestData"];
+            /**
+             * Format: int64
+             * @description The event's id: increasing, the same on every retry of this event (the
+             *     `webhook-id` header is `msg_` and this id: drop duplicates by it). 0 for
+             *     `webhook.test`.
+             */
+            id: number;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            /** @example webhook.test */
+            type: string;
+        };
+        /** @description What the receiver answered to a test event. */
+        WebhookTestResult: {
+            /** @description The start of its body (at most 1024 bytes, as text). */
+            body: string;
+            /**
+             * Format: int64
+             * @description From sending the request to the end of the part of the body read.
+             */
+            duration_ms: number;
+            /** @description The `webhook-id` the test was sent with. */
+            message_id: string;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status (any: a non-2xx answer is reported, not an error).
+             */
+            status: number;
+            /** @description Whether `body` was cut. */
+            truncated: boolean;
         };
     };
     responses: never;
@@ -1759,9 +2082,9 @@ export interface operations {
                 connection?: string;
                 /** @description A post id. */
                 post?: string;
-                /** @description Created at or after (RFC 3339). */
+                /** @description Created at or after: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z. */
                 since?: string;
-                /** @description Created before (RFC 3339). */
+                /** @description Created before: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z. */
                 until?: string;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string;
@@ -2399,6 +2722,104 @@ export interface operations {
             };
             /** @description No such resource in the caller's tenant (`not_found`) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this API key (`rate_limited`) or too many failed authentications from this address (`auth_throttled`): retry after `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is unavailable right now (`unavailable`): retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_posts: {
+        parameters: {
+            query?: {
+                /** @description The post's state, derived from its deliveries as in GET /v1/posts/{id}. */
+                state?: components["schemas"]["PostState"];
+                /** @description Created at or after: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z. */
+                since?: string;
+                /** @description Created before: an RFC 3339 time, e.g. 2026-12-03T09:00:00Z. */
+                until?: string;
+                /**
+                 * @description Posts whose metadata holds each of these keys with this string value, written
+                 *     `metadata[campaign]=spring&metadata[team]=growth` (all must match).
+                 */
+                metadata?: {
+                    [key: string]: string;
+                };
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of posts, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostPage"];
+                };
+            };
+            /** @description An unknown or repeated query parameter, named in `errors` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description `Bearer realm="herald"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this route needs (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter of the wrong form, named in `errors` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3189,6 +3610,227 @@ export interface operations {
             };
         };
     };
+    rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook with its new `secret` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+            /** @description The request cannot be read: malformed JSON, or a path segment, query parameter or header that does not parse (`errors` names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description `Bearer realm="herald"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the admin scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this API key (`rate_limited`) or too many failed authentications from this address (`auth_throttled`): retry after `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is unavailable right now (`unavailable`): retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The receiver answered (whatever its status) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookTestResult"];
+                };
+            };
+            /** @description The request cannot be read: malformed JSON, or a path segment, query parameter or header that does not parse (`errors` names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description `Bearer realm="herald"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the admin scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this API key (`rate_limited`) or too many failed authentications from this address (`auth_throttled`): retry after `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The receiver could not be asked: `webhook.refused` (the outbound guard refuses its URL), `webhook.unreachable` (no connection or no answer) or `webhook.timed_out` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is unavailable right now (`unavailable`): retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    webhook_connection_expiring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The `connection.expiring` event. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionExpiringEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: not sent again */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_connection_needs_reconnect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The `connection.needs_reconnect` event. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionNeedsReconnectEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: not sent again */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     webhook_delivery_cancelled: {
         parameters: {
             query?: never;
@@ -3407,6 +4049,52 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["DeliveryEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: not sent again */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_post_completed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The `post.completed` event. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostCompletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: not sent again */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The `webhook.test` event. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookTestEvent"];
             };
         };
         responses: {

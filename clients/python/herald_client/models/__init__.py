@@ -5,6 +5,10 @@ from .cancel_out import CancelOut
 from .connect_out import ConnectOut
 from .connect_request import ConnectRequest
 from .connect_telegram import ConnectTelegram
+from .connection_expiring_data import ConnectionExpiringData
+from .connection_expiring_event import ConnectionExpiringEvent
+from .connection_needs_reconnect_data import ConnectionNeedsReconnectData
+from .connection_needs_reconnect_event import ConnectionNeedsReconnectEvent
 from .connection_out import ConnectionOut
 from .connection_page import ConnectionPage
 from .connection_status import ConnectionStatus
@@ -23,6 +27,7 @@ from .error_class import ErrorClass
 from .event_out import EventOut
 from .event_out_detail import EventOutDetail
 from .field_error import FieldError
+from .list_posts_metadata import ListPostsMetadata
 from .media_out import MediaOut
 from .media_schema import MediaSchema
 from .media_upload import MediaUpload
@@ -30,8 +35,12 @@ from .not_cancelled import NotCancelled
 from .page_list import PageList
 from .page_out import PageOut
 from .platform import Platform
+from .post_completed_data import PostCompletedData
+from .post_completed_delivery import PostCompletedDelivery
+from .post_completed_event import PostCompletedEvent
 from .post_out import PostOut
 from .post_out_metadata import PostOutMetadata
+from .post_page import PostPage
 from .post_state import PostState
 from .post_target_type import PostTargetType
 from .problem import Problem
@@ -49,10 +58,17 @@ from .webhook_delivery_page import WebhookDeliveryPage
 from .webhook_delivery_state import WebhookDeliveryState
 from .webhook_out import WebhookOut
 from .webhook_page import WebhookPage
+from .webhook_test_data import WebhookTestData
+from .webhook_test_event import WebhookTestEvent
+from .webhook_test_result import WebhookTestResult
 
 __all__ = (
     "AccountOut",
     "CancelOut",
+    "ConnectionExpiringData",
+    "ConnectionExpiringEvent",
+    "ConnectionNeedsReconnectData",
+    "ConnectionNeedsReconnectEvent",
     "ConnectionOut",
     "ConnectionPage",
     "ConnectionStatus",
@@ -74,6 +90,7 @@ __all__ = (
     "EventOut",
     "EventOutDetail",
     "FieldError",
+    "ListPostsMetadata",
     "MediaOut",
     "MediaSchema",
     "MediaUpload",
@@ -81,8 +98,12 @@ __all__ = (
     "PageList",
     "PageOut",
     "Platform",
+    "PostCompletedData",
+    "PostCompletedDelivery",
+    "PostCompletedEvent",
     "PostOut",
     "PostOutMetadata",
+    "PostPage",
     "PostState",
     "PostTargetType",
     "Problem",
@@ -100,4 +121,7 @@ __all__ = (
     "WebhookDeliveryState",
     "WebhookOut",
     "WebhookPage",
+    "WebhookTestData",
+    "WebhookTestEvent",
+    "WebhookTestResult",
 )

@@ -16,17 +16,19 @@ class ConnectTelegram:
 
     Attributes:
         bot_token (str): From @BotFather. Stored sealed; never shown again.
-        chat_id (str): `@channelname` or the numeric id (`-1001234567890`).
-        user (None | str | Unset): The producer's end user this connection belongs to.
+        chat_id (int | str): a Telegram chat id: the numeric id (-1001234567890, as a number or a string) or
+            "@channelname"
+        user (None | str | Unset): The producer's end user this connection belongs to. Null or absent: none.
     """
 
     bot_token: str
-    chat_id: str
+    chat_id: int | str
     user: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         bot_token = self.bot_token
 
+        chat_id: int | str
         chat_id = self.chat_id
 
         user: None | str | Unset
@@ -53,7 +55,10 @@ class ConnectTelegram:
         d = dict(src_dict)
         bot_token = d.pop("bot_token")
 
-        chat_id = d.pop("chat_id")
+        def _parse_chat_id(data: object) -> int | str:
+            return cast(int | str, data)
+
+        chat_id = _parse_chat_id(d.pop("chat_id"))
 
         def _parse_user(data: object) -> None | str | Unset:
             if data is None:

@@ -20,25 +20,28 @@ T = TypeVar("T", bound="CreatePost")
 
 @_attrs_define
 class CreatePost:
-    """The body of `POST /v1/posts`.
+    """The body of `POST /v1/posts`. Every optional field may be absent or `null`, the same.
 
     Attributes:
         targets (list[TargetSchema | UUID]): Connection ids, or objects with a connection id and this target's own
             content.
-        media (list[MediaSchema] | Unset): Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}` from
-            POST /v1/media.
+        media (list[MediaSchema] | None | Unset): Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}`
+            from POST
+            /v1/media. Null or absent: none.
         metadata (CreatePostMetadataType0 | None | Unset): Anything the producer wants back (stored, never interpreted).
-        publish_at (datetime.datetime | None | Unset): RFC 3339; absent or in the past: now.
-        text (None | str | Unset): The text (for an X thread, the first post).
-        thread (list[str] | Unset): Further thread parts (X), posted as a reply chain.
+            Null or absent: `{}`.
+        publish_at (datetime.datetime | None | Unset): An RFC 3339 time, e.g. `2026-12-03T09:00:00Z`. Null, absent or in
+            the past: now.
+        text (None | str | Unset): The text (for an X thread, the first post). Null or absent: no text.
+        thread (list[str] | None | Unset): Further thread parts (X), posted as a reply chain. Null or absent: none.
     """
 
     targets: list[TargetSchema | UUID]
-    media: list[MediaSchema] | Unset = UNSET
+    media: list[MediaSchema] | None | Unset = UNSET
     metadata: CreatePostMetadataType0 | None | Unset = UNSET
     publish_at: datetime.datetime | None | Unset = UNSET
     text: None | str | Unset = UNSET
-    thread: list[str] | Unset = UNSET
+    thread: list[str] | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.create_post_metadata_type_0 import CreatePostMetadataType0  # noqa: PLC0415
@@ -53,12 +56,17 @@ class CreatePost:
 
             targets.append(targets_item)
 
-        media: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.media, Unset):
+        media: list[dict[str, Any]] | None | Unset
+        if isinstance(self.media, Unset):
+            media = UNSET
+        elif isinstance(self.media, list):
             media = []
-            for media_item_data in self.media:
-                media_item = media_item_data.to_dict()
-                media.append(media_item)
+            for media_type_0_item_data in self.media:
+                media_type_0_item = media_type_0_item_data.to_dict()
+                media.append(media_type_0_item)
+
+        else:
+            media = self.media
 
         metadata: dict[str, Any] | None | Unset
         if isinstance(self.metadata, Unset):
@@ -82,8 +90,13 @@ class CreatePost:
         else:
             text = self.text
 
-        thread: list[str] | Unset = UNSET
-        if not isinstance(self.thread, Unset):
+        thread: list[str] | None | Unset
+        if isinstance(self.thread, Unset):
+            thread = UNSET
+        elif isinstance(self.thread, list):
+            thread = self.thread
+
+        else:
             thread = self.thread
 
         field_dict: dict[str, Any] = {}
@@ -136,14 +149,27 @@ class CreatePost:
 
             targets.append(targets_item)
 
-        _media = d.pop("media", UNSET)
-        media: list[MediaSchema] | Unset = UNSET
-        if _media is not UNSET:
-            media = []
-            for media_item_data in _media:
-                media_item = MediaSchema.from_dict(media_item_data)
+        def _parse_media(data: object) -> list[MediaSchema] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                media_type_0 = []
+                _media_type_0 = data
+                for media_type_0_item_data in _media_type_0:
+                    media_type_0_item = MediaSchema.from_dict(media_type_0_item_data)
 
-                media.append(media_item)
+                    media_type_0.append(media_type_0_item)
+
+                return media_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[MediaSchema] | None | Unset, data)
+
+        media = _parse_media(d.pop("media", UNSET))
 
         def _parse_metadata(data: object) -> CreatePostMetadataType0 | None | Unset:
             if data is None:
@@ -188,7 +214,22 @@ class CreatePost:
 
         text = _parse_text(d.pop("text", UNSET))
 
-        thread = cast(list[str], d.pop("thread", UNSET))
+        def _parse_thread(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                thread_type_0 = cast(list[str], data)
+
+                return thread_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        thread = _parse_thread(d.pop("thread", UNSET))
 
         create_post = cls(
             targets=targets,

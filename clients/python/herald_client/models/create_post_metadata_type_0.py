@@ -11,7 +11,7 @@ T = TypeVar("T", bound="CreatePostMetadataType0")
 
 @_attrs_define
 class CreatePostMetadataType0:
-    """Anything the producer wants back (stored, never interpreted)."""
+    """Anything the producer wants back (stored, never interpreted). Null or absent: `{}`."""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

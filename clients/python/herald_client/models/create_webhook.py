@@ -13,7 +13,8 @@ class CreateWebhook:
     """A webhook to register.
 
     Attributes:
-        event_types (list[str]): `delivery.published`, `delivery.failed`, ... (one per delivery state), or `*`.
+        event_types (list[str]): `delivery.published`, `delivery.failed`, ... (one per delivery state),
+            `post.completed`, `connection.needs_reconnect`, `connection.expiring`, or `*`.
         url (str): Where to POST events (http or https, not inside Herald's network unless the operator
             lists the host in `outbound.allow`).
     """

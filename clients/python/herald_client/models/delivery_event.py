@@ -19,17 +19,20 @@ class DeliveryEvent:
     """The body of every `delivery.*` event: a delivery's state change.
 
     Attributes:
-        at (datetime.datetime): When the delivery changed state.
+        at (datetime.datetime): The same as `timestamp`.
         data (DeliveryEventData): What changed: which delivery (of which post, on which connection), from and to which
             state, and the transition's details (the error, the published URL, ...).
-        id (int): The event's id: increasing within a tenant, the same on every retry of this event
-            (use it to drop duplicates).
-        type_ (str): `delivery.` and the state the delivery moved to. Example: delivery.published.
+        id (int): The event's id: increasing, the same on every retry of this event (the
+            `webhook-id` header is `msg_` and this id: drop duplicates by it). 0 for
+            `webhook.test`.
+        timestamp (datetime.datetime): When it happened.
+        type_ (str):  Example: delivery.published.
     """
 
     at: datetime.datetime
     data: DeliveryEventData
     id: int
+    timestamp: datetime.datetime
     type_: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -40,6 +43,8 @@ class DeliveryEvent:
 
         id = self.id
 
+        timestamp = self.timestamp.isoformat()
+
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
@@ -49,6 +54,7 @@ class DeliveryEvent:
                 "at": at,
                 "data": data,
                 "id": id,
+                "timestamp": timestamp,
                 "type": type_,
             }
         )
@@ -66,12 +72,15 @@ class DeliveryEvent:
 
         id = d.pop("id")
 
+        timestamp = datetime.datetime.fromisoformat(d.pop("timestamp"))
+
         type_ = d.pop("type")
 
         delivery_event = cls(
             at=at,
             data=data,
             id=id,
+            timestamp=timestamp,
             type_=type_,
         )
 

@@ -13,11 +13,11 @@ T = TypeVar("T", bound="MediaSchema")
 
 @_attrs_define
 class MediaSchema:
-    """An image reference: exactly one of `url` and `media_id`.
+    """An image reference: exactly one of `url` and `media_id` (the other null or absent).
 
     Attributes:
-        media_id (None | Unset | UUID):
-        url (None | str | Unset):
+        media_id (None | Unset | UUID): An id from POST /v1/media. Null or absent: not set.
+        url (None | str | Unset): An absolute http(s) URL, fetched at publish time. Null or absent: not set.
     """
 
     media_id: None | Unset | UUID = UNSET

@@ -17,13 +17,16 @@ T = TypeVar("T", bound="TargetSchema")
 
 @_attrs_define
 class TargetSchema:
-    """A target: a connection id, or this object.
+    """A target: a connection id, or this object. Each optional field, null or absent, inherits
+    the post's value.
 
-    Attributes:
-        connection_id (UUID):
-        media (list[MediaSchema] | None | Unset):
-        text (None | str | Unset): Replaces the post's text for this target.
-        thread (list[str] | None | Unset):
+        Attributes:
+            connection_id (UUID):
+            media (list[MediaSchema] | None | Unset): Replaces the post's media for this target. Null or absent: inherit the
+                post's.
+            text (None | str | Unset): Replaces the post's text for this target. Null or absent: inherit the post's.
+            thread (list[str] | None | Unset): Replaces the post's thread parts for this target. Null or absent: inherit the
+                post's.
     """
 
     connection_id: UUID

@@ -21,14 +21,18 @@ class WebhookOut:
         created_at (datetime.datetime):
         event_types (list[str]):
         id (UUID):
+        signing (str): `standard`: Standard Webhooks headers only; `legacy` (registered before them, secret
+            not rotated since): `Herald-Signature` too.
         url (str):
-        secret (None | str | Unset): Only in the answer to its creation: sign-check requests with it.
+        secret (None | str | Unset): Only in the answer to its creation or to a secret rotation: verify requests with it
+            (`whsec_...`, as Standard Webhooks libraries take it).
     """
 
     active: bool
     created_at: datetime.datetime
     event_types: list[str]
     id: UUID
+    signing: str
     url: str
     secret: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -41,6 +45,8 @@ class WebhookOut:
         event_types = self.event_types
 
         id = str(self.id)
+
+        signing = self.signing
 
         url = self.url
 
@@ -58,6 +64,7 @@ class WebhookOut:
                 "created_at": created_at,
                 "event_types": event_types,
                 "id": id,
+                "signing": signing,
                 "url": url,
             }
         )
@@ -77,6 +84,8 @@ class WebhookOut:
 
         id = UUID(d.pop("id"))
 
+        signing = d.pop("signing")
+
         url = d.pop("url")
 
         def _parse_secret(data: object) -> None | str | Unset:
@@ -93,6 +102,7 @@ class WebhookOut:
             created_at=created_at,
             event_types=event_types,
             id=id,
+            signing=signing,
             url=url,
             secret=secret,
         )

@@ -109,7 +109,8 @@ def sync_detailed(
 
     Args:
         idempotency_key (None | str | Unset):
-        body (CreatePost): The body of `POST /v1/posts`.
+        body (CreatePost): The body of `POST /v1/posts`. Every optional field may be absent or
+            `null`, the same.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,7 +142,8 @@ def sync(
 
     Args:
         idempotency_key (None | str | Unset):
-        body (CreatePost): The body of `POST /v1/posts`.
+        body (CreatePost): The body of `POST /v1/posts`. Every optional field may be absent or
+            `null`, the same.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,7 +170,8 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (None | str | Unset):
-        body (CreatePost): The body of `POST /v1/posts`.
+        body (CreatePost): The body of `POST /v1/posts`. Every optional field may be absent or
+            `null`, the same.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -198,7 +201,8 @@ async def asyncio(
 
     Args:
         idempotency_key (None | str | Unset):
-        body (CreatePost): The body of `POST /v1/posts`.
+        body (CreatePost): The body of `POST /v1/posts`. Every optional field may be absent or
+            `null`, the same.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.post_completed_delivery import PostCompletedDelivery
+
+
+T = TypeVar("T", bound="PostCompletedData")
+
+
+@_attrs_define
+class PostCompletedData:
+    """`data` of `post.completed`: every delivery of the post is final. Sent once per post.
+
+    Attributes:
+        deliveries (list[PostCompletedDelivery]):
+        post_id (UUID):
+    """
+
+    deliveries: list[PostCompletedDelivery]
+    post_id: UUID
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        deliveries = []
+        for deliveries_item_data in self.deliveries:
+            deliveries_item = deliveries_item_data.to_dict()
+            deliveries.append(deliveries_item)
+
+        post_id = str(self.post_id)
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "deliveries": deliveries,
+                "post_id": post_id,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.post_completed_delivery import PostCompletedDelivery  # noqa: PLC0415
+
+        d = dict(src_dict)
+        deliveries = []
+        _deliveries = d.pop("deliveries")
+        for deliveries_item_data in _deliveries:
+            deliveries_item = PostCompletedDelivery.from_dict(deliveries_item_data)
+
+            deliveries.append(deliveries_item)
+
+        post_id = UUID(d.pop("post_id"))
+
+        post_completed_data = cls(
+            deliveries=deliveries,
+            post_id=post_id,
+        )
+
+        post_completed_data.additional_properties = d
+        return post_completed_data
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
