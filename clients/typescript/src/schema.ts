@@ -1545,7 +1545,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Already connected: the connection, its bot token replaced */
+            /** @description Already connected to this chat: the connection, its bot token replaced */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1607,6 +1607,15 @@ export interface operations {
             };
             /** @description The API key lacks the scope this route needs (`insufficient_scope`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The end user's Telegram connection posts to another chat (`account_mismatch`): it is left as it was; connect the other chat with another `user` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -26,7 +26,7 @@ use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
 use herald_domain::{AppType, ConnectionId, ConnectionStatus, Platform, PostTargetType, Scope};
 use herald_platforms::{ChatId, TargetKind};
-use herald_store::{Connection, NewConnection, StoreError, Tokens};
+use herald_store::{Connected, Connection, NewConnection, StoreError, Tokens};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -536,7 +536,8 @@ fn chat_id_schema() -> utoipa::openapi::schema::Schema {
             "created_at": "2026-12-03T12:00:00Z",
             "updated_at": "2026-12-03T12:00:00Z"
         })),
-        (status = 200, description = "Already connected: the connection, its bot token replaced", body = ConnectionOut),
+        (status = 200, description = "Already connected to this chat: the connection, its bot token replaced", body = ConnectionOut),
+        (status = 409, description = "The end user's Telegram connection posts to another chat (`account_mismatch`): it is left as it was; connect the other chat with another `user`", body = crate::Problem),
         (status = 422, description = "Invalid token or chat, or the bot cannot post (with a hint saying what to do)", body = crate::Problem),
         (status = 502, description = "The platform failed or did not answer (`platform_error`, class `retryable` or `unknown_outcome`): try again", body = crate::Problem)),
     security(("api_key" = ["admin"])))]
@@ -553,11 +554,17 @@ pub(crate) async fn connect_telegram(
         .platforms
         .connect_telegram(&body.bot_token, &chat)
         .await?;
-    let (connection, created) = state
+    let body_chat = channel
+        .username
+        .as_deref()
+        .map_or_else(|| channel.chat_id.to_string(), |h| format!("@{h}"));
+    // The same chat renews the bot token; another chat never silently replaces the one a
+    // connection (and its scheduled posts) points at.
+    let connected = state
         .inner
         .store
         .connections()
-        .upsert(&NewConnection {
+        .connect(&NewConnection {
             tenant_id: caller.tenant_id,
             external_user_id: body.user,
             platform: Platform::Telegram,
@@ -576,10 +583,24 @@ pub(crate) async fn connect_telegram(
             },
         })
         .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
+    let (connection, status) = match connected {
+        Connected::Created(connection) => (connection, StatusCode::CREATED),
+        Connected::Renewed(connection) => (connection, StatusCode::OK),
+        Connected::OtherAccount(existing) => {
+            let chat = existing
+                .account_handle
+                .as_deref()
+                .map_or_else(|| existing.account_id.clone(), |h| format!("@{h}"));
+            return Err(ApiError::conflict(
+                "account_mismatch",
+                format!(
+                    "connection {} is connected to the Telegram chat {chat}, not {}; it was \
+                     left as it was. To post to the other chat too, connect it with a `user` \
+                     that has no Telegram connection yet (or delete connection {} first)",
+                    existing.id, body_chat, existing.id
+                ),
+            ));
+        }
     };
     Ok((status, Json(connection_out(&connection, None))).into_response())
 }

@@ -218,3 +218,65 @@ async fn a_telegram_chat_id_may_be_a_number_or_a_string() {
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("Telegram chat id"), "{message}");
 }
+
+#[tokio::test]
+async fn a_telegram_connection_is_never_moved_to_another_chat_by_connecting_again() {
+    const SECOND_CHANNEL: i64 = -1_001_000_000_777;
+    let mut sim = herald_sim::SimConfig::default();
+    sim.fixtures.telegram.chats.push(herald_sim::TelegramChat {
+        id: SECOND_CHANNEL,
+        username: Some("herald_second_channel".to_owned()),
+        title: "Herald Second Channel".to_owned(),
+        kind: "channel".to_owned(),
+        members: vec![herald_sim::TelegramMember {
+            user_id: 7_000_000_001,
+            status: "administrator".to_owned(),
+            can_post_messages: true,
+        }],
+    });
+    let app = TestApp::spawn_with_sim(sim, &[]).await;
+    let connect = |chat_id: &'static str, user: &'static str| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/v1/connections/telegram",
+                &app.keys.admin,
+                &json!({"bot_token": herald_sim::DEV_BOT_TOKEN, "chat_id": chat_id, "user": user}),
+            )
+            .await
+        }
+    };
+
+    let first = connect("@herald_dev_channel", "customer-1").await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+
+    // The same end user, another chat: refused, and the connection still posts where it did.
+    let (status, body) = problem(connect("@herald_second_channel", "customer-1").await).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body:#}");
+    assert_eq!(body["code"], "account_mismatch", "{body:#}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("@herald_dev_channel") && detail.contains("@herald_second_channel"),
+        "names both chats: {detail}"
+    );
+    let id = first["id"].as_str().unwrap();
+    let now: Value = app
+        .get(&format!("/v1/connections/{id}"), &app.keys.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["account"]["handle"], "herald_dev_channel");
+
+    // The same chat again renews the connection; the other chat is its own connection.
+    assert_eq!(
+        connect("@herald_dev_channel", "customer-1").await.status(),
+        StatusCode::OK
+    );
+    let second = connect("@herald_second_channel", "customer-2").await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    let second: Value = second.json().await.unwrap();
+    assert_ne!(second["id"], first["id"]);
+    assert_eq!(second["account"]["handle"], "herald_second_channel");
+}
