@@ -236,6 +236,36 @@ mod tests {
     }
 
     #[test]
+    fn legacy_signatures_cover_the_timestamp_and_the_body() {
+        let signature = legacy_signature("whsec_test", 1_700_000_000, b"{\"id\":1}");
+        assert!(signature.starts_with("v1=") && signature.len() == 3 + 64);
+        assert!(verify_legacy(
+            "whsec_test",
+            1_700_000_000,
+            b"{\"id\":1}",
+            &signature
+        ));
+        assert!(!verify_legacy(
+            "whsec_test",
+            1_700_000_001,
+            b"{\"id\":1}",
+            &signature
+        ));
+        assert!(!verify_legacy(
+            "whsec_test",
+            1_700_000_000,
+            b"{\"id\":2}",
+            &signature
+        ));
+        assert!(!verify_legacy(
+            "whsec_other",
+            1_700_000_000,
+            b"{\"id\":1}",
+            &signature
+        ));
+    }
+
+    #[test]
     fn the_legacy_signature_format_does_not_change() {
         assert_eq!(
             legacy_signature("whsec_test", 1_700_000_000, b"{\"id\":1}"),

@@ -258,16 +258,6 @@ pub fn message_id(event_id: i64) -> String {
     format!("msg_{event_id}")
 }
 
-/// The legacy `Herald-Signature` value for `body` sent at `timestamp`.
-pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    webhook_signing::legacy_signature(secret, timestamp, body)
-}
-
-/// Whether a legacy `Herald-Signature` header matches: what a receiver does.
-pub fn verify(secret: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
-    webhook_signing::verify_legacy(secret, timestamp, body, header)
-}
-
 fn transport_error(e: &reqwest::Error) -> String {
     if let Some(refusal) = herald_outbound::refusal(e) {
         format!("refused: {refusal}")
@@ -287,46 +277,6 @@ fn transport_error(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signatures_cover_the_timestamp_and_the_body() {
-        let signature = signature("whsec_test", 1_700_000_000, b"{\"id\":1}");
-        assert!(signature.starts_with("v1=") && signature.len() == 3 + 64);
-        assert!(verify(
-            "whsec_test",
-            1_700_000_000,
-            b"{\"id\":1}",
-            &signature
-        ));
-        assert!(!verify(
-            "whsec_test",
-            1_700_000_001,
-            b"{\"id\":1}",
-            &signature
-        ));
-        assert!(!verify(
-            "whsec_test",
-            1_700_000_000,
-            b"{\"id\":2}",
-            &signature
-        ));
-        assert!(!verify(
-            "whsec_other",
-            1_700_000_000,
-            b"{\"id\":1}",
-            &signature
-        ));
-    }
-
-    #[test]
-    fn the_signature_format_does_not_change() {
-        // Receivers verify this exact format: hex HMAC-SHA256 of "<timestamp>.<body>" after
-        // "v1=" (the expected value computed independently of this code).
-        assert_eq!(
-            signature("whsec_test", 1_700_000_000, b"{\"id\":1}"),
-            "v1=2f441ba4b3b2d50d28a9ab9d9fd8880376ecd1eb5d0435401553f5d8d0a5dcf8"
-        );
-    }
 
     #[test]
     fn retry_waits_are_jittered_within_a_tenth() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use herald_domain::Platform;
-use herald_store::webhook_signing::verify_standard;
+use herald_store::webhook_signing::{verify_legacy, verify_standard};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -64,7 +64,7 @@ fn legacy_signed(headers: &HeaderMap, body: &[u8], secret: &str) -> bool {
     ) else {
         return false;
     };
-    herald_worker::webhooks::verify(secret, timestamp, body, signature)
+    verify_legacy(secret, timestamp, body, signature)
 }
 
 /// The events of `kind` the receiver got so far.
