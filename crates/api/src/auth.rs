@@ -185,19 +185,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0),
-        ))
+        Ok(Peer(peer_in(&parts.extensions)))
     }
 }
 
 /// The connection's peer address, when the server was started with it (`serve` does).
 pub(crate) fn peer_of<B>(request: &axum::http::Request<B>) -> Option<SocketAddr> {
-    request
-        .extensions()
+    peer_in(request.extensions())
+}
+
+fn peer_in(extensions: &axum::http::Extensions) -> Option<SocketAddr> {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0)
 }
