@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, FieldError, parse_id, rfc3339};
+use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::posts::DeliveryOut;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -32,9 +33,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/deliveries/{id}/retry", post(retry_delivery))
         .route("/deliveries/{id}/resolve", post(resolve_delivery))
 }
-
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 200;
 
 /// Filters of `GET /v1/deliveries`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -167,13 +165,7 @@ pub(crate) async fn list_deliveries(
     {
         rows.truncate(cut);
     }
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = if more {
-        rows.last().map(|d| d.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = paging::cut(&mut rows, limit, |d| d.id.to_string());
     Ok(Json(DeliveryPage {
         data: rows.iter().map(DeliveryOut::from).collect(),
         next_cursor,

@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod openapi;
 mod operator;
+mod paging;
 pub mod posts;
 mod security;
 mod throttle;

@@ -39,6 +39,7 @@ use crate::error::{
     ApiError, ApiPath, FieldError, from_json_value, json_error, null_is_default, parse_id,
     read_body, rfc3339,
 };
+use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT};
 
 mod check;
 
@@ -356,9 +357,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 200;
-
 /// Filters of `GET /v1/posts`, read by hand from the query string because `metadata` is an
 /// open set of keys (`metadata[campaign]=spring`, OpenAPI's `deepObject` style).
 #[derive(Debug, Default, IntoParams)]
@@ -528,14 +526,7 @@ pub(crate) async fn list_posts(
         .posts()
         .list(caller.tenant_id, &filter, limit + 1)
         .await?;
-    let page = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = posts.len() > page;
-    posts.truncate(page);
-    let next_cursor = if more {
-        posts.last().map(|p| p.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = paging::cut(&mut posts, limit, |p| p.id.to_string());
     Ok(Json(PostPage {
         data: posts.iter().map(PostOut::from).collect(),
         next_cursor,

@@ -32,6 +32,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, FieldError, parse_id};
+use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::webhook_events::WebhookTestData;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -303,12 +304,12 @@ pub(crate) async fn list_deliveries(
 ) -> Result<Json<WebhookDeliveryPage>, ApiError> {
     caller.require(Scope::Read)?;
     let hook = tenant_webhook(&state, &caller, &id).await?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid(vec![FieldError::new(
             "limit",
             "query.invalid",
-            "must be between 1 and 200",
+            format!("must be between 1 and {MAX_LIMIT}"),
         )]));
     }
     let mut rows = state
@@ -317,13 +318,7 @@ pub(crate) async fn list_deliveries(
         .webhooks()
         .deliveries(hook.id, query.cursor, limit + 1)
         .await?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = if more {
-        rows.last().map(|d| d.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = paging::cut(&mut rows, limit, |d| d.id.to_string());
     Ok(Json(WebhookDeliveryPage {
         data: rows
             .into_iter()
