@@ -23,7 +23,7 @@ use ::image::error::LimitErrorKind;
 use ::image::{ImageError, ImageReader, Limits};
 
 use super::RuleCode;
-use super::image::{ImageFormat, ImageInfo, SniffError};
+use super::image::{ImageFormat, ImageInfo, SniffError, jpeg_segments};
 
 /// What decoding one image may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,34 +161,14 @@ impl ImageInfo {
 /// marker, so the pair marks the end; an EXIF thumbnail's own end, before the first scan, is
 /// not counted.
 fn jpeg_scans_end(data: &[u8]) -> bool {
-    jpeg_first_scan(data).is_some_and(|scan| {
+    // Where the data of the first scan starts: past the start-of-scan segment.
+    let first_scan = jpeg_segments(data)
+        .find(|segment| segment.marker == 0xDA)
+        .map(|segment| segment.content.end);
+    first_scan.is_some_and(|scan| {
         data.get(scan..)
             .is_some_and(|rest| rest.windows(2).any(|pair| pair == [0xFF, 0xD9]))
     })
-}
-
-/// Where the data of a JPEG's first scan starts: past the start-of-scan segment.
-fn jpeg_first_scan(data: &[u8]) -> Option<usize> {
-    let mut at = 2;
-    loop {
-        (*data.get(at)? == 0xFF).then_some(())?;
-        while *data.get(at)? == 0xFF {
-            at += 1;
-        }
-        let marker = *data.get(at)?;
-        at += 1;
-        match marker {
-            // Markers without a length: TEM and RST0-7.
-            0x01 | 0xD0..=0xD7 => continue,
-            0xD9 => return None,
-            _ => {}
-        }
-        let length = usize::from(u16::from_be_bytes([*data.get(at)?, *data.get(at + 1)?]));
-        at = at.checked_add(length)?;
-        if marker == 0xDA {
-            return Some(at);
-        }
-    }
 }
 
 fn codec(format: ImageFormat) -> ::image::ImageFormat {

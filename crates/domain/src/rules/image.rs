@@ -450,29 +450,57 @@ fn webp_dimensions(data: &[u8]) -> Option<(u32, u32)> {
     }
 }
 
+/// One marker segment of a JPEG: its marker and where its content (after the two length
+/// bytes) lies in the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JpegSegment {
+    pub(crate) marker: u8,
+    pub(crate) content: std::ops::Range<usize>,
+}
+
+/// A JPEG's marker segments in order, from after the start-of-image marker. It ends at the
+/// end-of-image marker, at the first malformed or truncated segment, and after the first
+/// start-of-scan (what follows it is entropy-coded data, not segments). Markers without a
+/// length (TEM, RST0-7) are skipped, as are the 0xFF fill bytes before any marker.
+pub(crate) fn jpeg_segments(data: &[u8]) -> impl Iterator<Item = JpegSegment> + '_ {
+    let mut at = Some(2);
+    std::iter::from_fn(move || {
+        loop {
+            let mut pos = at.take()?;
+            (*data.get(pos)? == 0xFF).then_some(())?;
+            while *data.get(pos)? == 0xFF {
+                pos += 1;
+            }
+            let marker = *data.get(pos)?;
+            pos += 1;
+            match marker {
+                0x01 | 0xD0..=0xD7 => {
+                    at = Some(pos);
+                    continue;
+                }
+                0xD9 => return None,
+                _ => {}
+            }
+            let length = usize::from(be_u16(data, pos)?);
+            let content = pos.checked_add(2)?..pos.checked_add(length)?;
+            data.get(content.clone())?;
+            if marker != 0xDA {
+                at = Some(content.end);
+            }
+            return Some(JpegSegment { marker, content });
+        }
+    })
+}
+
 /// JPEG: walk the marker segments to the first start-of-frame, noting the EXIF orientation
 /// on the way (APPn segments precede the frame header).
 fn jpeg_dimensions(data: &[u8]) -> Option<(u32, u32)> {
-    let mut at = 2;
     let mut orientation = 1;
-    loop {
-        (*data.get(at)? == 0xFF).then_some(())?;
-        // Any number of 0xFF fill bytes may precede a marker.
-        while *data.get(at)? == 0xFF {
-            at += 1;
-        }
-        let marker = *data.get(at)?;
-        at += 1;
+    for JpegSegment { marker, content } in jpeg_segments(data) {
+        let segment = &data[content];
         match marker {
-            // Markers without a length: TEM and RST0-7.
-            0x01 | 0xD0..=0xD7 => continue,
-            // Start of scan or end of image before any frame header: no dimensions.
-            0xD9 | 0xDA => return None,
-            _ => {}
-        }
-        let length = usize::from(be_u16(data, at)?);
-        let segment = data.get(at.checked_add(2)?..at.checked_add(length)?)?;
-        match marker {
+            // Start of scan before any frame header: no dimensions.
+            0xDA => return None,
             // SOFn, except DHT (C4), JPG (C8) and DAC (CC) which share the range.
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 let height = u32::from(be_u16(segment, 1)?);
@@ -491,8 +519,8 @@ fn jpeg_dimensions(data: &[u8]) -> Option<(u32, u32)> {
             }
             _ => {}
         }
-        at += length;
     }
+    None
 }
 
 /// The orientation tag (0x0112) of IFD0 in an APP1 `Exif` segment.
