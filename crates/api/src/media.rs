@@ -280,9 +280,5 @@ pub(crate) async fn serve(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=300"),
     );
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
     Ok(response)
 }
