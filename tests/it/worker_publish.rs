@@ -185,6 +185,9 @@ async fn an_image_from_herald_s_media_store_is_read_from_the_store_and_published
             sha256: [7; 32],
             storage_key: key,
             filename: None,
+            video: None,
+            derived: None,
+            expires_at: None,
         })
         .await
         .unwrap();

@@ -186,6 +186,9 @@ pub(crate) async fn upload(
             sha256: Sha256::digest(&bytes).into(),
             storage_key: key,
             filename,
+            video: None,
+            derived: None,
+            expires_at: None,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(media_out(&state, &file).await?)).into_response())

@@ -64,11 +64,21 @@ pub struct CreatePost {
     #[serde(default, deserialize_with = "null_is_default")]
     #[schema(value_type = Option<Vec<String>>)]
     pub thread: Vec<String>,
-    /// Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}` from POST
-    /// /v1/media. Null or absent: none.
+    /// Images and videos: `{"url": ...}` fetched by the worker before any platform call, or
+    /// `{"media_id": ...}` from POST /v1/media. Null or absent: none.
     #[serde(default, deserialize_with = "null_is_default")]
     #[schema(value_type = Option<Vec<MediaSchema>>)]
     pub media: Vec<Value>,
+    /// A comment published under the post once it is up: a reply on X and Threads, a
+    /// comment on LinkedIn, Facebook and Instagram, a reply in a Telegram channel's linked
+    /// discussion group. Its failure never takes the post down; the delivery reports it.
+    /// Null or absent: none.
+    #[serde(default)]
+    pub first_comment: Option<String>,
+    /// An image whose aspect ratio a platform refuses: `reject` the post (the default) or
+    /// `pad` the image to the nearest ratio the platform takes. Null or absent: `reject`.
+    #[serde(default)]
+    pub fit: Option<herald_domain::Fit>,
     /// An RFC 3339 time, e.g. `2026-12-03T09:00:00Z`. Null, absent or in the past: now.
     #[serde(default, deserialize_with = "rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -107,6 +117,10 @@ pub struct TargetSchema {
     #[serde(default)]
     #[schema(value_type = Option<Vec<MediaSchema>>)]
     pub media: Option<Vec<Value>>,
+    /// Replaces the post's first comment for this target. Null or absent: inherit the
+    /// post's.
+    #[serde(default)]
+    pub first_comment: Option<String>,
 }
 
 /// An image reference: exactly one of `url` and `media_id` (the other null or absent).

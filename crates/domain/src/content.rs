@@ -13,12 +13,30 @@ pub struct PostContent {
     /// Further thread parts, posted as a reply chain (X). Each part is a tweet of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread: Vec<String>,
-    /// Images attached to the post (the first part, for a thread).
+    /// Images and videos attached to the post (the first part, for a thread), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub media: Vec<MediaRef>,
+    /// A comment published under the post once it is up, as its own step: a reply on X and
+    /// Threads, a comment on LinkedIn, Facebook and Instagram, a reply in the linked
+    /// discussion group of a Telegram channel. Its failure never takes the post down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_comment: Option<String>,
+    /// What to do with an image whose aspect ratio the platform refuses: refuse the post
+    /// (the default) or pad the image to the nearest ratio it takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<Fit>,
 }
 
-/// An image, either fetched from a URL at publish time or stored in Herald's media store.
+crate::state::string_enum!(
+    /// How an image that does not fit a platform's aspect ratio range is handled.
+    Fit, "fit" {
+        Reject => "reject",
+        Pad => "pad",
+    }
+);
+
+/// An image or a video, either fetched from a URL (by the worker, before any platform call)
+/// or stored in Herald's media store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum MediaRef {

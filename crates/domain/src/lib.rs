@@ -9,14 +9,16 @@ pub mod content;
 pub mod error;
 pub mod id;
 pub mod job;
+pub mod media;
 pub mod platform;
 pub mod rules;
 pub mod state;
 
-pub use content::{MediaRef, PostContent};
+pub use content::{Fit, MediaRef, PostContent};
 pub use error::{Code, ErrorClass, PlatformFailure};
 pub use id::{ApiKeyId, ConnectionId, DeliveryId, MediaId, OAuthStateId, PostId, TenantId};
 pub use job::PublishJob;
+pub use media::{MediaKind, VideoContainer, VideoError, VideoInfo};
 pub use platform::{AppType, InvalidChoice, Platform, PostTargetType};
 pub use rules::{
     ContentRules, FieldPath, ImageFormat, ImageInfo, ImageRules, PlatformRules, RuleCode,

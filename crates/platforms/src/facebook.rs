@@ -139,7 +139,7 @@ impl Facebook {
         let media = ctx.media(index)?;
         let path = format!("/{page}/photos");
         let call = Call::new(Operation::Media);
-        let reply = match (&media.bytes, &media.public_url) {
+        let reply = match (media.memory(), &media.public_url) {
             (Some(bytes), _) => {
                 let part = Part::stream(bytes.clone())
                     .file_name(media.file_name.clone())

@@ -19,9 +19,11 @@
 //! inside their step: they hold a task, never a thread.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use herald_domain::{Code, ErrorClass, Platform, PlatformFailure};
+use herald_domain::{Code, ErrorClass, MediaKind, Platform, PlatformFailure, VideoInfo};
 use serde::Serialize;
 
 use crate::account::Account;
@@ -38,6 +40,17 @@ impl StepKey {
     }
     pub fn media_ready(index: usize) -> Self {
         Self(format!("media:{index}:ready"))
+    }
+    /// Carousel item `index`'s own container (Instagram, Threads).
+    pub fn item(index: usize) -> Self {
+        Self(format!("item:{index}"))
+    }
+    pub fn item_ready(index: usize) -> Self {
+        Self(format!("item:{index}:ready"))
+    }
+    /// The first comment, published after the post.
+    pub fn comment() -> Self {
+        Self("comment".into())
     }
     pub fn container() -> Self {
         Self("container".into())
@@ -86,10 +99,17 @@ impl std::str::FromStr for StepKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "action")]
 pub enum StepAction {
-    /// Upload image `index` (X media, LinkedIn image/asset, Facebook unpublished photo).
+    /// Upload media item `index`: an image (X media, LinkedIn image/asset, Facebook
+    /// unpublished photo) or a video (X chunked upload, LinkedIn's Videos API, Facebook's
+    /// resumable video upload).
     UploadMedia { index: usize },
-    /// Wait until uploaded image `index` is usable (LinkedIn AVAILABLE, or the legacy fixed wait).
+    /// Wait until uploaded item `index` is usable (X processing `succeeded`, LinkedIn
+    /// AVAILABLE, a Facebook video `ready`, or the legacy fixed wait).
     AwaitMedia { index: usize },
+    /// Create carousel item `index`'s container (Instagram, Threads).
+    CreateItem { index: usize },
+    /// Poll carousel item `index`'s container until it is FINISHED.
+    AwaitItem { index: usize },
     /// Create the media container (Instagram, Threads).
     CreateContainer,
     /// Poll the container until it is FINISHED.
@@ -98,6 +118,11 @@ pub enum StepAction {
     Publish,
     /// Post thread part `part` (1-based) as a reply to the part before it.
     PublishPart { part: usize },
+    /// Publish the first comment under the published post (a reply on X and Threads, a
+    /// comment elsewhere, a reply in a Telegram channel's discussion group). Visible, so
+    /// journaled like a publish; but its failure never un-publishes the post: the worker
+    /// reports it on the delivery instead.
+    Comment,
 }
 
 /// One step of a publish plan.
@@ -122,7 +147,7 @@ impl Step {
     pub fn publishes(&self) -> bool {
         matches!(
             self.action,
-            StepAction::Publish | StepAction::PublishPart { .. }
+            StepAction::Publish | StepAction::PublishPart { .. } | StepAction::Comment
         )
     }
 }
@@ -144,21 +169,37 @@ pub struct PublishOptions {
     pub fallback: FallbackPolicy,
 }
 
-/// An image the worker fetched (and validated) for this post.
+/// Where a media item's bytes are: in memory (images, which are small) or in a file the
+/// worker spooled (videos, up to `media.max_video_bytes`, never held in memory whole).
+#[derive(Debug, Clone)]
+pub enum MediaBody {
+    Memory(Bytes),
+    /// A file that lives as long as the run that uses it (the worker deletes it after).
+    File(Arc<PathBuf>),
+}
+
+/// An image or a video the worker fetched (and validated) for this post.
 #[derive(Debug, Clone)]
 pub struct MediaInput {
+    pub kind: MediaKind,
     /// The bytes, for platforms that take uploads (X, LinkedIn, Facebook, Telegram).
-    pub bytes: Option<Bytes>,
+    pub body: Option<MediaBody>,
+    /// The size in bytes.
+    pub len: u64,
     /// A URL the platform can fetch itself (required by Instagram and Threads; used by
     /// Facebook and Telegram when there are no bytes).
     pub public_url: Option<String>,
     pub content_type: String,
     pub file_name: String,
+    /// A video's facts (duration, dimensions, codecs), read from the file.
+    pub video: Option<VideoInfo>,
 }
 
 impl MediaInput {
+    /// An image held in memory.
     pub fn from_bytes(bytes: impl Into<Bytes>, content_type: impl Into<String>) -> Self {
         let content_type = content_type.into();
+        let bytes = bytes.into();
         let extension = match content_type.as_str() {
             "image/png" => "png",
             "image/gif" => "gif",
@@ -166,25 +207,86 @@ impl MediaInput {
             _ => "jpg",
         };
         Self {
-            bytes: Some(bytes.into()),
+            kind: MediaKind::Image,
+            len: bytes.len() as u64,
+            body: Some(MediaBody::Memory(bytes)),
             public_url: None,
             content_type,
             file_name: format!("image.{extension}"),
+            video: None,
         }
     }
 
+    /// A video whose bytes are `body`.
+    pub fn video(body: MediaBody, len: u64, info: VideoInfo) -> Self {
+        Self {
+            kind: MediaKind::Video,
+            body: Some(body),
+            len,
+            public_url: None,
+            content_type: info.container.mime_type().to_owned(),
+            file_name: format!("video.{}", info.container.extension()),
+            video: Some(info),
+        }
+    }
+
+    /// An image the platform fetches itself.
     pub fn from_url(url: impl Into<String>) -> Self {
         Self {
-            bytes: None,
+            kind: MediaKind::Image,
+            body: None,
+            len: 0,
             public_url: Some(url.into()),
             content_type: "image/jpeg".into(),
             file_name: "image.jpg".into(),
+            video: None,
         }
     }
 
     pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = Some(url.into());
         self
+    }
+
+    pub fn is_video(&self) -> bool {
+        self.kind == MediaKind::Video
+    }
+
+    /// The in-memory bytes, if the body is in memory.
+    pub fn memory(&self) -> Option<&Bytes> {
+        match &self.body {
+            Some(MediaBody::Memory(bytes)) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The whole body (for uploads that take the file in one request: images, small videos).
+    pub async fn read_all(&self) -> std::io::Result<Bytes> {
+        self.read_range(0, self.len).await
+    }
+
+    /// `len` bytes from `start` (a chunk or part of an upload), clamped to the body's end.
+    pub async fn read_range(&self, start: u64, len: u64) -> std::io::Result<Bytes> {
+        let end = start.saturating_add(len).min(self.len);
+        let start = start.min(end);
+        match &self.body {
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the media item has no body (only a URL)",
+            )),
+            Some(MediaBody::Memory(bytes)) => {
+                let (start, end) = (start as usize, (end as usize).min(bytes.len()));
+                Ok(bytes.slice(start.min(end)..end))
+            }
+            Some(MediaBody::File(path)) => {
+                use tokio::io::{AsyncReadExt, AsyncSeekExt};
+                let mut file = tokio::fs::File::open(path.as_path()).await?;
+                file.seek(std::io::SeekFrom::Start(start)).await?;
+                let mut buffer = vec![0u8; (end - start) as usize];
+                file.read_exact(&mut buffer).await?;
+                Ok(Bytes::from(buffer))
+            }
+        }
     }
 }
 
@@ -228,7 +330,7 @@ impl PriorResults {
 pub struct StepContext<'a> {
     pub account: &'a Account,
     pub content: &'a herald_domain::PostContent,
-    /// The post's images, fetched, in the order of `content.media`.
+    /// The post's images and videos, fetched, in the order of `content.media`.
     pub media: &'a [MediaInput],
     pub prior: &'a PriorResults,
     pub options: PublishOptions,
@@ -260,6 +362,11 @@ pub enum DegradedKind {
     /// Published, but the platform never named the post (a duplicate refusal after an
     /// attempt of unknown outcome, on X): no remote id, no URL.
     RemoteIdUnknown,
+    /// Published, but the first comment was refused (the delivery says why).
+    FirstCommentFailed,
+    /// Published, but whether the first comment went up is unknown (its answer was lost);
+    /// it is never sent again on doubt.
+    FirstCommentUnknown,
 }
 
 impl DegradedKind {
@@ -267,6 +374,8 @@ impl DegradedKind {
         match self {
             DegradedKind::MediaDropped => "media_dropped",
             DegradedKind::RemoteIdUnknown => "remote_id_unknown",
+            DegradedKind::FirstCommentFailed => "first_comment_failed",
+            DegradedKind::FirstCommentUnknown => "first_comment_unknown",
         }
     }
 }
@@ -334,5 +443,7 @@ mod tests {
         assert_eq!(StepKey::media(0).text_part(), None);
         assert_eq!(StepKey::media_ready(1).text_part(), None);
         assert_eq!(StepKey::container().text_part(), None);
+        assert_eq!(StepKey::item(2).text_part(), None);
+        assert_eq!(StepKey::comment().text_part(), None);
     }
 }

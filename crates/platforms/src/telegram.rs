@@ -208,7 +208,7 @@ impl Telegram {
             })),
             Some(_) => {
                 let media = ctx.media(0)?;
-                match (&media.bytes, &media.public_url) {
+                match (media.memory(), &media.public_url) {
                     (Some(bytes), _) => {
                         let photo = Part::stream(bytes.clone())
                             .file_name(media.file_name.clone())

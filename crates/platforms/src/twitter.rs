@@ -251,7 +251,10 @@ impl Twitter {
             }
             StepAction::AwaitMedia { .. }
             | StepAction::CreateContainer
-            | StepAction::AwaitContainer => Err(oauth::unsupported(P, "this step")),
+            | StepAction::AwaitContainer
+            | StepAction::CreateItem { .. }
+            | StepAction::AwaitItem { .. }
+            | StepAction::Comment => Err(oauth::unsupported(P, "this step")),
         }
     }
 
@@ -261,7 +264,7 @@ impl Twitter {
         index: usize,
     ) -> Result<StepOutcome, PlatformFailure> {
         let media = ctx.media(index)?;
-        let bytes = media.bytes.clone().ok_or_else(|| {
+        let bytes = media.memory().cloned().ok_or_else(|| {
             unpublishable(
                 P,
                 "X needs the image bytes to upload",

@@ -48,7 +48,7 @@ pub use deliveries::{
 };
 pub use error::StoreError;
 pub use journal::{Journal, Step, StepStart};
-pub use media::{MediaFile, MediaFiles, NewMedia, SignedUrl};
+pub use media::{Derivation, MediaFile, MediaFiles, NewMedia, SignedUrl, VideoFacts};
 pub use media_store::{MediaStore, MediaStoreError};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStates};
 pub use posts::{Idempotency, NewDelivery, NewPost, PostFilter, PostInsert, Posts, StoredPost};

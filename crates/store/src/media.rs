@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use herald_domain::{MediaId, TenantId};
+use herald_domain::{MediaId, MediaKind, Platform, TenantId};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -32,7 +32,8 @@ use crate::error::{StoreError, violated_constraint};
 pub struct NewMedia {
     pub id: MediaId,
     pub tenant_id: TenantId,
-    /// `image/jpeg`, `image/png`, `image/gif` or `image/webp`.
+    /// One of `media_kinds`: `image/jpeg`, `image/png`, `image/gif`, `image/webp`,
+    /// `video/mp4` or `video/quicktime`.
     pub content_type: String,
     pub bytes: i64,
     pub width: i32,
@@ -40,13 +41,38 @@ pub struct NewMedia {
     pub sha256: [u8; 32],
     pub storage_key: String,
     pub filename: Option<String>,
+    /// A video's facts; `None` for an image.
+    pub video: Option<VideoFacts>,
+    /// For a copy prepared for one platform: what it was made from and how.
+    pub derived: Option<Derivation>,
+    /// When the row and its bytes may be deleted (derived copies, unreferenced uploads).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a stored video's platforms judge it by, read from its metadata when it was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoFacts {
+    pub duration_ms: i64,
+    pub frame_rate: f64,
+    pub video_codec: String,
+    pub audio_codec: Option<String>,
+    pub moov_first: bool,
+}
+
+/// A copy of `source` prepared for `platform` by `recipe` (`jpeg`, `scale:WxH`, `pad:R`...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derivation {
+    pub source: MediaId,
+    pub platform: Platform,
+    pub recipe: String,
 }
 
 /// A stored file's record (its URL secret stays in the database).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MediaFile {
     pub id: MediaId,
     pub tenant_id: TenantId,
+    pub kind: MediaKind,
     pub content_type: String,
     pub bytes: i64,
     pub width: i32,
@@ -55,6 +81,9 @@ pub struct MediaFile {
     pub storage_key: String,
     pub filename: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub video: Option<VideoFacts>,
+    pub derived: Option<Derivation>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A URL that grants access to one file until `expires_at`.
@@ -74,14 +103,29 @@ impl<'a> MediaFiles<'a> {
         Self { pool }
     }
 
-    /// Records a stored file with a fresh URL secret.
+    /// Records a stored file with a fresh URL secret. A derived copy that another process
+    /// recorded first (same source, platform and recipe) is not recorded twice: the one
+    /// already there is returned, and the caller's bytes under `new.storage_key` are
+    /// surplus.
     pub async fn insert(&self, new: &NewMedia) -> Result<MediaFile, StoreError> {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
-        let row = sqlx::query!(
+        let kind = if new.video.is_some() {
+            MediaKind::Video
+        } else {
+            MediaKind::Image
+        };
+        let video = new.video.as_ref();
+        let derived = new.derived.as_ref();
+        let inserted = sqlx::query!(
             "INSERT INTO media (id, tenant_id, content_type, bytes, width, height, sha256,
-                                storage_key, url_secret, filename)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                storage_key, url_secret, filename, kind, duration_ms, frame_rate,
+                                video_codec, audio_codec, moov_first, derived_from, derived_for,
+                                recipe, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                     $17, $18, $19, $20)
+             ON CONFLICT (derived_from, derived_for, recipe) WHERE derived_from IS NOT NULL
+             DO NOTHING
              RETURNING created_at",
             new.id.into_uuid(),
             new.tenant_id.into_uuid(),
@@ -92,17 +136,39 @@ impl<'a> MediaFiles<'a> {
             &new.sha256[..],
             new.storage_key,
             &secret[..],
-            new.filename.as_deref()
+            new.filename.as_deref(),
+            kind.as_str(),
+            video.map(|v| v.duration_ms),
+            video.map(|v| v.frame_rate),
+            video.map(|v| v.video_codec.as_str()),
+            video.and_then(|v| v.audio_codec.as_deref()),
+            video.map(|v| v.moov_first),
+            derived.map(|d| d.source.into_uuid()),
+            derived.map(|d| d.platform.as_str()),
+            derived.map(|d| d.recipe.as_str()),
+            new.expires_at,
         )
-        .fetch_one(self.pool)
+        .fetch_optional(self.pool)
         .await
         .map_err(|e| match violated_constraint(&e) {
             Some("media_tenant_id_fkey") => StoreError::UnknownTenant(new.tenant_id),
             _ => e.into(),
         })?;
+        let Some(row) = inserted else {
+            // Only a derived copy can conflict.
+            let missing = || StoreError::corrupt("media", &"a conflicting derived copy vanished");
+            let Some(d) = derived else {
+                return Err(missing());
+            };
+            return self
+                .derived(d.source, d.platform, &d.recipe)
+                .await?
+                .ok_or_else(missing);
+        };
         Ok(MediaFile {
             id: new.id,
             tenant_id: new.tenant_id,
+            kind,
             content_type: new.content_type.clone(),
             bytes: new.bytes,
             width: new.width,
@@ -111,7 +177,31 @@ impl<'a> MediaFiles<'a> {
             storage_key: new.storage_key.clone(),
             filename: new.filename.clone(),
             created_at: row.created_at,
+            video: new.video.clone(),
+            derived: new.derived.clone(),
+            expires_at: new.expires_at,
         })
+    }
+
+    /// The copy of `source` made for `platform` by `recipe`, if one was recorded.
+    pub async fn derived(
+        &self,
+        source: MediaId,
+        platform: Platform,
+        recipe: &str,
+    ) -> Result<Option<MediaFile>, StoreError> {
+        let id = sqlx::query_scalar!(
+            "SELECT id FROM media WHERE derived_from = $1 AND derived_for = $2 AND recipe = $3",
+            source.into_uuid(),
+            platform.as_str(),
+            recipe
+        )
+        .fetch_optional(self.pool)
+        .await?;
+        match id {
+            Some(id) => Ok(self.row(id.into()).await?.map(|(file, _)| file)),
+            None => Ok(None),
+        }
     }
 
     /// A tenant's file.
@@ -177,29 +267,62 @@ impl<'a> MediaFiles<'a> {
     async fn row(&self, id: MediaId) -> Result<Option<(MediaFile, Vec<u8>)>, StoreError> {
         let row = sqlx::query!(
             "SELECT id, tenant_id, content_type, bytes, width, height, sha256, storage_key,
-                    url_secret, filename, created_at
+                    url_secret, filename, created_at, kind, duration_ms, frame_rate,
+                    video_codec, audio_codec, moov_first, derived_from, derived_for, recipe,
+                    expires_at
              FROM media WHERE id = $1",
             id.into_uuid()
         )
         .fetch_optional(self.pool)
         .await?;
-        Ok(row.map(|r| {
-            (
-                MediaFile {
-                    id: r.id.into(),
-                    tenant_id: r.tenant_id.into(),
-                    content_type: r.content_type,
-                    bytes: r.bytes,
-                    width: r.width,
-                    height: r.height,
-                    sha256: r.sha256,
-                    storage_key: r.storage_key,
-                    filename: r.filename,
-                    created_at: r.created_at,
-                },
-                r.url_secret,
-            )
-        }))
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let kind: MediaKind = r
+            .kind
+            .parse()
+            .map_err(|e| StoreError::corrupt("media kind", &e))?;
+        let video = match (r.duration_ms, r.frame_rate, r.video_codec, r.moov_first) {
+            (Some(duration_ms), Some(frame_rate), Some(video_codec), Some(moov_first)) => {
+                Some(VideoFacts {
+                    duration_ms,
+                    frame_rate,
+                    video_codec,
+                    audio_codec: r.audio_codec,
+                    moov_first,
+                })
+            }
+            _ => None,
+        };
+        let derived = match (r.derived_from, r.derived_for, r.recipe) {
+            (Some(source), Some(platform), Some(recipe)) => Some(Derivation {
+                source: source.into(),
+                platform: platform
+                    .parse()
+                    .map_err(|e| StoreError::corrupt("media platform", &e))?,
+                recipe,
+            }),
+            _ => None,
+        };
+        Ok(Some((
+            MediaFile {
+                id: r.id.into(),
+                tenant_id: r.tenant_id.into(),
+                kind,
+                content_type: r.content_type,
+                bytes: r.bytes,
+                width: r.width,
+                height: r.height,
+                sha256: r.sha256,
+                storage_key: r.storage_key,
+                filename: r.filename,
+                created_at: r.created_at,
+                video,
+                derived,
+                expires_at: r.expires_at,
+            },
+            r.url_secret,
+        )))
     }
 }
 

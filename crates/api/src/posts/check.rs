@@ -25,6 +25,7 @@ struct TargetInput {
     text: Option<String>,
     thread: Option<Vec<String>>,
     media: Option<Vec<Value>>,
+    first_comment: Option<String>,
 }
 
 /// Checks the whole request and builds the post, or reports every problem.
@@ -74,6 +75,8 @@ pub(super) async fn check(
         text: body.text,
         thread: body.thread,
         media: base_media,
+        first_comment: body.first_comment,
+        fit: body.fit,
     };
 
     let connections = state
@@ -116,7 +119,10 @@ pub(super) async fn check(
         let before = errors.len();
         check_connection(connection, &field, &mut errors);
         let mut content = base.clone();
-        let overridden = target.text.is_some() || target.thread.is_some() || target.media.is_some();
+        let overridden = target.text.is_some()
+            || target.thread.is_some()
+            || target.media.is_some()
+            || target.first_comment.is_some();
         if let Some(text) = target.text {
             content.text = Some(text);
         }
@@ -125,6 +131,9 @@ pub(super) async fn check(
         }
         if let Some(media) = &target.media {
             content.media = parse_media(media, &format!("{field}.media"), &mut errors);
+        }
+        if let Some(comment) = target.first_comment {
+            content.first_comment = Some(comment);
         }
         check_content(state, caller, connection.platform, &content, &mut errors).await?;
         for e in &mut errors[before..] {
@@ -173,6 +182,7 @@ fn parse_target(raw: &Value, index: usize, errors: &mut Vec<FieldError>) -> Opti
                 text: None,
                 thread: None,
                 media: None,
+                first_comment: None,
             }),
             Err(_) => {
                 bad_id(errors, id);
@@ -193,6 +203,7 @@ fn parse_target(raw: &Value, index: usize, errors: &mut Vec<FieldError>) -> Opti
                     text: t.text,
                     thread: t.thread,
                     media: t.media,
+                    first_comment: t.first_comment,
                 })
             }
             Err(e) => {

@@ -47,6 +47,7 @@ fn any_content() -> impl Strategy<Value = PostContent> {
             text,
             thread,
             media: images(media),
+            ..Default::default()
         })
 }
 

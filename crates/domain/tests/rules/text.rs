@@ -105,6 +105,7 @@ fn x_threads_need_a_first_part_and_no_empty_parts() {
         text: None,
         thread: vec!["second".into(), "  \n".into()],
         media: vec![],
+        ..Default::default()
     };
     assert_eq!(
         fields_and_codes(&violations(Platform::Twitter, &content)),

@@ -33,7 +33,7 @@ impl Linkedin {
         let account = ctx.account;
         let token = &account.access_token;
         let owner = author_urn(account)?;
-        let bytes = ctx.media(index)?.bytes.clone().ok_or_else(|| {
+        let bytes = ctx.media(index)?.memory().cloned().ok_or_else(|| {
             unpublishable(
                 P,
                 "LinkedIn needs the image bytes to upload",
