@@ -77,6 +77,46 @@ impl MediaStore {
     }
 }
 
+impl MediaStore {
+    /// Stores the file at `path` under `key` (a video, streamed: never read into memory
+    /// whole). A reader never sees half a file.
+    pub async fn put_file(&self, key: &str, path: &Path) -> Result<(), MediaStoreError> {
+        let key = checked(key)?;
+        match self {
+            MediaStore::Local { dir } => {
+                let target = dir.join(key);
+                if let Some(parent) = target.parent() {
+                    tokio::fs::create_dir_all(parent).await?;
+                }
+                let partial = target.with_extension("partial");
+                tokio::fs::copy(path, &partial).await?;
+                tokio::fs::rename(&partial, &target).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Copies what is stored under `key` into the file at `path` (created or truncated),
+    /// streamed; returns its size.
+    pub async fn copy_to_file(&self, key: &str, path: &Path) -> Result<u64, MediaStoreError> {
+        let key = checked(key)?;
+        match self {
+            MediaStore::Local { dir } => Ok(tokio::fs::copy(dir.join(key), path).await?),
+        }
+    }
+
+    /// Deletes what is stored under `key`; a key with nothing under it is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), MediaStoreError> {
+        let key = checked(key)?;
+        match self {
+            MediaStore::Local { dir } => match tokio::fs::remove_file(dir.join(key)).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
 /// `key` as a path, if it is relative and made of plain components only.
 fn checked(key: &str) -> Result<&Path, MediaStoreError> {
     let path = Path::new(key);
