@@ -220,6 +220,7 @@ fn store_post(
         id: id.clone(),
         text: message,
         media: photos,
+        media_types: Vec::new(),
         reply_to: None,
         url,
         created_at: iso_millis(now),

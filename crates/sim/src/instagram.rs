@@ -477,6 +477,7 @@ pub(crate) fn publish(sim: &SharedSim, call: &Call, account: &str) -> Result<Res
         id: id.clone(),
         text: container.caption,
         media: media_urls,
+        media_types: Vec::new(),
         reply_to: None,
         url: permalink,
         created_at: iso_millis(now),

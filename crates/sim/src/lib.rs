@@ -54,6 +54,7 @@ mod threads_oauth;
 mod twitter;
 mod twitter_media;
 mod twitter_oauth;
+mod video;
 
 pub use config::{
     FacebookConfig, FetchConfig, InstagramConfig, Limit, LinkedInConfig, MetaConfig, SimConfig,

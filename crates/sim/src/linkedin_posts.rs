@@ -436,6 +436,7 @@ pub(crate) fn publish(world: &mut World, new: NewPost<'_>, now: u64) -> String {
         id: urn.clone(),
         text: new.shown,
         media: new.media.into_iter().collect(),
+        media_types: Vec::new(),
         reply_to: None,
         url: format!("https://www.linkedin.com/feed/update/{urn}"),
         created_at: iso_millis(now),

@@ -81,6 +81,10 @@ pub(crate) struct SimPost {
     /// Tweet text, commentary, message, caption.
     pub(crate) text: String,
     pub(crate) media: Vec<String>,
+    /// The stored content type of each media item, in order (`image/jpeg`, `video/mp4`).
+    pub(crate) media_types: Vec<String>,
+    /// The post or comment this one answers: a reply (X, Threads, Telegram) or a comment
+    /// (LinkedIn, Facebook, Instagram).
     pub(crate) reply_to: Option<String>,
     pub(crate) url: String,
     pub(crate) created_at: String,

@@ -397,6 +397,7 @@ fn new_message(
         id: id.to_string(),
         text: text.to_owned(),
         media,
+        media_types: Vec::new(),
         reply_to: reply_to.map(|r| r.to_string()),
         url,
         created_at: iso_millis(now),

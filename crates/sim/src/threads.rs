@@ -459,6 +459,7 @@ fn publish(sim: &SharedSim, call: &ThCall, user: &str) -> Result<Response, Graph
         id: id.clone(),
         text: container.text,
         media,
+        media_types: Vec::new(),
         reply_to: container.reply_to,
         url,
         created_at: iso_millis(now),

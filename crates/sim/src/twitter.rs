@@ -498,6 +498,7 @@ fn validate_and_create(world: &mut World, token: &AccessToken, body: &[u8], now:
         id: id.clone(),
         text: text.clone(),
         media: media_ids,
+        media_types: Vec::new(),
         reply_to,
         url: format!("https://x.com/{username}/status/{id}"),
         created_at: iso_millis(now),
