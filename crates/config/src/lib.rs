@@ -169,8 +169,14 @@ pub struct MediaConfig {
     pub store: MediaStoreKind,
     /// The local store's directory.
     pub dir: PathBuf,
-    /// Largest upload accepted by `POST /v1/media`.
+    /// Largest image accepted by `POST /v1/media`.
     pub max_bytes: u64,
+    /// Largest video accepted by `POST /v1/media` or fetched by the worker from a post's
+    /// URL (videos stream to disk and to the store; they are never held in memory whole).
+    pub max_video_bytes: u64,
+    /// Days before a derived copy (an image prepared for one platform) or an upload no post
+    /// refers to is deleted, row and bytes.
+    pub retention_days: u32,
     /// The most pixels (width x height) of an image Herald decodes: uploaded, or fetched by
     /// the worker from a URL. Bounds the memory one decode may take.
     pub max_pixels: u64,
@@ -532,6 +538,16 @@ impl Config {
                 "is required when media.store = \"s3\"",
             ),
             (
+                raw.media.max_video_bytes > 0,
+                "media.max_video_bytes",
+                "must be at least 1",
+            ),
+            (
+                raw.media.retention_days > 0,
+                "media.retention_days",
+                "must be at least 1",
+            ),
+            (
                 raw.media.max_pixels > 0,
                 "media.max_pixels",
                 "must be at least 1",
@@ -649,6 +665,8 @@ impl Config {
                 store: raw.media.store,
                 dir: raw.media.dir,
                 max_bytes: raw.media.max_bytes,
+                max_video_bytes: raw.media.max_video_bytes,
+                retention_days: raw.media.retention_days,
                 max_pixels: raw.media.max_pixels,
                 url_ttl: Duration::from_secs(raw.media.url_ttl_secs),
                 url_max_ttl: Duration::from_secs(raw.media.url_max_ttl_secs),

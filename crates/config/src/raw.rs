@@ -72,6 +72,8 @@ pub struct RawMedia {
     pub store: crate::MediaStoreKind,
     pub dir: PathBuf,
     pub max_bytes: u64,
+    pub max_video_bytes: u64,
+    pub retention_days: u32,
     pub max_pixels: u64,
     pub url_ttl_secs: u64,
     pub url_max_ttl_secs: u64,

@@ -176,6 +176,8 @@ fn file_table(config: &Config, secrets: &mut Vec<String>) -> Result<Table, toml:
         s.put("store", media.store)?;
         s.put("dir", &media.dir)?;
         s.put("max_bytes", media.max_bytes)?;
+        s.put("max_video_bytes", media.max_video_bytes)?;
+        s.put("retention_days", media.retention_days)?;
         s.put("max_pixels", media.max_pixels)?;
         s.put("url_ttl_secs", media.url_ttl.as_secs())?;
         s.put("url_max_ttl_secs", media.url_max_ttl.as_secs())?;
