@@ -154,6 +154,21 @@ impl Run<'_> {
             if self.ctx.stopping.is_cancelled() {
                 return Ended::Checkpoint;
             }
+            if step.action == StepAction::Comment {
+                let missed = match unnamed.as_deref() {
+                    // Nothing to comment on: the post is up, but under no id Herald knows.
+                    Some(before) => {
+                        tracing::warn!(delivery = %self.delivery_id, step = before, "the first comment was not sent: the post's id is unknown");
+                        Some(DegradedKind::FirstCommentFailed)
+                    }
+                    None => match self.comment_step(step, &prior).await {
+                        Ok(missed) => missed,
+                        Err(ended) => return ended,
+                    },
+                };
+                degraded.extend(missed.map(|kind| kind.as_str().to_owned()));
+                continue;
+            }
             if step.publishes()
                 && let Some(before) = unnamed.as_deref()
             {
@@ -291,6 +306,85 @@ impl Run<'_> {
                 }
             }
         }
+    }
+
+    /// The first comment, once the post is up: gated and journaled like a publish, and sent
+    /// at most once. Whatever becomes of it, the post stays published: a refusal, a full
+    /// rate window or a lost answer is kept in the step's journal row (the error, its code
+    /// and hint) and named on the delivery as degraded (`first_comment_failed`,
+    /// `first_comment_unknown`). A comment whose answer was lost is never sent again: the
+    /// platforms offer no lookup of an account's comments that Herald relies on, and a
+    /// second comment is worse than a missing one.
+    async fn comment_step(
+        &mut self,
+        step: &Step,
+        prior: &PriorResults,
+    ) -> Result<Option<DegradedKind>, Ended> {
+        let journal = self.ctx.store.journal();
+        let platform = step.platform;
+        let key = step.key.as_str();
+        match journal.begin(self.delivery_id, key, None).await {
+            Ok(StepStart::AlreadyDone(_)) => return Ok(None),
+            // Sent by an earlier attempt that never heard back: never sent again.
+            Ok(StepStart::OutcomeUnknown(_)) => return Ok(Some(DegradedKind::FirstCommentUnknown)),
+            Ok(StepStart::Started(_)) => {}
+            // Nothing is sent without its journal row; the next attempt tries again.
+            Err(err) => return Err(Ended::Failed(store_failure(platform, &err))),
+        }
+        let endpoint = format!("{platform}:{key}");
+        let admission = gates::admit(
+            self.ctx,
+            self.delivery_id,
+            &self.conn.connection,
+            &self.account(),
+            &endpoint,
+        )
+        .await;
+        let failure = match admission {
+            Ok(Admission::Go { request_id }) => {
+                let result = self.call(step, prior).await;
+                if let Some(id) = request_id {
+                    let status = match &result {
+                        Ok(_) => 200,
+                        Err(f) => f.status.unwrap_or(599),
+                    };
+                    let _ = self.ctx.store.windows().record_status(id, status).await;
+                }
+                match result {
+                    Ok(outcome) => {
+                        let detail = json!({"url": outcome.url});
+                        self.mark_done(key, Some(&outcome.remote_id), Some(&detail))
+                            .await;
+                        return Ok(None);
+                    }
+                    Err(failure) if failure.class == ErrorClass::UnknownOutcome => {
+                        // The row stays `sending`: whether it landed is unknown for good.
+                        tracing::warn!(%failure, delivery = %self.delivery_id, "the first comment's answer was lost; it is not sent again");
+                        return Ok(Some(DegradedKind::FirstCommentUnknown));
+                    }
+                    Err(failure) => failure,
+                }
+            }
+            Ok(Admission::Wait { until, gate }) => PlatformFailure::new(
+                ErrorClass::RateLimited,
+                platform,
+                format!(
+                    "the {gate} rate window is full until {}: the first comment was not sent",
+                    until.to_rfc3339()
+                ),
+            )
+            .with_hint("The post is published; add the comment by hand, or leave first_comment out where the window is tight"),
+            Err(failure) => failure,
+        };
+        tracing::warn!(%failure, delivery = %self.delivery_id, "the first comment was not published");
+        let detail = json!({
+            "error": failure.to_string(),
+            "class": failure.class,
+            "code": failure.code(),
+            "hint": failure.hint,
+        });
+        self.mark_failed(key, Some(&detail)).await;
+        Ok(Some(DegradedKind::FirstCommentFailed))
     }
 
     /// Starts a step again that was just settled as "send again".
