@@ -729,3 +729,46 @@ fn read_failure(err: &std::io::Error) -> PlatformFailure {
     )
     .with_herald_code(Code::MediaUnavailable)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(body: &Value) -> Reply {
+        Reply {
+            status: reqwest::StatusCode::BAD_REQUEST,
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.to_string(),
+            rate: RateObservation::default(),
+        }
+    }
+
+    #[test]
+    fn an_offset_refusal_names_the_window_to_resume_from_as_an_object_or_a_string() {
+        let object = reply(&json!({"error": {"code": 6000, "error_subcode": 1_363_037,
+            "error_data": {"start_offset": "65536", "end_offset": "94091"}}}));
+        let text = reply(&json!({"error": {"code": 1_363_037,
+            "error_data": "{\"start_offset\":65536,\"end_offset\":94091}"}}));
+        for answer in [object, text] {
+            let at = resume_window(&answer).expect("a window");
+            assert_eq!((at.start_offset, at.end_offset), (65_536, 94_091));
+        }
+        let other = reply(&json!({"error": {"code": 6000, "error_subcode": 1_363_019,
+            "error_data": {"start_offset": "0", "end_offset": "1"}}}));
+        assert!(resume_window(&other).is_none());
+    }
+
+    #[test]
+    fn an_expired_session_is_retried_and_a_too_large_video_is_not() {
+        let graph = |code: &str| {
+            PlatformFailure::new(ErrorClass::Permanent, P, "refused").with_platform_code(code)
+        };
+        let expired = video_failure(graph("6000/1363030"));
+        assert_eq!(expired.class, ErrorClass::Retryable);
+        let large = video_failure(graph("6000/1363023"));
+        assert_eq!(large.class, ErrorClass::Permanent);
+        assert_eq!(large.hint.as_deref(), Some(hints::FACEBOOK_VIDEO_TOO_LARGE));
+        let permission = video_failure(graph("6000/1363042"));
+        assert_eq!(permission.class, ErrorClass::Permanent);
+    }
+}

@@ -465,3 +465,56 @@ async fn a_code_exchanged_with_basic_credentials_gives_a_token_herald_can_use() 
     let account = sim.account_with(&token).await;
     assert_eq!(account.page_id.as_deref(), Some("200000000000001"));
 }
+
+#[tokio::test]
+async fn a_finish_retried_after_its_upload_session_expired_uploads_the_video_again() {
+    let sim = start().await;
+    let account = sim.page().await;
+    let post = content("Finished late", 1);
+    let media = [video("short-640x360-1s.mp4")];
+    let steps = sim.platforms.plan(&account, &post).unwrap();
+    let mut prior = PriorResults::new();
+    let uploaded = sim
+        .platforms
+        .execute(
+            &steps[0],
+            &StepContext {
+                account: &account,
+                content: &post,
+                media: &media,
+                prior: &prior,
+                options: PublishOptions::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let first_video = uploaded.remote_id.split_once(':').unwrap().0.to_owned();
+    prior.insert(StepKey::media(0), uploaded.remote_id);
+    // The next attempt comes after the session's hour is over.
+    let advanced = sim
+        .http
+        .post(sim.server.url("/_sim/clock/advance"))
+        .json(&json!({"seconds": 3_601}))
+        .send()
+        .await
+        .unwrap();
+    assert!(advanced.status().is_success());
+    let published = sim
+        .platforms
+        .execute(
+            &steps[1],
+            &StepContext {
+                account: &account,
+                content: &post,
+                media: &media,
+                prior: &prior,
+                options: PublishOptions::default(),
+            },
+        )
+        .await
+        .expect("published from a new upload");
+    assert_ne!(published.remote_id, first_video);
+    let posts = sim.posts().await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["id"], published.remote_id.as_str());
+}
