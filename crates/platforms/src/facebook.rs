@@ -213,7 +213,8 @@ impl Facebook {
             }
             StepAction::Publish => {
                 check_media(ctx.media)?;
-                if ctx.media.first().is_some_and(MediaInput::is_video) {
+                let video = !ctx.content.media.is_empty() && ctx.media(0)?.is_video();
+                if video {
                     self.publish_video(page, token, ctx).await
                 } else {
                     self.publish_feed(page, token, ctx).await
@@ -330,6 +331,14 @@ impl Facebook {
         token: &SecretString,
         media: &MediaInput,
     ) -> Result<Uploaded, PlatformFailure> {
+        if media.body.is_none() {
+            return Err(PlatformFailure::new(
+                ErrorClass::Permanent,
+                P,
+                "the video's bytes were not provided: Facebook takes videos by upload, not by URL",
+            )
+            .with_herald_code(Code::MediaMissing));
+        }
         let path = format!("/{page}/videos");
         let reply = self
             .meta
