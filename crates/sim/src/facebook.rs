@@ -770,7 +770,7 @@ pub(crate) fn video_upload(
         other => Err(GraphError::new(
             100,
             format!(
-                "(#100) param upload_phase must be one of {{start, transfer, finish, cancel}}, got {other}"
+                "(#100) param upload_phase must be one of {{start, transfer, finish}}, got {other}"
             ),
         )),
     }
