@@ -103,6 +103,14 @@ pub const FACEBOOK_NO_PAGES: &str = "The account administers no Facebook Page th
 pub const FACEBOOK_PERMISSION: &str = "The app may need App Review for pages_manage_posts \
     (development mode only works for app admins, developers and testers): check the App \
     Review dashboard, and that the user is still an admin of the page";
+pub const FACEBOOK_VIDEO_TOO_LARGE: &str = "Facebook takes videos up to 2 GB: compress or \
+    shorten the video";
+pub const FACEBOOK_VIDEO_TOO_SMALL: &str = "Facebook refuses video files under 1 KB: check that \
+    the file is a whole video";
+pub const FACEBOOK_VIDEO_UPLOAD: &str = "The video upload was interrupted or its session \
+    expired: Herald uploads it again on the next attempt";
+pub const FACEBOOK_VIDEO_PROCESSING: &str = "Facebook could not process the video: send an MP4 \
+    (H.264 video, AAC audio) or a MOV";
 pub const META_TOKEN: &str = "The Meta access token expired or was invalidated: refresh it (long \
     lived token exchange) or reconnect the account";
 pub const META_PASSWORD_CHANGED: &str = "The user changed their password or logged out, which invalidates tokens: reconnect the account";

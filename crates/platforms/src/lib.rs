@@ -85,7 +85,7 @@ impl Platforms {
         Ok(Self {
             twitter: twitter::Twitter::new(http.clone(), &config.twitter, settings),
             linkedin: linkedin::Linkedin::new(http.clone(), &config.linkedin, settings),
-            facebook: facebook::Facebook::new(http.clone(), &config.facebook),
+            facebook: facebook::Facebook::new(http.clone(), &config.facebook, settings),
             instagram: instagram::Instagram::new(http.clone(), &config.instagram, settings),
             threads: threads::Threads::new(http.clone(), &config.threads, settings),
             telegram: telegram::Telegram::new(http, &config.telegram),

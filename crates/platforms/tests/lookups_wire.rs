@@ -458,6 +458,17 @@ async fn a_search_ends_complete_once_it_reads_past_the_send_time() {
         .expect(1)
         .mount(&server)
         .await;
+    // No match in the feed: a Page's videos are searched too, complete on the first page.
+    Mock::given(method("GET"))
+        .and(path("/graph/v24.0/555/videos"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [
+                graph_post("9", "description", "a video", "created_time", now - TimeDelta::hours(3)),
+            ]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
     let answer = bounded(&server, 5)
         .lookup(&page(), LOST, now - TimeDelta::minutes(1))
         .await

@@ -520,6 +520,20 @@ async fn lookups_ask_each_edge_for_its_own_fields_since_and_limit() {
         .expect(1)
         .mount(&server)
         .await;
+    // Nothing in the feed: the Page's videos, whose text is their `description`.
+    Mock::given(method("GET"))
+        .and(path("/graph/v24.0/555/videos"))
+        .and(query_param(
+            "fields",
+            "id,description,created_time,permalink_url",
+        ))
+        .and(query_param("since", since_unix.as_str()))
+        .and(query_param("limit", "100"))
+        .and(query_param("access_token", "page-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
     // Instagram's media edge takes no `since`: the time is checked on each post instead.
     Mock::given(method("GET"))
         .and(path("/graph/v24.0/1784/media"))

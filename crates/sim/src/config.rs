@@ -358,6 +358,25 @@ pub struct FacebookConfig {
     /// The same text-only message on the same Page within this long is refused (506); an
     /// older one is accepted again.
     pub duplicate_window_secs: f64,
+    /// Photos one feed post may attach in `attached_media`. Facebook publishes no maximum:
+    /// this default is the simulator's choice (unconfirmed), a knob so tests can hit it.
+    pub max_attached_photos: usize,
+    /// Code 1363023 above this `file_size` ("The maximum size for a video is 2 GB").
+    pub video_max_bytes: u64,
+    /// Code 1363022 below this `file_size` (1 KB).
+    pub video_min_bytes: u64,
+    /// The window `[start_offset, end_offset)` each transfer answer asks for next. Facebook
+    /// chooses it itself and does not document it (unconfirmed): a knob so tests can force
+    /// several chunks.
+    pub video_chunk_bytes: u64,
+    /// How long a finished video reports `processing` before `ready` (or `error`).
+    pub video_processing_ms: u64,
+    /// An upload session not finished within this long is gone (code 1363030, "upload
+    /// timeout"). Facebook's real lifetime is undocumented (unconfirmed).
+    pub video_session_secs: u64,
+    /// Whether a comment needs `pages_manage_engagement` besides the Page token (Meta's
+    /// reference names it, client libraries disagree: unconfirmed, off by default).
+    pub comment_requires_engagement_scope: bool,
 }
 
 impl Default for FacebookConfig {
@@ -367,6 +386,13 @@ impl Default for FacebookConfig {
             photo_max_bytes: 4 * 1024 * 1024,
             page_posts: Limit::new(100, 3_600.0),
             duplicate_window_secs: 86_400.0,
+            max_attached_photos: 10,
+            video_max_bytes: 2 * 1024 * 1024 * 1024,
+            video_min_bytes: 1024,
+            video_chunk_bytes: 1024 * 1024,
+            video_processing_ms: 2_000,
+            video_session_secs: 3_600,
+            comment_requires_engagement_scope: false,
         }
     }
 }

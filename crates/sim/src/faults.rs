@@ -267,7 +267,7 @@ pub(crate) fn classify(sim: &SharedSim, path: &str) -> Option<(Platform, String)
         "x" => Platform::Twitter,
         "linkedin" => Platform::Linkedin,
         "facebook" => Platform::Facebook,
-        "graph" => Platform::Facebook,
+        "graph" | "graph-video" => Platform::Facebook,
         "threads" => Platform::Threads,
         "telegram" => {
             let method = rest.get(1).copied().unwrap_or("");
@@ -276,7 +276,9 @@ pub(crate) fn classify(sim: &SharedSim, path: &str) -> Option<(Platform, String)
         _ => return None,
     };
     let rest: Vec<&str> = match (prefix, rest.first()) {
-        ("graph" | "facebook" | "threads", Some(first)) if is_version(first) => rest[1..].to_vec(),
+        ("graph" | "graph-video" | "facebook" | "threads", Some(first)) if is_version(first) => {
+            rest[1..].to_vec()
+        }
         _ => rest,
     };
     let platform = if prefix == "graph" && graph::is_instagram_request(sim, &rest) {

@@ -41,6 +41,7 @@ pub(crate) struct GraphError {
     transient: bool,
     user: Option<(String, String)>,
     authenticate: bool,
+    data: Option<Value>,
 }
 
 impl GraphError {
@@ -54,6 +55,7 @@ impl GraphError {
             transient: false,
             user: None,
             authenticate: false,
+            data: None,
         }
     }
 
@@ -82,6 +84,12 @@ impl GraphError {
         self
     }
 
+    /// Machine-readable details (`error_data`), as the video upload's offset error carries.
+    pub(crate) fn data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
     /// Token errors carry `WWW-Authenticate`.
     pub(crate) fn token_error(mut self) -> Self {
         self.authenticate = true;
@@ -104,6 +112,9 @@ impl GraphError {
         if let Some((title, message)) = &self.user {
             error["error_user_title"] = json!(title);
             error["error_user_msg"] = json!(message);
+        }
+        if let Some(data) = &self.data {
+            error["error_data"] = data.clone();
         }
         json!({"error": error})
     }
@@ -180,6 +191,12 @@ pub(crate) fn routes() -> Router<SharedSim> {
         .route("/facebook/{version}/dialog/oauth", get(meta_oauth::dialog))
         .route(
             "/graph/{*path}",
+            get(dispatch).post(dispatch).delete(dispatch),
+        )
+        // graph-video.facebook.com: Meta's video publishing guide still uses it, its video
+        // overview calls it deprecated in favour of graph.facebook.com; both are served.
+        .route(
+            "/graph-video/{*path}",
             get(dispatch).post(dispatch).delete(dispatch),
         )
 }
@@ -296,7 +313,7 @@ async fn dispatch(
         _ => segments.iter().map(String::as_str).collect(),
     };
     match rest.as_slice() {
-        ["oauth", "access_token"] => return meta_oauth::access_token(&sim, &params),
+        ["oauth", "access_token"] => return meta_oauth::access_token(&sim, &headers, &params),
         ["debug_token"] => return meta_oauth::debug_token(&sim, &params),
         _ => {}
     }
@@ -338,6 +355,11 @@ async fn route(sim: &SharedSim, call: &Call, rest: &[&str]) -> Response {
         [id, "photos"] if post => facebook::create_photo(sim, call, id).await,
         [id, "feed"] if post => facebook::create_post(sim, call, id),
         [id, "feed" | "posts" | "published_posts"] if get => facebook::feed(sim, call, id),
+        [id, "videos"] if post => facebook::video_upload(sim, call, id),
+        [id, "videos"] if get => facebook::videos(sim, call, id),
+        [id, "comments"] if post && facebook::is_commentable(sim, id) => {
+            facebook::comment(sim, call, id)
+        }
         [id, "picture"] if get => facebook::picture(sim, call, id),
         [id, "media"] if post => instagram::create_container(sim, call, id).await,
         [id, "media"] if get => instagram::media_list(sim, call, id),
@@ -660,7 +682,7 @@ fn node(sim: &SharedSim, call: &Call, id: &str) -> Result<Response, GraphError> 
         let all = json!({"id": user.id, "name": user.name});
         return Ok(json(StatusCode::OK, select(all, fields, &["name"])));
     }
-    if let Some(value) = facebook::node(&world, call, id) {
+    if let Some(value) = facebook::node(&world, call, id, now) {
         return Ok(json(StatusCode::OK, value));
     }
     if let Some(value) = instagram::node(&world, call, id, now) {

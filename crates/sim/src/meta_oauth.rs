@@ -2,7 +2,10 @@
 //! Graph's token endpoint (`/graph/{version}/oauth/access_token`) with the code exchange and
 //! `fb_exchange_token`, plus `debug_token`.
 //!
-//! Credentials travel as query parameters. The dialog auto-approves for a fixture user and
+//! The app's credentials travel as query or form parameters (`client_id`, `client_secret`), as
+//! Meta documents, or in an `Authorization: Basic base64(client_id:client_secret)` header, the
+//! OAuth 2.0 client authentication the endpoint also accepts; wrong Basic credentials are
+//! refused exactly like wrong parameters (101 for the app, 1 for the secret). The dialog auto-approves for a fixture user and
 //! appends `#_=_` to the redirect, as Facebook does; scopes outside the app's list show the
 //! "Invalid Scopes" page. The code exchange presents the dialog's redirect URI (subcode
 //! 36008 otherwise), a code works once (36009) and briefly (36007), and gives a short-lived
@@ -12,14 +15,14 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::fixtures::AppPlatform;
 use crate::graph::{GraphError, expired_error, is_version};
 use crate::oauth::{self, AccessToken, AuthorizeRules, Lookup, Refusal, TokenKind};
-use crate::request::{Params, json};
+use crate::request::{Params, basic, json};
 use crate::state::{Platform, SharedSim};
 
 pub(crate) async fn dialog(
@@ -80,12 +83,21 @@ fn token_response(access: &str, expires_in: Option<u64>) -> Response {
     json(StatusCode::OK, body)
 }
 
-pub(crate) fn access_token(sim: &SharedSim, params: &Params) -> Response {
+pub(crate) fn access_token(sim: &SharedSim, headers: &HeaderMap, params: &Params) -> Response {
     let grant = params.get("grant_type").unwrap_or("authorization_code");
     sim.counters().grant(Platform::Facebook, grant);
     let now = sim.now_ms();
     let mut world = sim.world();
-    let client_id = params.get("client_id").unwrap_or("");
+    let basic = basic(headers);
+    // A `client_id` parameter beside Basic credentials must name the same app.
+    let (client_id, client_secret) = match &basic {
+        Some((id, _)) if params.get("client_id").is_some_and(|p| p != id) => ("", None),
+        Some((id, secret)) => (id.as_str(), Some(secret.as_str())),
+        None => (
+            params.get("client_id").unwrap_or(""),
+            params.get("client_secret"),
+        ),
+    };
     let Some(app) = world
         .fixtures
         .app(client_id)
@@ -95,7 +107,7 @@ pub(crate) fn access_token(sim: &SharedSim, params: &Params) -> Response {
         return GraphError::new(101, "Error validating application. Invalid application ID.")
             .into_response();
     };
-    if params.get("client_secret") != Some(app.client_secret.as_str()) {
+    if client_secret != Some(app.client_secret.as_str()) {
         return GraphError::new(1, "Error validating client secret.").into_response();
     }
     let tokens = world.config.tokens.clone();

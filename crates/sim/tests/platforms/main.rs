@@ -10,6 +10,7 @@ mod common;
 mod control;
 mod duplicates;
 mod facebook;
+mod facebook_media;
 mod faults;
 mod instagram;
 mod limits;
