@@ -236,6 +236,10 @@ fn kind_of(params: &crate::request::Params) -> Result<Kind, GraphError> {
             100,
             format!("(#100) A carousel item cannot be of media type {other}: use IMAGE or VIDEO"),
         )),
+        ("IMAGE", _) if media_type.is_none() => Err(GraphError::new(
+            100,
+            "(#100) The parameter media_type is required with video_url (REELS, or VIDEO for a carousel item)",
+        )),
         (other, _) => Err(GraphError::new(
             100,
             format!("(#100) The parameter media_type has an invalid value {other}"),

@@ -185,6 +185,9 @@ async fn a_single_video_container_is_refused_as_the_api_does_since_2023() {
             .unwrap()
             .contains("REELS")
     );
+    let untyped = create(&sim, &ig, &token, &[("video_url", &url)]).await;
+    assert_eq!(untyped["error"]["code"], 100, "{untyped}");
+    assert!(sim.posts("instagram").await.is_empty());
 }
 
 #[tokio::test]
