@@ -579,8 +579,11 @@ pub(crate) fn publish(sim: &SharedSim, call: &Call, account: &str) -> Result<Res
         .entry(account.to_owned())
         .or_default()
         .push(id.clone());
-    if let Some(stored) = world.meta.instagram.containers.get_mut(&creation_id) {
-        stored.published = Some(id.clone());
+    // The parent and its children are used up: a child cannot join another carousel.
+    for used in std::iter::once(&creation_id).chain(&container.children) {
+        if let Some(stored) = world.meta.instagram.containers.get_mut(used) {
+            stored.published = Some(id.clone());
+        }
     }
     world.record_post(SimPost {
         platform: Platform::Instagram.as_str(),

@@ -369,11 +369,9 @@ async fn create_container(
         ));
     }
     for child in &container.children {
-        let ok = world
-            .threads
-            .containers
-            .get(child)
-            .is_some_and(|c| c.user == user && c.is_item && c.media_url.is_some());
+        let ok = world.threads.containers.get(child).is_some_and(|c| {
+            c.user == user && c.is_item && c.media_url.is_some() && c.published.is_none()
+        });
         if !ok {
             return Err(api_error(
                 100,
@@ -492,8 +490,11 @@ fn publish(sim: &SharedSim, call: &ThCall, user: &str) -> Result<Response, Graph
         .entry(user.clone())
         .or_default()
         .push(id.clone());
-    if let Some(stored) = world.threads.containers.get_mut(&creation_id) {
-        stored.published = Some(id.clone());
+    // The parent and its children are used up: a child cannot join another carousel.
+    for used in std::iter::once(&creation_id).chain(&container.children) {
+        if let Some(stored) = world.threads.containers.get_mut(used) {
+            stored.published = Some(id.clone());
+        }
     }
     world.record_post(SimPost {
         platform: Platform::Threads.as_str(),

@@ -315,6 +315,11 @@ async fn a_carousel_mixes_images_and_a_video_once_every_child_is_finished() {
         ))
         .await;
     assert_eq!(limit["data"][0]["quota_usage"], 1, "a carousel is one post");
+    let again = create(&sim, &ig, &token, &parent).await;
+    assert_eq!(
+        again["error"]["code"], 100,
+        "published children are used up: {again}"
+    );
 }
 
 #[tokio::test]

@@ -191,6 +191,16 @@ async fn a_carousel_mixes_an_image_and_a_video() {
     let posts = sim.posts("threads").await;
     assert_eq!(posts[0]["media_types"], json!(["image/jpeg", "video/mp4"]));
     assert_eq!(posts[0]["media"][1], video.as_str());
+    let again = create(
+        &sim,
+        &token,
+        &[("media_type", "CAROUSEL"), ("children", &list)],
+    )
+    .await;
+    assert_eq!(
+        again["error"]["code"], 100,
+        "published children are used up"
+    );
 }
 
 #[tokio::test]
