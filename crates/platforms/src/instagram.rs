@@ -236,11 +236,7 @@ impl Instagram {
             )
             .await
             .map_err(|mut failure| {
-                if let Some(problem) = video.and_then(|v| v.video.as_ref()).and_then(reel_problem)
-                    && failure.code().as_deref() != Some("IN_PROGRESS")
-                {
-                    failure.message = format!("{} ({problem})", failure.message);
-                }
+                explain(&mut failure, video, REELS);
                 failure
             })
     }
@@ -360,33 +356,72 @@ fn video_hint(reason: Option<&str>) -> &'static str {
     }
 }
 
-/// The first rule of Instagram's published Reels spec a video breaks, judged by its own
-/// facts, as `video.<rule>` with the limit and the value: what the platform's bare subcode
-/// does not say. Only a diagnosis for the message: the platform decides.
-fn reel_problem(info: &VideoInfo) -> Option<String> {
+/// Adds to a failed container's message which rule of `spec` its video breaks, if Herald
+/// can tell (an ERROR or EXPIRED container, not one still processing).
+pub(crate) fn explain(failure: &mut PlatformFailure, video: Option<&MediaInput>, spec: VideoSpec) {
+    if failure.code().as_deref() == Some("IN_PROGRESS") {
+        return;
+    }
+    if let Some(problem) = video
+        .and_then(|v| v.video.as_ref())
+        .and_then(|info| video_problem(info, spec))
+    {
+        failure.message = format!("{} ({problem})", failure.message);
+    }
+}
+
+/// The published video spec of a platform that fetches videos itself (Instagram Reels,
+/// Threads), for [`video_problem`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VideoSpec {
+    /// What the platform calls these videos in a message ("Reels", "Threads videos").
+    pub(crate) name: &'static str,
+    pub(crate) min_seconds: f64,
+    pub(crate) max_seconds: f64,
+}
+
+/// Instagram's Reels: 3 s to 15 min.
+const REELS: VideoSpec = VideoSpec {
+    name: "Reels",
+    min_seconds: 3.0,
+    max_seconds: 900.0,
+};
+
+/// The first rule of a platform's published video spec (H.264/HEVC, the duration, at most
+/// 1920 pixels wide, 0.01:1 to 10:1, 23 to 60 fps) a video breaks, judged by its own facts,
+/// as `video.<rule>` with the limit and the value: what a bare subcode or error name does
+/// not say. Only a diagnosis for the failure's message: the platform decides.
+pub(crate) fn video_problem(info: &VideoInfo, spec: VideoSpec) -> Option<String> {
+    let name = spec.name;
     let seconds = info.duration_ms as f64 / 1000.0;
     let aspect = info.aspect_ratio();
     if !info.is_h264_or_hevc() {
         Some(format!(
-            "video.codec: Reels take H.264 or HEVC; the video is {}",
+            "video.codec: {name} take H.264 or HEVC; the video is {}",
             info.video_codec
         ))
-    } else if !(3.0..=900.0).contains(&seconds) {
+    } else if seconds < spec.min_seconds {
         Some(format!(
-            "video.duration: Reels are 3 s to 15 min; the video is {seconds:.1} s"
+            "video.too_short: {name} are at least {} s; the video is {seconds:.1} s",
+            spec.min_seconds
+        ))
+    } else if seconds > spec.max_seconds {
+        Some(format!(
+            "video.too_long: {name} are at most {} s; the video is {seconds:.1} s",
+            spec.max_seconds
         ))
     } else if info.width > 1920 {
         Some(format!(
-            "video.too_wide: Reels are at most 1920 pixels wide; the video is {}",
+            "video.too_wide: {name} are at most 1920 pixels wide; the video is {}",
             info.width
         ))
     } else if !(0.01..=10.0).contains(&aspect) {
         Some(format!(
-            "video.aspect_ratio: Reels take 0.01:1 to 10:1; the video is {aspect:.2}:1"
+            "video.aspect_ratio: {name} take 0.01:1 to 10:1; the video is {aspect:.2}:1"
         ))
     } else if !(23.0..=60.0).contains(&info.frame_rate.round()) {
         Some(format!(
-            "video.frame_rate: Reels take 23 to 60 fps; the video has {:.2}",
+            "video.frame_rate: {name} take 23 to 60 fps; the video has {:.2}",
             info.frame_rate
         ))
     } else {

@@ -32,6 +32,7 @@ use crate::classify::{Call, Operation};
 use crate::graph::{ContainerFields, Created, Graph, RecentPosts, id_from_any};
 use crate::hints;
 use crate::http::{Http, HttpSettings, Sent};
+use crate::instagram::{VideoSpec, explain};
 use crate::lookup::Lookup;
 use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 use crate::steps::{
@@ -39,6 +40,12 @@ use crate::steps::{
 };
 
 const P: Platform = Platform::Threads;
+/// Threads videos: at most 5 minutes.
+const VIDEOS: VideoSpec = VideoSpec {
+    name: "Threads videos",
+    min_seconds: 0.0,
+    max_seconds: 300.0,
+};
 /// A carousel's size range.
 const CAROUSEL: std::ops::RangeInclusive<usize> = 2..=20;
 /// A container's state is `status`; on ERROR, `error_message` says why.
@@ -288,14 +295,15 @@ impl Threads {
         Ok(StepOutcome::new(container.id, reply.rate))
     }
 
-    /// Polls a container; `media` picks the hint for an ERROR whose reason is not specific.
+    /// Polls a container of `media`; their kind picks the hint for an ERROR, and a single
+    /// video is judged against Threads' spec for the message.
     async fn wait(
         &self,
         ctx: &StepContext<'_>,
         container: &str,
-        media: Media,
+        media: &[MediaInput],
     ) -> Result<StepOutcome, PlatformFailure> {
-        let error_hint: fn(Option<&str>) -> &'static str = match media {
+        let error_hint: fn(Option<&str>) -> &'static str = match Media::of(media) {
             Media::Text => |_| hints::THREADS_TEXT_INVALID,
             Media::Image => |_| hints::THREADS_IMAGE_INVALID,
             Media::Video => video_hint,
@@ -310,6 +318,14 @@ impl Threads {
                 error_hint,
             )
             .await
+            .map_err(|mut failure| {
+                if let [single] = media
+                    && single.is_video()
+                {
+                    explain(&mut failure, Some(single), VIDEOS);
+                }
+                failure
+            })
     }
 
     async fn publish(
@@ -349,8 +365,8 @@ impl Threads {
             }
             StepAction::AwaitItem { index } => {
                 let item = ctx.prior.require(P, &StepKey::item(index))?;
-                self.wait(ctx, item, Media::of(&ctx.media[index..=index]))
-                    .await
+                ctx.media(index)?;
+                self.wait(ctx, item, &ctx.media[index..=index]).await
             }
             StepAction::CreateContainer => {
                 let body = match count {
@@ -372,7 +388,7 @@ impl Threads {
             }
             StepAction::AwaitContainer => {
                 let container = ctx.prior.require(P, &StepKey::container())?;
-                self.wait(ctx, container, Media::of(ctx.media)).await
+                self.wait(ctx, container, ctx.media).await
             }
             StepAction::Publish => {
                 let container = ctx.prior.require(P, &StepKey::container())?;
@@ -390,7 +406,7 @@ impl Threads {
                 let text = ctx.content.first_comment.as_deref().unwrap_or_default();
                 let body = json!({ "media_type": "TEXT", "text": text, "reply_to_id": post });
                 let container = self.create(ctx, &body).await?;
-                self.wait(ctx, &container.remote_id, Media::Text).await?;
+                self.wait(ctx, &container.remote_id, &[]).await?;
                 self.publish(ctx, &container.remote_id, Call::new(Operation::Publish))
                     .await
             }

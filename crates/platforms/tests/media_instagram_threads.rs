@@ -304,7 +304,7 @@ async fn a_video_instagram_fails_is_permanent_and_says_which_reels_rule_it_break
         Some(hints::INSTAGRAM_VIDEO_INVALID)
     );
     assert!(
-        failure.message.contains("video.duration") && failure.message.contains("1.0 s"),
+        failure.message.contains("video.too_short") && failure.message.contains("1.0 s"),
         "{}",
         failure.message
     );
@@ -312,7 +312,7 @@ async fn a_video_instagram_fails_is_permanent_and_says_which_reels_rule_it_break
 }
 
 #[tokio::test]
-async fn a_video_threads_fails_carries_its_error_message_and_a_hint() {
+async fn a_video_threads_fails_carries_its_error_message_a_hint_and_the_rule_it_breaks() {
     let sim = start().await;
     let account = sim.account(Platform::Threads).await;
     let video = sim.video("long-320x240-320s.mp4").await;
@@ -323,6 +323,11 @@ async fn a_video_threads_fails_carries_its_error_message_and_a_hint() {
     assert_eq!(failure.class, ErrorClass::Permanent);
     assert_eq!(failure.code().as_deref(), Some("ERROR/INVALID_DURATION"));
     assert_eq!(failure.hint.as_deref(), Some(hints::THREADS_VIDEO_DURATION));
+    assert!(
+        failure.message.contains("video.too_long") && failure.message.contains("at most 300 s"),
+        "{}",
+        failure.message
+    );
     assert!(sim.posts("threads").await.is_empty());
 }
 
