@@ -26,6 +26,11 @@ struct Sim {
 }
 
 async fn start() -> Sim {
+    start_with(&[]).await
+}
+
+/// A simulator, and Herald's clients with `extra` configuration (`HERALD_…` variables).
+async fn start_with(extra: &[(&str, &str)]) -> Sim {
     let mut config = SimConfig::default();
     config.instagram.container_processing_ms = 200;
     config.instagram.reels.processing_ms = 400;
@@ -38,7 +43,7 @@ async fn start() -> Sim {
         container_wait: Duration::from_secs(10),
         ..common::settings()
     };
-    let platforms = common::platforms_with(&server.base_url(), &[], &settings);
+    let platforms = common::platforms_with(&server.base_url(), extra, &settings);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -387,4 +392,32 @@ async fn carousels_beyond_the_platform_size_are_refused_before_any_request() {
             .plan(&threads, &post("Twenty", 20, None))
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_first_comment_without_the_comment_permission_fails_with_a_hint_to_reconnect() {
+    let sim = start_with(&[(
+        "HERALD_PLATFORMS__INSTAGRAM__SCOPES",
+        r#"["pages_show_list","instagram_basic","instagram_content_publish"]"#,
+    )])
+    .await;
+    let account = sim.account(Platform::Instagram).await;
+    let media = [sim.image("1080x1080").await];
+    let failure = sim
+        .publish(&account, &post("Commented", 1, Some("Hello")), &media)
+        .await
+        .expect_err("the comment is refused");
+    assert_eq!(failure.class, ErrorClass::Permanent);
+    assert_eq!(failure.code().as_deref(), Some("10"));
+    assert!(
+        failure
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("instagram_manage_comments")),
+        "{:?}",
+        failure.hint
+    );
+    let posts = sim.posts("instagram").await;
+    assert_eq!(posts.len(), 1, "the post itself is published");
+    assert!(posts[0]["reply_to"].is_null());
 }
