@@ -122,46 +122,54 @@ impl Graph {
         value.get(field).and_then(Value::as_str).map(str::to_owned)
     }
 
-    /// Polls a container's status `field` until FINISHED (Instagram `status_code`, Threads
-    /// `status`), sleeping `interval` between polls, for at most `wait`.
+    /// Polls a container until FINISHED (Instagram `status_code`, Threads `status`), sleeping
+    /// `interval` between polls, for at most `wait`. An ERROR is permanent, with the
+    /// platform's reason (Instagram's `status` text, Threads' `error_message`) in the message
+    /// and the code (`ERROR/2207026`, `ERROR/INVALID_DURATION`), and the hint `error_hint`
+    /// picks for that reason.
     pub(crate) async fn await_container(
         &self,
         container: &str,
         token: &SecretString,
-        field: &str,
+        fields: ContainerFields,
         interval: Duration,
         wait: Duration,
+        error_hint: fn(Option<&str>) -> &'static str,
     ) -> Result<StepOutcome, PlatformFailure> {
         let deadline = tokio::time::Instant::now() + wait;
-        let fields = format!("{field},error_message");
+        let query = format!("{},{}", fields.state, fields.reason);
         loop {
             let reply = self
                 .get(
                     &format!("/{container}"),
                     token,
-                    &[("fields", &fields)],
+                    &[("fields", &query)],
                     Call::new(Operation::Read),
                 )
                 .await?;
             let value: Value = reply.json(self.platform, Sent::Repeatable)?;
-            let status = value.get(field).and_then(Value::as_str).unwrap_or_default();
-            let detail = value
-                .get("error_message")
+            let status = value
+                .get(fields.state)
                 .and_then(Value::as_str)
-                .map(|m| format!(": {m}"))
                 .unwrap_or_default();
+            let reason = value.get(fields.reason).and_then(Value::as_str);
             let failed = |hint: &str| {
+                let detail = reason.map(|m| format!(": {m}")).unwrap_or_default();
+                let code = match reason.and_then(reason_code) {
+                    Some(code) => format!("{status}/{code}"),
+                    None => status.to_owned(),
+                };
                 PlatformFailure::new(
                     ErrorClass::Permanent,
                     self.platform,
                     format!("container {container} is {status}{detail}"),
                 )
-                .with_platform_code(status)
+                .with_platform_code(code)
                 .with_hint(hint)
             };
             match status {
                 "FINISHED" | "PUBLISHED" => return Ok(StepOutcome::new(container, reply.rate)),
-                "ERROR" => return Err(failed(hints::INSTAGRAM_IMAGE_INVALID)),
+                "ERROR" => return Err(failed(error_hint(reason))),
                 "EXPIRED" => return Err(failed(hints::INSTAGRAM_CONTAINER_EXPIRED)),
                 _ => {}
             }
@@ -180,6 +188,29 @@ impl Graph {
             tokio::time::sleep(interval).await;
         }
     }
+}
+
+/// Which fields of a container say its state and, on ERROR, why.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ContainerFields {
+    /// IN_PROGRESS, FINISHED, ERROR, EXPIRED or PUBLISHED.
+    pub(crate) state: &'static str,
+    /// Instagram's `status` ("Error: Media upload has failed with error code 2207026."),
+    /// Threads' `error_message` (`INVALID_DURATION`).
+    pub(crate) reason: &'static str,
+}
+
+/// The code in an ERROR reason: the last number of Instagram's text (a subcode), or Threads'
+/// whole `UPPER_SNAKE` value.
+fn reason_code(reason: &str) -> Option<String> {
+    let reason = reason.trim().trim_end_matches('.');
+    if !reason.is_empty() && reason.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+        return Some(reason.to_owned());
+    }
+    reason
+        .split(|c: char| !c.is_ascii_digit())
+        .rfind(|digits| digits.len() >= 4)
+        .map(str::to_owned)
 }
 
 /// How one Graph edge lists an account's recent posts: the Page feed, Instagram media and

@@ -137,8 +137,8 @@ pub const INSTAGRAM_INVALID_SCOPES: &str = "Instagram publishing needs: 1) Tech 
     instagram_content_publish (App Review, may wait for verification); then disconnect and \
     reconnect Instagram";
 pub const INSTAGRAM_PERMISSION: &str = "Make sure every scope is approved: instagram_basic, \
-    instagram_content_publish, pages_show_list, pages_read_engagement, business_management; \
-    then reconnect";
+    instagram_content_publish, instagram_manage_comments (for first comments), pages_show_list, \
+    pages_read_engagement, business_management; then reconnect";
 pub const INSTAGRAM_NO_ACCOUNT: &str = "No Instagram account found: it must be a Business or \
     Creator account (not personal), linked to a Facebook Page, and the user must be an admin of \
     both the Page and the Instagram account";
@@ -160,8 +160,37 @@ pub const INSTAGRAM_CONTAINER_EXPIRED: &str = "The media container expired befor
     published (containers live 24 hours): submit the post again";
 pub const INSTAGRAM_DOWNLOAD_TIMEOUT: &str =
     "Instagram timed out fetching the image: Herald retries; make sure the image host is fast";
+pub const INSTAGRAM_VIDEO_INVALID: &str = "Instagram could not process the video as a Reel: it \
+    must be MP4 or MOV, H.264 or HEVC video (AAC audio), 3 seconds to 15 minutes, at most 1920 \
+    pixels wide, aspect ratio 0.01:1 to 10:1, 23 to 60 fps and at most 300 MB; re-encode it and \
+    post again";
+pub const INSTAGRAM_VIDEO_DOWNLOAD: &str = "Instagram could not download the video from its \
+    URL: Herald's signed media URL must be publicly reachable and fast (check the public base \
+    URL); then post again";
+pub const INSTAGRAM_CAROUSEL_SIZE: &str = "An Instagram carousel takes 2 to 10 images or videos: \
+    remove items or split the post";
 
 // ---- Threads ----
+
+pub const THREADS_VIDEO_DOWNLOAD: &str = "Threads could not download the video from its URL (at \
+    most 1 GB): Herald's signed media URL must be publicly reachable and fast; then post again";
+pub const THREADS_VIDEO_DURATION: &str =
+    "Threads takes videos of at most 5 minutes (300 seconds): trim the video and post again";
+pub const THREADS_VIDEO_ASPECT: &str =
+    "Threads takes videos with an aspect ratio between 0.01:1 and 10:1: crop or pad the video";
+pub const THREADS_VIDEO_FRAME_RATE: &str =
+    "Threads takes videos of 23 to 60 frames per second: re-encode the video";
+pub const THREADS_VIDEO_AUDIO: &str = "Threads could not process the audio: use AAC, at most 48 \
+    kHz, mono or stereo";
+pub const THREADS_VIDEO_INVALID: &str = "Threads could not process the video: it must be MP4 or \
+    MOV, H.264 or HEVC video (AAC audio), at most 5 minutes, 1920 pixels wide and 25 Mbps, aspect \
+    ratio 0.01:1 to 10:1, 23 to 60 fps; re-encode it and post again";
+pub const THREADS_IMAGE_INVALID: &str = "Threads could not use the image: JPEG or PNG, at most \
+    8 MB, 320 to 1440 pixels wide, aspect ratio up to 10:1";
+pub const THREADS_TEXT_INVALID: &str =
+    "Threads could not create the post: check the text (at most 500 characters) and post again";
+pub const THREADS_CAROUSEL_SIZE: &str =
+    "A Threads carousel takes 2 to 20 images or videos: remove items or split the post";
 
 pub const THREADS_NO_ACCOUNT: &str = "Threads account not found: make sure the Threads profile \
     (linked to the Instagram Business Account) exists and the user granted threads_basic and \

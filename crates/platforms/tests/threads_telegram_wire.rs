@@ -40,7 +40,10 @@ async fn threads_authorizes_on_threads_net_and_exchanges_for_a_long_lived_token(
     let url = url::Url::parse(&auth.url).unwrap();
     assert_eq!(url.path(), "/threads/oauth/authorize");
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-    assert_eq!(q["scope"], "threads_basic,threads_content_publish");
+    assert_eq!(
+        q["scope"],
+        "threads_basic,threads_content_publish,threads_manage_replies"
+    );
     assert_eq!(q["client_id"], "herald-dev-threads");
 
     Mock::given(method("POST"))

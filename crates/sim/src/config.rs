@@ -415,6 +415,9 @@ pub struct InstagramConfig {
     pub image_min_aspect: f64,
     pub image_max_aspect: f64,
     pub max_carousel_children: usize,
+    /// What a Reel (`media_type=REELS`) or a carousel's video item must be. The file size
+    /// limit is one the sources disagree on (300 MB or 1 GB): 300 MB here.
+    pub reels: ContainerVideoSpec,
 }
 
 impl Default for InstagramConfig {
@@ -430,6 +433,12 @@ impl Default for InstagramConfig {
             image_min_aspect: 0.8,
             image_max_aspect: 1.91,
             max_carousel_children: 10,
+            reels: ContainerVideoSpec {
+                max_bytes: 300 * 1024 * 1024,
+                min_duration_ms: 3_000,
+                max_duration_ms: 15 * 60 * 1_000,
+                ..ContainerVideoSpec::default()
+            },
         }
     }
 }
@@ -444,6 +453,8 @@ pub struct ThreadsConfig {
     pub max_text_chars: usize,
     pub image_max_bytes: u64,
     pub max_carousel_children: usize,
+    /// What a `media_type=VIDEO` container (single or carousel item) must be.
+    pub video: ContainerVideoSpec,
 }
 
 impl Default for ThreadsConfig {
@@ -456,6 +467,44 @@ impl Default for ThreadsConfig {
             max_text_chars: 500,
             image_max_bytes: 8 * 1024 * 1024,
             max_carousel_children: 20,
+            video: ContainerVideoSpec::default(),
+        }
+    }
+}
+
+/// The limits Instagram and Threads apply to a video they fetch from `video_url` and
+/// process in the background: a video outside them leaves its container in `ERROR`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContainerVideoSpec {
+    /// A larger download fails.
+    pub max_bytes: u64,
+    pub min_duration_ms: u64,
+    pub max_duration_ms: u64,
+    pub max_width: u32,
+    /// Width over height.
+    pub min_aspect: f64,
+    pub max_aspect: f64,
+    pub min_frame_rate: f64,
+    pub max_frame_rate: f64,
+    /// How long a video container stays IN_PROGRESS (image containers use
+    /// `container_processing_ms`).
+    pub processing_ms: u64,
+}
+
+impl Default for ContainerVideoSpec {
+    /// Threads' published video limits (5 minutes, 1 GB).
+    fn default() -> Self {
+        Self {
+            max_bytes: 1024 * 1024 * 1024,
+            min_duration_ms: 0,
+            max_duration_ms: 300_000,
+            max_width: 1920,
+            min_aspect: 0.01,
+            max_aspect: 10.0,
+            min_frame_rate: 23.0,
+            max_frame_rate: 60.0,
+            processing_ms: 10_000,
         }
     }
 }

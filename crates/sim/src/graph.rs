@@ -212,7 +212,7 @@ pub(crate) fn is_instagram_request(sim: &SharedSim, rest: &[&str]) -> bool {
         {
             true
         }
-        [id] => {
+        [id] | [id, "comments"] => {
             let world = sim.world();
             world.fixtures.instagram_account(id).is_some() || world.meta.instagram.knows(id)
         }
@@ -365,6 +365,9 @@ async fn route(sim: &SharedSim, call: &Call, rest: &[&str]) -> Response {
         [id, "media"] if get => instagram::media_list(sim, call, id),
         [id, "media_publish"] if post => instagram::publish(sim, call, id),
         [id, "content_publishing_limit"] if get => instagram::publishing_limit(sim, call, id),
+        [id, "comments"] if post && sim.world().meta.instagram.is_media(id) => {
+            instagram::comment(sim, call, id)
+        }
         [id] if get => node(sim, call, id),
         [id, ..] if rest.len() > 1 && (get || post) => Err(unsupported(&call.method, id)),
         _ => Err(GraphError::new(
@@ -686,7 +689,7 @@ fn node(sim: &SharedSim, call: &Call, id: &str) -> Result<Response, GraphError> 
         return Ok(json(StatusCode::OK, value));
     }
     if let Some(value) = instagram::node(&world, call, id, now) {
-        return Ok(json(StatusCode::OK, value));
+        return value.map(|v| json(StatusCode::OK, v));
     }
     Err(unsupported(&call.method, id))
 }

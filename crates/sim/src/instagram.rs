@@ -1,14 +1,31 @@
 //! Instagram business publishing on the Graph API: containers (`POST /{ig}/media`), their
-//! status (`GET /{container}?fields=status_code`), `media_publish`, the publishing limit and
-//! the read-back of an account's media.
+//! status (`GET /{container}?fields=status_code,status`), `media_publish`, comments
+//! (`POST /{media}/comments`), the publishing limit and the read-back of an account's media.
 //!
-//! A container fetches its `image_url` (or `video_url`) at creation, as Instagram does; a
-//! URL it cannot download fails with subcode 2207052, one that is too slow with 2207003, an
-//! image in the wrong format, too large or with a bad aspect ratio with 2207005 / 2207004 /
-//! 2207009, a caption too long with 2207010. The container then reports `IN_PROGRESS` for
-//! `instagram.container_processing_ms` and `FINISHED` after, `EXPIRED` once it is a day old
-//! and unpublished, `PUBLISHED` once used. Publishing before FINISHED is code 9007 subcode
-//! 2207027; publishing beyond the rolling quota is subcode 2207042.
+//! A container fetches its `image_url` at creation, as Instagram does; a URL it cannot
+//! download fails with subcode 2207052, one that is too slow with 2207003, an image in the
+//! wrong format (anything but JPEG unless `instagram.accept_png`), too large or with a bad
+//! aspect ratio with 2207005 / 2207004 / 2207009, a caption too long with 2207010. The
+//! container then reports `IN_PROGRESS` for `instagram.container_processing_ms` and `FINISHED`
+//! after, `EXPIRED` once it is a day old and unpublished, `PUBLISHED` once used. Publishing
+//! before FINISHED is code 9007 subcode 2207027; publishing beyond the rolling quota is
+//! subcode 2207042.
+//!
+//! Videos are Reels (`media_type=REELS`; a single `media_type=VIDEO` is refused, as it has
+//! been live since 2023) or carousel items (`media_type=VIDEO&is_carousel_item=true`). The
+//! creation answers at once, as live; the video is downloaded and checked against
+//! `instagram.reels` (MP4/MOV, H.264/HEVC, 3 s to 15 min, width, aspect ratio, frame rate,
+//! size) and a video that fails stays `IN_PROGRESS` for `instagram.reels.processing_ms`, then
+//! turns `ERROR` with the subcode in `status` ("Media upload has failed with error code
+//! 2207026."). The subcodes per failure are not all documented (❓): 2207003 for a download
+//! timeout is; 2207052 for an unreachable video and 2207026 for everything the video itself
+//! breaks are plausible choices.
+//!
+//! A carousel parent (`media_type=CAROUSEL&children=…`) takes 2 to
+//! `instagram.max_carousel_children` item containers of the same account, each already
+//! FINISHED: a child still IN_PROGRESS is refused like an early publish (9007/2207027), a
+//! failed one with code 100, an expired one with 2207020 (the exact live answers are ❓). A
+//! published carousel counts once against the publishing quota.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,6 +34,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use crate::container_video::{self, VideoProblem};
 use crate::fetch::{self, FetchError};
 use crate::graph::{Call, GraphError, manages_page, select, unsupported};
 use crate::imaging::{self, ImageFormat};
@@ -27,6 +45,9 @@ use crate::state::{Platform, SharedSim, SimPost, World, graph_time, iso_millis};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Image,
+    /// A Reel (`REELS`, or `STORIES` with a video).
+    Reel,
+    /// A carousel's video item (`VIDEO` with `is_carousel_item`).
     Video,
     Carousel,
 }
@@ -38,6 +59,8 @@ struct Container {
     kind: Kind,
     caption: String,
     media_url: String,
+    /// What the fetched media turned out to be (`image/jpeg`, `video/mp4`).
+    content_type: String,
     is_item: bool,
     children: Vec<String>,
     created_ms: u64,
@@ -53,8 +76,11 @@ struct IgMedia {
     account: String,
     caption: String,
     media_type: &'static str,
+    /// `FEED` or `REELS`.
+    product_type: &'static str,
     media_url: String,
     shortcode: String,
+    comments: u64,
     created_ms: u64,
 }
 
@@ -63,11 +89,20 @@ pub(crate) struct InstagramState {
     containers: HashMap<String, Container>,
     media: HashMap<String, IgMedia>,
     by_account: HashMap<String, Vec<String>>,
+    /// Comments by id, with the account that made them.
+    comments: HashMap<String, String>,
 }
 
 impl InstagramState {
     pub(crate) fn knows(&self, id: &str) -> bool {
-        self.containers.contains_key(id) || self.media.contains_key(id)
+        self.containers.contains_key(id)
+            || self.media.contains_key(id)
+            || self.comments.contains_key(id)
+    }
+
+    /// Whether `id` is a published media (what `/{id}/comments` needs).
+    pub(crate) fn is_media(&self, id: &str) -> bool {
+        self.media.contains_key(id)
     }
 
     /// The account a container or media belongs to.
@@ -76,6 +111,7 @@ impl InstagramState {
             .get(id)
             .map(|c| c.account.clone())
             .or_else(|| self.media.get(id).map(|m| m.account.clone()))
+            .or_else(|| self.comments.get(id).cloned())
     }
 
     fn status(&self, container: &Container, now: u64, expiry_ms: u64) -> &'static str {
@@ -131,8 +167,9 @@ fn may_manage(world: &World, token: &AccessToken, account: &str) -> bool {
             .is_some_and(|page| manages_page(world, token, &page.id))
 }
 
-fn require_publish_scope(call: &Call) -> Result<(), GraphError> {
-    if call.token.has_scope("instagram_content_publish") {
+/// The caller's token holds one of `scopes`.
+fn require_scope(call: &Call, scopes: &[&str]) -> Result<(), GraphError> {
+    if scopes.iter().any(|s| call.token.has_scope(s)) {
         Ok(())
     } else {
         Err(GraphError::new(
@@ -179,27 +216,53 @@ fn parse_children(raw: &str) -> Vec<String> {
         .collect()
 }
 
+/// The media kind a creation asks for, or Graph's refusal.
+fn kind_of(params: &crate::request::Params) -> Result<Kind, GraphError> {
+    let media_type = params.get("media_type").map(str::to_ascii_uppercase);
+    let is_item = params.flag("is_carousel_item").unwrap_or(false);
+    let has_video = params.non_empty("video_url").is_some();
+    match (media_type.as_deref().unwrap_or("IMAGE"), is_item) {
+        ("IMAGE", _) if !has_video => Ok(Kind::Image),
+        ("STORIES", false) if !has_video => Ok(Kind::Image),
+        ("REELS" | "STORIES", false) => Ok(Kind::Reel),
+        ("VIDEO", true) => Ok(Kind::Video),
+        ("CAROUSEL", false) => Ok(Kind::Carousel),
+        // Since 2023-11-09 a single feed video is a Reel; the live wording is ❓.
+        ("VIDEO", false) => Err(GraphError::new(
+            100,
+            "(#100) The media type VIDEO is no longer supported for single feed videos. Use media_type=REELS to publish a video.",
+        )),
+        (other @ ("REELS" | "STORIES" | "CAROUSEL"), true) => Err(GraphError::new(
+            100,
+            format!("(#100) A carousel item cannot be of media type {other}: use IMAGE or VIDEO"),
+        )),
+        ("IMAGE", _) if media_type.is_none() => Err(GraphError::new(
+            100,
+            "(#100) The parameter media_type is required with video_url (REELS, or VIDEO for a carousel item)",
+        )),
+        (other, _) => Err(GraphError::new(
+            100,
+            format!("(#100) The parameter media_type has an invalid value {other}"),
+        )),
+    }
+}
+
+/// A video problem as the subcode Instagram reports in an ERROR container's `status`.
+fn video_subcode(problem: &VideoProblem) -> u32 {
+    match problem {
+        VideoProblem::DownloadTimeout => 2_207_003,
+        VideoProblem::Unreachable => 2_207_052,
+        _ => 2_207_026,
+    }
+}
+
 pub(crate) async fn create_container(
     sim: &SharedSim,
     call: &Call,
     account: &str,
 ) -> Result<Response, GraphError> {
     let params = &call.params;
-    let media_type = params
-        .get("media_type")
-        .unwrap_or("IMAGE")
-        .to_ascii_uppercase();
-    let kind = match media_type.as_str() {
-        "IMAGE" | "STORIES" if params.non_empty("video_url").is_none() => Kind::Image,
-        "CAROUSEL" => Kind::Carousel,
-        "VIDEO" | "REELS" | "STORIES" => Kind::Video,
-        other => {
-            return Err(GraphError::new(
-                100,
-                format!("(#100) The parameter media_type has an invalid value {other}"),
-            ));
-        }
-    };
+    let kind = kind_of(params)?;
     let caption = params.get("caption").unwrap_or("").to_owned();
     let is_item = params.flag("is_carousel_item").unwrap_or(false);
     let (config, timeout) = {
@@ -207,7 +270,7 @@ pub(crate) async fn create_container(
         if !may_manage(&world, &call.token, account) {
             return Err(unsupported(&call.method, account));
         }
-        require_publish_scope(call)?;
+        require_scope(call, &["instagram_content_publish"])?;
         (
             world.config.instagram.clone(),
             Duration::from_millis(world.config.fetch.timeout_ms),
@@ -231,6 +294,7 @@ pub(crate) async fn create_container(
         kind,
         caption,
         media_url: String::new(),
+        content_type: String::new(),
         is_item,
         children: Vec::new(),
         created_ms: 0,
@@ -238,6 +302,7 @@ pub(crate) async fn create_container(
         error: None,
         published: None,
     };
+    let mut processing_ms = config.container_processing_ms;
     match kind {
         Kind::Carousel => {
             container.children = parse_children(params.get("children").unwrap_or(""));
@@ -246,55 +311,96 @@ pub(crate) async fn create_container(
                 return Err(GraphError::new(
                     100,
                     format!(
-                        "(#100) A carousel needs between 2 and {} children",
+                        "(#100) A carousel needs between 2 and {} children; {count} were given",
                         config.max_carousel_children
                     ),
                 ));
             }
         }
-        Kind::Image | Kind::Video => {
-            let field = if kind == Kind::Image {
-                "image_url"
-            } else {
-                "video_url"
-            };
-            let Some(url) = params.non_empty(field) else {
+        Kind::Image => {
+            let Some(url) = params.non_empty("image_url") else {
                 return Err(GraphError::new(
                     100,
-                    format!("(#100) The parameter {field} is required"),
+                    "(#100) The parameter image_url is required",
                 ));
             };
             container.media_url = url.to_owned();
             let fetched = fetch::fetch(&sim.http, url, config.image_max_bytes, timeout)
                 .await
                 .map_err(|e| download_error(&e, url, config.image_max_bytes))?;
-            if kind == Kind::Image {
-                check_image(&config, &fetched.bytes)?;
-            } else if !imaging::is_mp4(&fetched.bytes) {
-                container.error =
-                    Some("Media upload has failed with error code 2207026.".to_owned());
+            container.content_type = check_image(&config, &fetched.bytes)?.mime().to_owned();
+        }
+        Kind::Reel | Kind::Video => {
+            let Some(url) = params.non_empty("video_url") else {
+                return Err(GraphError::new(
+                    100,
+                    "(#100) The parameter video_url is required",
+                ));
+            };
+            container.media_url = url.to_owned();
+            processing_ms = config.reels.processing_ms;
+            match container_video::fetch_and_check(&sim.http, url, &config.reels, timeout).await {
+                Ok(info) => container.content_type = info.container.mime_type().to_owned(),
+                Err(problem) => {
+                    container.error = Some(format!(
+                        "Media upload has failed with error code {}.",
+                        video_subcode(&problem)
+                    ));
+                }
             }
         }
     }
     let now = sim.now_ms();
     let mut world = sim.world();
+    let expiry_ms = config.container_expiry_secs * 1000;
     for child in &container.children {
-        let ok = world
+        let Some(item) = world
             .meta
             .instagram
             .containers
             .get(child)
-            .is_some_and(|c| c.account == account && c.is_item && c.published.is_none());
-        if !ok {
+            .filter(|c| c.account == account && c.is_item && c.published.is_none())
+        else {
             return Err(GraphError::new(
                 100,
                 format!("(#100) The carousel child {child} is not a valid carousel item container"),
             ));
+        };
+        match world.meta.instagram.status(item, now, expiry_ms) {
+            "FINISHED" => {}
+            "IN_PROGRESS" => {
+                return Err(GraphError::new(9007, "Media ID is not available")
+                    .subcode(2_207_027)
+                    .user_message(
+                        "Media not ready for publishing",
+                        &format!(
+                            "The carousel item {child} is not ready yet, please wait for a moment"
+                        ),
+                    ));
+            }
+            "EXPIRED" => {
+                return Err(GraphError::new(9007, "Media ID is not available")
+                    .subcode(2_207_020)
+                    .user_message(
+                        "Media expired",
+                        &format!(
+                            "The carousel item {child} has expired. Please try to upload again."
+                        ),
+                    ));
+            }
+            _ => {
+                return Err(GraphError::new(
+                    100,
+                    format!(
+                        "(#100) The carousel item {child} failed processing and cannot be used"
+                    ),
+                ));
+            }
         }
     }
     container.id = (17_900_000_000_000_000u64 + world.next_id()).to_string();
     container.created_ms = now;
-    container.ready_ms = now + config.container_processing_ms;
+    container.ready_ms = now + processing_ms;
     let id = container.id.clone();
     world
         .meta
@@ -304,7 +410,10 @@ pub(crate) async fn create_container(
     Ok(json(StatusCode::OK, json!({"id": id})))
 }
 
-fn check_image(config: &crate::config::InstagramConfig, bytes: &[u8]) -> Result<(), GraphError> {
+fn check_image(
+    config: &crate::config::InstagramConfig,
+    bytes: &[u8],
+) -> Result<ImageFormat, GraphError> {
     let format_error = || {
         GraphError::new(9004, "The image format is not supported.")
             .subcode(2_207_005)
@@ -341,7 +450,7 @@ fn check_image(config: &crate::config::InstagramConfig, bytes: &[u8]) -> Result<
         )
         .user_message("Image too small", "The image is too small."));
     }
-    Ok(())
+    Ok(info.format)
 }
 
 pub(crate) fn publish(sim: &SharedSim, call: &Call, account: &str) -> Result<Response, GraphError> {
@@ -350,7 +459,7 @@ pub(crate) fn publish(sim: &SharedSim, call: &Call, account: &str) -> Result<Res
     if !may_manage(&world, &call.token, account) {
         return Err(unsupported(&call.method, account));
     }
-    require_publish_scope(call)?;
+    require_scope(call, &["instagram_content_publish"])?;
     let Some(creation_id) = call.params.non_empty("creation_id").map(str::to_owned) else {
         return Err(GraphError::new(
             100,
@@ -431,35 +540,37 @@ pub(crate) fn publish(sim: &SharedSim, call: &Call, account: &str) -> Result<Res
             ));
     }
     let id = (18_000_000_000_000_000u64 + world.next_id()).to_string();
-    let mut media_urls = vec![container.media_url.clone()];
-    if container.kind == Kind::Carousel {
-        media_urls = container
+    let items: Vec<(String, String)> = if container.kind == Kind::Carousel {
+        container
             .children
             .iter()
-            .filter_map(|c| {
-                world
-                    .meta
-                    .instagram
-                    .containers
-                    .get(c)
-                    .map(|c| c.media_url.clone())
-            })
-            .collect();
-    }
+            .filter_map(|c| world.meta.instagram.containers.get(c))
+            .map(|c| (c.media_url.clone(), c.content_type.clone()))
+            .collect()
+    } else {
+        vec![(container.media_url.clone(), container.content_type.clone())]
+    };
+    let (media_urls, media_types): (Vec<String>, Vec<String>) = items.into_iter().unzip();
     let media = IgMedia {
         id: id.clone(),
         account: account.to_owned(),
         caption: container.caption.clone(),
         media_type: match container.kind {
             Kind::Image => "IMAGE",
-            Kind::Video => "VIDEO",
+            Kind::Reel | Kind::Video => "VIDEO",
             Kind::Carousel => "CAROUSEL_ALBUM",
+        },
+        product_type: if container.kind == Kind::Reel {
+            "REELS"
+        } else {
+            "FEED"
         },
         media_url: media_urls.first().cloned().unwrap_or_default(),
         shortcode: random_token(11),
         created_ms: now,
+        comments: 0,
     };
-    let permalink = format!("https://www.instagram.com/p/{}/", media.shortcode);
+    let url = permalink(&media);
     world.meta.instagram.media.insert(id.clone(), media);
     world
         .meta
@@ -468,8 +579,11 @@ pub(crate) fn publish(sim: &SharedSim, call: &Call, account: &str) -> Result<Res
         .entry(account.to_owned())
         .or_default()
         .push(id.clone());
-    if let Some(stored) = world.meta.instagram.containers.get_mut(&creation_id) {
-        stored.published = Some(id.clone());
+    // The parent and its children are used up: a child cannot join another carousel.
+    for used in std::iter::once(&creation_id).chain(&container.children) {
+        if let Some(stored) = world.meta.instagram.containers.get_mut(used) {
+            stored.published = Some(id.clone());
+        }
     }
     world.record_post(SimPost {
         platform: Platform::Instagram.as_str(),
@@ -477,9 +591,9 @@ pub(crate) fn publish(sim: &SharedSim, call: &Call, account: &str) -> Result<Res
         id: id.clone(),
         text: container.caption,
         media: media_urls,
-        media_types: Vec::new(),
+        media_types,
         reply_to: None,
-        url: permalink,
+        url,
         created_at: iso_millis(now),
     });
     Ok(json(StatusCode::OK, json!({"id": id})))
@@ -510,6 +624,79 @@ pub(crate) fn publishing_limit(
     Ok(json(StatusCode::OK, json!({"data": [row]})))
 }
 
+/// A post's public URL: Reels live under `/reel/`, everything else under `/p/`.
+fn permalink(media: &IgMedia) -> String {
+    let path = if media.product_type == "REELS" {
+        "reel"
+    } else {
+        "p"
+    };
+    format!("https://www.instagram.com/{path}/{}/", media.shortcode)
+}
+
+/// `POST /{ig-media-id}/comments {message}`: a comment by the account on its own media,
+/// which needs `instagram_manage_comments` (or `instagram_business_manage_comments` with
+/// Instagram Login). `/_sim/posts` lists it with `reply_to` naming the media.
+pub(crate) fn comment(
+    sim: &SharedSim,
+    call: &Call,
+    media_id: &str,
+) -> Result<Response, GraphError> {
+    let now = sim.now_ms();
+    let mut world = sim.world();
+    let Some(media) = world.meta.instagram.media.get(media_id).cloned() else {
+        return Err(unsupported(&call.method, media_id));
+    };
+    if !may_manage(&world, &call.token, &media.account) {
+        return Err(unsupported(&call.method, media_id));
+    }
+    require_scope(
+        call,
+        &[
+            "instagram_manage_comments",
+            "instagram_business_manage_comments",
+        ],
+    )?;
+    let Some(message) = call.params.non_empty("message").map(str::to_owned) else {
+        return Err(GraphError::new(
+            100,
+            "(#100) The parameter message is required",
+        ));
+    };
+    let length = message.chars().count();
+    if length > world.config.instagram.max_caption_chars {
+        return Err(GraphError::new(
+            100,
+            format!(
+                "(#100) The comment has {length} characters; the maximum is {}",
+                world.config.instagram.max_caption_chars
+            ),
+        ));
+    }
+    let id = (17_850_000_000_000_000u64 + world.next_id()).to_string();
+    if let Some(stored) = world.meta.instagram.media.get_mut(media_id) {
+        stored.comments += 1;
+    }
+    world
+        .meta
+        .instagram
+        .comments
+        .insert(id.clone(), media.account.clone());
+    let url = permalink(&media);
+    world.record_post(SimPost {
+        platform: Platform::Instagram.as_str(),
+        account: media.account,
+        id: id.clone(),
+        text: message,
+        media: Vec::new(),
+        media_types: Vec::new(),
+        reply_to: Some(media_id.to_owned()),
+        url,
+        created_at: iso_millis(now),
+    });
+    Ok(json(StatusCode::OK, json!({"id": id})))
+}
+
 fn media_value(world: &World, media: &IgMedia) -> Value {
     let username = world
         .fixtures
@@ -520,14 +707,14 @@ fn media_value(world: &World, media: &IgMedia) -> Value {
         "id": media.id,
         "caption": media.caption,
         "media_type": media.media_type,
-        "media_product_type": "FEED",
+        "media_product_type": media.product_type,
         "media_url": media.media_url,
-        "permalink": format!("https://www.instagram.com/p/{}/", media.shortcode),
+        "permalink": permalink(media),
         "shortcode": media.shortcode,
         "timestamp": graph_time(media.created_ms),
         "username": username,
         "like_count": 0,
-        "comments_count": 0,
+        "comments_count": media.comments,
     })
 }
 
@@ -577,8 +764,17 @@ pub(crate) fn media_list(
     ))
 }
 
-/// An Instagram account, container or media by id.
-pub(crate) fn node(world: &World, call: &Call, id: &str, now: u64) -> Option<Value> {
+/// The fields a container has; asking for another is refused, as Graph refuses any field a
+/// node type does not have.
+const CONTAINER_FIELDS: [&str; 4] = ["id", "status_code", "status", "copyright_check_status"];
+
+/// An Instagram account, container or media by id (or Graph's refusal of a field).
+pub(crate) fn node(
+    world: &World,
+    call: &Call,
+    id: &str,
+    now: u64,
+) -> Option<Result<Value, GraphError>> {
     let fields = call.params.get("fields");
     if let Some(account) = world.fixtures.instagram_account(id) {
         if !may_manage(world, &call.token, id) {
@@ -595,11 +791,24 @@ pub(crate) fn node(world: &World, call: &Call, id: &str, now: u64) -> Option<Val
             "media_count": count,
             "profile_picture_url": format!("https://scontent.cdninstagram.test/{}.jpg", account.id),
         });
-        return Some(select(all, fields, &["username"]));
+        return Some(Ok(select(all, fields, &["username"])));
     }
     if let Some(container) = world.meta.instagram.containers.get(id) {
         if !may_manage(world, &call.token, &container.account) {
             return None;
+        }
+        if let Some(unknown) = fields
+            .into_iter()
+            .flat_map(|f| f.split(','))
+            .map(str::trim)
+            .find(|f| !f.is_empty() && !CONTAINER_FIELDS.contains(f))
+        {
+            return Some(Err(GraphError::new(
+                100,
+                format!(
+                    "(#100) Tried accessing nonexisting field ({unknown}) on node type (ShadowIGMediaBuilder)"
+                ),
+            )));
         }
         let expiry = world.config.instagram.container_expiry_secs * 1000;
         let code = world.meta.instagram.status(container, now, expiry);
@@ -607,12 +816,13 @@ pub(crate) fn node(world: &World, call: &Call, id: &str, now: u64) -> Option<Val
             "id": container.id,
             "status_code": code,
             "status": status_text(code, container.error.as_deref()),
+            "copyright_check_status": {"status": "not_started", "matches_found": false},
         });
-        return Some(select(all, fields, &["status_code"]));
+        return Some(Ok(select(all, fields, &["status_code"])));
     }
     let media = world.meta.instagram.media.get(id)?;
     if !may_manage(world, &call.token, &media.account) {
         return None;
     }
-    Some(select(media_value(world, media), fields, &[]))
+    Some(Ok(select(media_value(world, media), fields, &[])))
 }

@@ -30,6 +30,7 @@
 #![allow(clippy::result_large_err)]
 
 mod config;
+mod container_video;
 mod control;
 mod facebook;
 mod faults;
@@ -57,8 +58,8 @@ mod twitter_oauth;
 mod video;
 
 pub use config::{
-    FacebookConfig, FetchConfig, InstagramConfig, Limit, LinkedInConfig, MetaConfig, SimConfig,
-    TelegramConfig, ThreadsConfig, TokenConfig, XConfig, XTier,
+    ContainerVideoSpec, FacebookConfig, FetchConfig, InstagramConfig, Limit, LinkedInConfig,
+    MetaConfig, SimConfig, TelegramConfig, ThreadsConfig, TokenConfig, XConfig, XTier,
 };
 pub use faults::{FaultAction, FaultRule};
 pub use fixtures::{

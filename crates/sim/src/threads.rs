@@ -6,6 +6,19 @@
 //! `ERROR` with an `error_message` when the image was unusable); an `image_url` that cannot
 //! be downloaded fails at creation, as on Instagram. Text is at most 500 characters; posts
 //! and replies have their own rolling quotas (2207042 beyond them). Errors have Graph's shape.
+//!
+//! A `VIDEO` container (single, or a carousel item) answers at once; its `video_url` is
+//! downloaded and checked against `threads.video` (MP4/MOV, H.264/HEVC, at most 300 s, width,
+//! aspect ratio, frame rate, 1 GB), it stays `IN_PROGRESS` for `threads.video.processing_ms`,
+//! and a video that fails turns `ERROR` with one of the documented `error_message` values:
+//! FAILED_DOWNLOADING_VIDEO (unreachable, too slow or too large), INVALID_DURATION,
+//! INVALID_ASPEC_RATIO (sic), INVALID_FRAME_RATE, FAILED_PROCESSING_VIDEO (anything else).
+//! Which value the live API picks for a too-wide or too-large video is ❓.
+//!
+//! A carousel (`CAROUSEL&children=…`) takes 2 to `threads.max_carousel_children` item
+//! containers (`is_carousel_item=true`, IMAGE or VIDEO) and stays IN_PROGRESS while any child
+//! is. A reply is a TEXT (or media) container with `reply_to_id` naming a published thread;
+//! it needs `threads_manage_replies` and counts against the reply quota.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use crate::container_video::{self, VideoProblem};
 use crate::fetch::{self, FetchError};
 use crate::graph::{self, GraphError, select, unsupported};
 use crate::imaging::{self, ImageFormat};
@@ -32,6 +46,8 @@ struct ThContainer {
     media_type: String,
     text: String,
     media_url: Option<String>,
+    /// What the fetched media turned out to be (`image/png`, `video/mp4`).
+    content_type: Option<String>,
     reply_to: Option<String>,
     is_item: bool,
     children: Vec<String>,
@@ -188,6 +204,21 @@ fn me(sim: &SharedSim, call: &ThCall) -> Result<Response, GraphError> {
     ))
 }
 
+/// A video problem as the `error_message` of the ERROR container.
+fn error_message(problem: &VideoProblem) -> &'static str {
+    match problem {
+        VideoProblem::Unreachable | VideoProblem::DownloadTimeout | VideoProblem::TooLarge => {
+            "FAILED_DOWNLOADING_VIDEO"
+        }
+        VideoProblem::Duration(_) => "INVALID_DURATION",
+        VideoProblem::Aspect(_) => "INVALID_ASPEC_RATIO",
+        VideoProblem::FrameRate(_) => "INVALID_FRAME_RATE",
+        VideoProblem::Unreadable | VideoProblem::Codec(_) | VideoProblem::Width(_) => {
+            "FAILED_PROCESSING_VIDEO"
+        }
+    }
+}
+
 async fn create_container(
     sim: &SharedSim,
     call: &ThCall,
@@ -220,12 +251,21 @@ async fn create_container(
             ),
         ));
     }
+    if p.non_empty("reply_to_id").is_some() && !call.token.has_scope("threads_manage_replies") {
+        return Err(GraphError::new(
+            10,
+            "(#10) Application does not have permission for this action: replying needs threads_manage_replies",
+        )
+        .status(StatusCode::FORBIDDEN));
+    }
+    let mut processing_ms = config.container_processing_ms;
     let mut container = ThContainer {
         id: String::new(),
         user: user.clone(),
         media_type: media_type.clone(),
         text,
         media_url: None,
+        content_type: None,
         reply_to: p.non_empty("reply_to_id").map(str::to_owned),
         is_item: p.flag("is_carousel_item").unwrap_or(false),
         children: Vec::new(),
@@ -243,17 +283,9 @@ async fn create_container(
                 ));
             }
         }
-        "IMAGE" | "VIDEO" => {
-            let field = if media_type == "IMAGE" {
-                "image_url"
-            } else {
-                "video_url"
-            };
-            let Some(url) = p.non_empty(field).map(str::to_owned) else {
-                return Err(api_error(
-                    100,
-                    format!("The parameter {field} is required."),
-                ));
+        "IMAGE" => {
+            let Some(url) = p.non_empty("image_url").map(str::to_owned) else {
+                return Err(api_error(100, "The parameter image_url is required."));
             };
             let fetched = fetch::fetch(&sim.http, &url, config.image_max_bytes, timeout).await;
             container.error = match fetched {
@@ -276,18 +308,29 @@ async fn create_container(
                             &format!("The media could not be fetched from this uri: {url}."),
                         ));
                 }
-                Ok(f) if media_type == "VIDEO" => {
-                    (!imaging::is_mp4(&f.bytes)).then_some("FAILED_PROCESSING_VIDEO")
-                }
                 Ok(f) => match imaging::sniff(&f.bytes) {
                     Some(i) if !matches!(i.format, ImageFormat::Jpeg | ImageFormat::Png) => {
                         Some("UNKNOWN")
                     }
                     Some(i) if !(0.1..=10.0).contains(&i.aspect()) => Some("INVALID_ASPEC_RATIO"),
-                    Some(_) => None,
+                    Some(i) => {
+                        container.content_type = Some(i.format.mime().to_owned());
+                        None
+                    }
                     None => Some("UNKNOWN"),
                 },
             };
+            container.media_url = Some(url);
+        }
+        "VIDEO" => {
+            let Some(url) = p.non_empty("video_url").map(str::to_owned) else {
+                return Err(api_error(100, "The parameter video_url is required."));
+            };
+            processing_ms = config.video.processing_ms;
+            match container_video::fetch_and_check(&sim.http, &url, &config.video, timeout).await {
+                Ok(info) => container.content_type = Some(info.container.mime_type().to_owned()),
+                Err(problem) => container.error = Some(error_message(&problem)),
+            }
             container.media_url = Some(url);
         }
         "CAROUSEL" => {
@@ -326,11 +369,9 @@ async fn create_container(
         ));
     }
     for child in &container.children {
-        let ok = world
-            .threads
-            .containers
-            .get(child)
-            .is_some_and(|c| c.user == user && c.is_item);
+        let ok = world.threads.containers.get(child).is_some_and(|c| {
+            c.user == user && c.is_item && c.media_url.is_some() && c.published.is_none()
+        });
         if !ok {
             return Err(api_error(
                 100,
@@ -340,7 +381,7 @@ async fn create_container(
     }
     container.id = (17_800_000_000_000_000u64 + world.next_id()).to_string();
     container.created_ms = now;
-    container.ready_ms = now + config.container_processing_ms;
+    container.ready_ms = now + processing_ms;
     let id = container.id.clone();
     world.threads.containers.insert(id.clone(), container);
     Ok(json(StatusCode::OK, json!({"id": id})))
@@ -428,21 +469,20 @@ fn publish(sim: &SharedSim, call: &ThCall, user: &str) -> Result<Response, Graph
         created_ms: now,
     };
     let url = permalink(&world, &post);
-    let media: Vec<String> = if container.children.is_empty() {
-        container.media_url.iter().cloned().collect()
+    let items: Vec<(String, String)> = if container.children.is_empty() {
+        vec![(container.media_url.clone(), container.content_type.clone())]
     } else {
         container
             .children
             .iter()
-            .filter_map(|c| {
-                world
-                    .threads
-                    .containers
-                    .get(c)
-                    .and_then(|c| c.media_url.clone())
-            })
+            .filter_map(|c| world.threads.containers.get(c))
+            .map(|c| (c.media_url.clone(), c.content_type.clone()))
             .collect()
-    };
+    }
+    .into_iter()
+    .filter_map(|(url, kind)| Some((url?, kind.unwrap_or_default())))
+    .collect();
+    let (media, media_types): (Vec<String>, Vec<String>) = items.into_iter().unzip();
     world.threads.posts.insert(id.clone(), post);
     world
         .threads
@@ -450,8 +490,11 @@ fn publish(sim: &SharedSim, call: &ThCall, user: &str) -> Result<Response, Graph
         .entry(user.clone())
         .or_default()
         .push(id.clone());
-    if let Some(stored) = world.threads.containers.get_mut(&creation_id) {
-        stored.published = Some(id.clone());
+    // The parent and its children are used up: a child cannot join another carousel.
+    for used in std::iter::once(&creation_id).chain(&container.children) {
+        if let Some(stored) = world.threads.containers.get_mut(used) {
+            stored.published = Some(id.clone());
+        }
     }
     world.record_post(SimPost {
         platform: Platform::Threads.as_str(),
@@ -459,7 +502,7 @@ fn publish(sim: &SharedSim, call: &ThCall, user: &str) -> Result<Response, Graph
         id: id.clone(),
         text: container.text,
         media,
-        media_types: Vec::new(),
+        media_types,
         reply_to: container.reply_to,
         url,
         created_at: iso_millis(now),

@@ -11,7 +11,7 @@ const APP: (&str, &str) = ("herald-dev-threads", "herald-dev-threads-secret");
 async fn login(sim: &Sim) -> (String, String) {
     let redirect = sim
         .authorize(&format!(
-            "/threads/oauth/authorize?client_id={}&redirect_uri={}&scope=threads_basic,threads_content_publish&response_type=code&state=th",
+            "/threads/oauth/authorize?client_id={}&redirect_uri={}&scope=threads_basic,threads_content_publish,threads_manage_replies&response_type=code&state=th",
             APP.0,
             enc(REDIRECT)
         ))

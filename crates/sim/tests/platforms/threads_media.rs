@@ -1,0 +1,232 @@
+//! Threads videos and carousels: a VIDEO container fetched from `video_url` and processed,
+//! the documented `error_message` of one that fails, mixed carousels of 2 to 20 items with
+//! their media types, and replies that need `threads_manage_replies`.
+
+use herald_sim::SimConfig;
+use serde_json::{Value, json};
+
+use crate::common::{REDIRECT, Sim, enc, eventually, fast_config};
+use crate::instagram_media::host_video;
+
+const APP: (&str, &str) = ("herald-dev-threads", "herald-dev-threads-secret");
+
+fn config() -> SimConfig {
+    let mut config = fast_config();
+    config.threads.video.processing_ms = 300;
+    config
+}
+
+/// A short-lived token with `scopes`, and the user id.
+async fn login(sim: &Sim, scopes: &str) -> (String, String) {
+    let redirect = sim
+        .authorize(&format!(
+            "/threads/oauth/authorize?client_id={}&redirect_uri={}&scope={scopes}&response_type=code&state=th",
+            APP.0,
+            enc(REDIRECT)
+        ))
+        .await;
+    let short: Value = sim
+        .http
+        .post(sim.url("/threads/oauth/access_token"))
+        .form(&[
+            ("client_id", APP.0),
+            ("client_secret", APP.1),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", REDIRECT),
+            ("code", &redirect.code()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        short["access_token"].as_str().unwrap().to_owned(),
+        short["user_id"].as_u64().unwrap().to_string(),
+    )
+}
+
+async fn create(sim: &Sim, token: &str, params: &[(&str, &str)]) -> Value {
+    sim.http
+        .post(sim.url("/threads/v1.0/me/threads"))
+        .bearer_auth(token)
+        .form(params)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn id(created: &Value) -> String {
+    created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id: {created}"))
+        .to_owned()
+}
+
+/// Polls `fields=status,error_message` until the container leaves IN_PROGRESS.
+async fn settled(sim: &Sim, token: &str, id: &str) -> Value {
+    eventually("container processed", || async {
+        let status = sim
+            .get_json(&format!(
+                "/threads/v1.0/{id}?fields=status,error_message&access_token={token}"
+            ))
+            .await;
+        (status["status"] != "IN_PROGRESS").then_some(status)
+    })
+    .await
+}
+
+async fn publish(sim: &Sim, token: &str, user: &str, id: &str) -> Value {
+    sim.http
+        .post(sim.url(&format!(
+            "/threads/v1.0/{user}/threads_publish?creation_id={id}&access_token={token}"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_video_is_downloaded_processed_and_published() {
+    let sim = Sim::start_with(config()).await;
+    let (token, user) = login(&sim, "threads_basic,threads_content_publish").await;
+    let url = host_video(&sim, "clip-640x360-3s.mov").await;
+    let video = id(&create(
+        &sim,
+        &token,
+        &[
+            ("media_type", "VIDEO"),
+            ("video_url", &url),
+            ("text", "A clip"),
+        ],
+    )
+    .await);
+    assert_eq!(settled(&sim, &token, &video).await["status"], "FINISHED");
+    let post = id(&publish(&sim, &token, &user, &video).await);
+    let read = sim
+        .get_json(&format!(
+            "/threads/v1.0/{post}?fields=media_type,text&access_token={token}"
+        ))
+        .await;
+    assert_eq!(read["media_type"], "VIDEO");
+    let posts = sim.posts("threads").await;
+    assert_eq!(posts[0]["media_types"], json!(["video/quicktime"]));
+}
+
+#[tokio::test]
+async fn a_video_threads_cannot_take_ends_in_error_with_the_documented_message() {
+    let sim = Sim::start_with(config()).await;
+    let (token, user) = login(&sim, "threads_basic,threads_content_publish").await;
+    let long = host_video(&sim, "long-320x240-320s.mp4").await;
+    let webm = host_video(&sim, "clip-640x360-3s.webm").await;
+    for (url, message) in [
+        (long.as_str(), "INVALID_DURATION"),
+        (webm.as_str(), "FAILED_PROCESSING_VIDEO"),
+        ("http://127.0.0.1:9/gone.mp4", "FAILED_DOWNLOADING_VIDEO"),
+    ] {
+        let video = id(&create(&sim, &token, &[("media_type", "VIDEO"), ("video_url", url)]).await);
+        let status = settled(&sim, &token, &video).await;
+        assert_eq!(status["status"], "ERROR", "{url}");
+        assert_eq!(status["error_message"], message, "{url}");
+        assert!(publish(&sim, &token, &user, &video).await["error"].is_object());
+    }
+    assert!(sim.posts("threads").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_carousel_mixes_an_image_and_a_video() {
+    let sim = Sim::start_with(config()).await;
+    let (token, user) = login(&sim, "threads_basic,threads_content_publish").await;
+    let video = host_video(&sim, "portrait-720x1280-4s.mp4").await;
+    let image = sim.image_url(1080, 1350);
+    let items = [
+        id(&create(
+            &sim,
+            &token,
+            &[
+                ("media_type", "IMAGE"),
+                ("image_url", &image),
+                ("is_carousel_item", "true"),
+            ],
+        )
+        .await),
+        id(&create(
+            &sim,
+            &token,
+            &[
+                ("media_type", "VIDEO"),
+                ("video_url", &video),
+                ("is_carousel_item", "true"),
+            ],
+        )
+        .await),
+    ];
+    let lone = create(
+        &sim,
+        &token,
+        &[("media_type", "CAROUSEL"), ("children", &items[0])],
+    )
+    .await;
+    assert_eq!(lone["error"]["code"], 100, "one child is not a carousel");
+    let list = items.join(",");
+    let carousel = id(&create(
+        &sim,
+        &token,
+        &[
+            ("media_type", "CAROUSEL"),
+            ("children", &list),
+            ("text", "Two"),
+        ],
+    )
+    .await);
+    assert_eq!(settled(&sim, &token, &carousel).await["status"], "FINISHED");
+    id(&publish(&sim, &token, &user, &carousel).await);
+    let posts = sim.posts("threads").await;
+    assert_eq!(posts[0]["media_types"], json!(["image/jpeg", "video/mp4"]));
+    assert_eq!(posts[0]["media"][1], video.as_str());
+    let again = create(
+        &sim,
+        &token,
+        &[("media_type", "CAROUSEL"), ("children", &list)],
+    )
+    .await;
+    assert_eq!(
+        again["error"]["code"], 100,
+        "published children are used up"
+    );
+}
+
+#[tokio::test]
+async fn a_reply_needs_threads_manage_replies() {
+    let sim = Sim::start_with(config()).await;
+    let (token, user) = login(
+        &sim,
+        "threads_basic,threads_content_publish,threads_manage_replies",
+    )
+    .await;
+    let root = id(&create(&sim, &token, &[("media_type", "TEXT"), ("text", "Root")]).await);
+    settled(&sim, &token, &root).await;
+    let root = id(&publish(&sim, &token, &user, &root).await);
+    let reply = [
+        ("media_type", "TEXT"),
+        ("text", "First comment"),
+        ("reply_to_id", root.as_str()),
+    ];
+    let container = id(&create(&sim, &token, &reply).await);
+    settled(&sim, &token, &container).await;
+    let answer = id(&publish(&sim, &token, &user, &container).await);
+    let posts = sim.posts("threads").await;
+    assert_eq!(posts[1]["id"], answer.as_str());
+    assert_eq!(posts[1]["reply_to"], root.as_str());
+
+    let (without, _) = login(&sim, "threads_basic,threads_content_publish").await;
+    let refused = create(&sim, &without, &reply).await;
+    assert_eq!(refused["error"]["code"], 10, "{refused}");
+}
