@@ -14,6 +14,7 @@ mod faults;
 mod instagram;
 mod limits;
 mod linkedin;
+mod linkedin_media;
 mod telegram;
 mod threads;
 mod twitter;
