@@ -191,7 +191,8 @@ fn initialize(
     let mut first = 0u64;
     while first < size {
         let last = (first + part_bytes).min(size) - 1;
-        let upload_id = format!("{}{}", world.next_id(), random_token(8));
+        // Numeric, so fault rules name every part's PUT as `PUT /_video_upload/{id}`.
+        let upload_id = world.next_id().to_string();
         world
             .linkedin
             .videos
@@ -255,7 +256,7 @@ async fn upload_part(
             "Upload URL not found",
         );
     };
-    if now > video.expires_ms {
+    if now >= video.expires_ms {
         return error(
             StatusCode::FORBIDDEN,
             None,
