@@ -38,6 +38,10 @@ fn config() -> SimConfig {
 }
 
 async fn start(config: SimConfig) -> Sim {
+    start_with(config, &[]).await
+}
+
+async fn start_with(config: SimConfig, extra: &[(&str, &str)]) -> Sim {
     let server = herald_sim::spawn(config).await.expect("simulator starts");
     let settings = HttpSettings {
         request_timeout: Duration::from_secs(5),
@@ -45,7 +49,7 @@ async fn start(config: SimConfig) -> Sim {
         container_wait: Duration::from_secs(5),
         ..common::settings()
     };
-    let platforms = common::platforms_with(&server.base_url(), &[], &settings);
+    let platforms = common::platforms_with(&server.base_url(), extra, &settings);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -393,4 +397,99 @@ async fn a_video_among_images_is_refused_before_anything_is_uploaded() {
         .unwrap_err();
     assert_eq!(failure.herald_code, Some(Code::Content));
     assert!(failure.message.contains("at most 20 images"), "{failure}");
+}
+
+#[tokio::test]
+async fn a_video_over_the_size_limit_is_refused_naming_the_field_and_the_limit() {
+    let mut config = config();
+    config.linkedin.video_max_bytes = 50_000;
+    let sim = start(config).await;
+    let account = sim.account().await;
+    let media = [video("landscape-1280x720-4s.mp4")];
+    let failure = sim
+        .publish(&account, &post("too big", 1), &media)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.class, ErrorClass::Permanent, "{failure}");
+    assert!(failure.message.contains("fileSizeBytes"), "{failure}");
+    assert!(failure.message.contains("50000"), "the limit: {failure}");
+    assert!(
+        failure.message.contains(&media[0].len.to_string()),
+        "the size: {failure}"
+    );
+    assert!(
+        failure.hint.as_deref().is_some_and(|h| h.contains("MP4")),
+        "{failure:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_error_on_a_part_is_retryable() {
+    let sim = start(config()).await;
+    let account = sim.account().await;
+    let rule = json!({"platform": "linkedin", "endpoint": "PUT /_video_upload/{id}", "script": ["ok", "503"]});
+    let added = sim
+        .http
+        .post(sim.server.url("/_sim/faults"))
+        .json(&rule)
+        .send()
+        .await
+        .expect("faults");
+    assert!(added.status().is_success());
+    let media = [video("landscape-1280x720-4s.mp4")];
+    let failure = sim
+        .publish(&account, &post("flaky storage", 1), &media)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.class, ErrorClass::Retryable, "{failure}");
+    assert_eq!(failure.status, Some(503));
+    // The script is spent: the next attempt goes through.
+    sim.publish(&account, &post("flaky storage", 1), &media)
+        .await
+        .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(sim.posts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_legacy_flow_comments_through_v2_and_posts_no_video() {
+    let sim = start_with(
+        config(),
+        &[
+            ("HERALD_PLATFORMS__LINKEDIN__FLOW", "legacy"),
+            ("HERALD_PLATFORMS__LINKEDIN__IMAGE_WAIT_SECS", "1"),
+        ],
+    )
+    .await;
+    let account = sim.account().await;
+    let mut content = post("the legacy way", 0);
+    content.first_comment = Some("and a comment".into());
+    let outcomes = sim
+        .publish(&account, &content, &[])
+        .await
+        .unwrap_or_else(|f| panic!("{f}"));
+    let posts = sim.posts().await;
+    let comment = posts
+        .iter()
+        .find(|p| p["id"] == outcomes[1].1.remote_id.as_str())
+        .expect("the comment");
+    assert_eq!(comment["reply_to"], published(&outcomes).remote_id.as_str());
+
+    let media = [video("landscape-1280x720-4s.mp4")];
+    let failure = sim
+        .publish(&account, &post("a video", 1), &media)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.herald_code, Some(Code::Content));
+    assert!(
+        failure
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("flow = current")),
+        "{failure:?}"
+    );
+    let failure = sim
+        .platforms
+        .plan(&account, &post("two images", 2))
+        .unwrap_err();
+    assert!(failure.message.contains("one image, not 2"), "{failure}");
 }

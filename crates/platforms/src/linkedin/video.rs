@@ -88,7 +88,16 @@ impl Linkedin {
                 "uploadCaptions": false,
                 "uploadThumbnail": false,
             }}));
-        let reply = self.send(request, Sent::Repeatable, call).await?;
+        let reply = self
+            .send(request, Sent::Repeatable, call)
+            .await
+            .map_err(|failure| match failure.status {
+                // A video LinkedIn refuses outright (its size): say what it takes.
+                Some(400 | 422) if failure.hint.is_none() => {
+                    failure.with_hint(hints::LINKEDIN_VIDEO_FAILED)
+                }
+                _ => failure,
+            })?;
         let init: InitializeAnswer = reply.json(P, Sent::Repeatable)?;
         let init = init.value;
         if init.upload_instructions.is_empty() {
