@@ -91,6 +91,17 @@ pub const LINKEDIN_VERSION: &str = "LinkedIn retired the configured API version:
     platforms.linkedin.version (HERALD_PLATFORMS__LINKEDIN__VERSION) to a current YYYYMM";
 pub const LINKEDIN_IMAGE_FAILED: &str = "LinkedIn could not process the image: check it is a JPG, PNG or GIF of at most 5 MB, at \
      least 552x276 pixels, aspect ratio 0.8 to 3.0";
+pub const LINKEDIN_VIDEO_FAILED: &str = "LinkedIn could not process the video: it takes MP4 \
+    (H.264 or HEVC) of 3 seconds to 30 minutes, 75 KB to 500 MB, aspect ratio 1:2.4 to 2.4:1; \
+    convert it and send the post again";
+pub const LINKEDIN_VIDEO_URL_EXPIRED: &str = "LinkedIn's video upload URLs expired before every \
+    part was sent (a slow link or a long pause): the next attempt starts a new upload";
+pub const LINKEDIN_VIDEO_PARTS: &str = "LinkedIn did not accept the video's uploaded parts (a \
+    part is missing or its ETag does not match): the next attempt uploads the whole video again";
+pub const LINKEDIN_VIDEO_ALONE: &str = "Post the video on its own, or only images (2 to 20)";
+pub const LINKEDIN_LEGACY_MEDIA: &str = "The legacy LinkedIn flow posts one image: set \
+    platforms.linkedin.flow = current (HERALD_PLATFORMS__LINKEDIN__FLOW) for videos and \
+    several images";
 
 // ---- Facebook ----
 

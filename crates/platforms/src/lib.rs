@@ -59,8 +59,8 @@ pub use lookup::{DuplicateOf, DuplicateRefusal, Lookup, refuses_recent_duplicate
 pub use oauth::{AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 pub use rate::{RateObservation, RateWindow};
 pub use steps::{
-    Degraded, DegradedKind, FallbackPolicy, MediaInput, PriorResults, PublishOptions, Step,
-    StepAction, StepContext, StepKey, StepOutcome,
+    Degraded, DegradedKind, FallbackPolicy, MediaBody, MediaInput, PriorResults, PublishOptions,
+    Step, StepAction, StepContext, StepKey, StepOutcome,
 };
 
 /// The HTTP client could not be built (a TLS backend problem at startup).

@@ -292,11 +292,37 @@ pub struct LinkedInConfig {
     /// DUPLICATE_POST, `/rest/posts` and `/v2/ugcPosts`); an older one is accepted again.
     pub duplicate_window_secs: f64,
     pub max_commentary_chars: usize,
+    /// A comment's `message.text` (1,250 characters, as commonly cited: unconfirmed).
+    pub max_comment_chars: usize,
     pub image_max_bytes: u64,
     pub image_min_width: u32,
     pub image_min_height: u32,
     pub image_min_aspect: f64,
     pub image_max_aspect: f64,
+    /// The size of each video upload part but the last (`uploadInstructions`). LinkedIn's
+    /// example ranges show 4 MiB; tests shrink it to get several parts from a small video.
+    pub video_part_bytes: u64,
+    /// `fileSizeBytes` below this is refused at `initializeUpload` (75 KB, per third-party
+    /// guidelines: unconfirmed).
+    pub video_min_bytes: u64,
+    /// `fileSizeBytes` above this is refused at `initializeUpload`. Sources disagree (500 MB
+    /// in publishing guidelines, 5 GB in client code citing LinkedIn's docs): 500 MB here,
+    /// raise it to test the other reading.
+    pub video_max_bytes: u64,
+    pub video_min_duration_ms: u64,
+    pub video_max_duration_ms: u64,
+    /// Width over height, inclusive (1:2.4 to 2.4:1).
+    pub video_min_aspect: f64,
+    pub video_max_aspect: f64,
+    /// How long a finalized video stays PROCESSING before it is AVAILABLE or
+    /// PROCESSING_FAILED.
+    pub video_processing_ms: u64,
+    /// How long the part upload URLs live (`uploadUrlsExpireAt`); a PUT after that is
+    /// refused. LinkedIn does not document the lifetime.
+    pub video_upload_url_secs: f64,
+    /// A fault: the answer to this part's PUT (0-based) carries an ETag that is not the
+    /// stored part's, so a finalize listing it is refused as a mismatch.
+    pub video_etag_mismatch_part: Option<usize>,
 }
 
 impl Default for LinkedInConfig {
@@ -312,11 +338,22 @@ impl Default for LinkedInConfig {
             app_posts: Limit::new(100_000, 86_400.0),
             duplicate_window_secs: 86_400.0,
             max_commentary_chars: 3_000,
+            max_comment_chars: 1_250,
             image_max_bytes: 5 * 1024 * 1024,
             image_min_width: 552,
             image_min_height: 276,
             image_min_aspect: 0.8,
             image_max_aspect: 3.0,
+            video_part_bytes: 4 * 1024 * 1024,
+            video_min_bytes: 75 * 1024,
+            video_max_bytes: 500 * 1024 * 1024,
+            video_min_duration_ms: 3_000,
+            video_max_duration_ms: 30 * 60 * 1000,
+            video_min_aspect: 1.0 / 2.4,
+            video_max_aspect: 2.4,
+            video_processing_ms: 5_000,
+            video_upload_url_secs: 3_600.0,
+            video_etag_mismatch_part: None,
         }
     }
 }

@@ -43,6 +43,7 @@ mod limits;
 mod linkedin;
 mod linkedin_legacy;
 mod linkedin_posts;
+mod linkedin_videos;
 mod meta_oauth;
 mod oauth;
 mod request;

@@ -183,7 +183,7 @@ async fn create_ugc_post(
     }
     let category = share["shareMediaCategory"].as_str().unwrap_or("NONE");
     let media_list = share["media"].as_array().cloned().unwrap_or_default();
-    let mut media = None;
+    let mut media = Vec::new();
     if category == "IMAGE" {
         let field = "/specificContent/com.linkedin.ugc.ShareContent/media/0/media";
         let Some(asset) = media_list.first().and_then(|m| m["media"].as_str()) else {
@@ -192,9 +192,9 @@ async fn create_ugc_post(
         if let Err(r) = check_media(&world, asset, &author, MediaKind::Asset, field, now) {
             return r;
         }
-        media = Some(asset.to_owned());
+        media = vec![asset.to_owned()];
     }
-    if let Some(original) = duplicate_of(&world, &author, &text, media.as_ref(), now) {
+    if let Some(original) = duplicate_of(&world, &author, &text, &media, now) {
         return input_error(
             "/specificContent/com.linkedin.ugc.ShareContent/shareCommentary/text",
             "DUPLICATE_POST",

@@ -29,6 +29,7 @@ use crate::linkedin::{
     access_denied, authenticate, error, input_error, may_act_as, may_read, read_denied,
     rest_headers, throttled,
 };
+use crate::linkedin_videos::check_video;
 use crate::oauth::AccessToken;
 use crate::request::{json, origin, random_token};
 use crate::state::{Platform, SharedSim, SimPost, World, iso_millis};
@@ -48,6 +49,8 @@ pub(crate) struct LiMedia {
     pub(crate) kind: MediaKind,
     /// When the bytes arrived and whether they pass LinkedIn's checks.
     uploaded: Option<(u64, bool)>,
+    /// The content type the uploaded bytes turned out to be (`image/jpeg`, ...).
+    pub(crate) media_type: Option<&'static str>,
 }
 
 impl LiMedia {
@@ -67,7 +70,8 @@ struct LiPost {
     author: String,
     commentary: String,
     visibility: String,
-    media: Option<String>,
+    /// One image or video (`content.media`), or the images of a `content.multiImage`.
+    media: Vec<String>,
     created_ms: u64,
 }
 
@@ -77,6 +81,7 @@ pub(crate) struct LinkedInState {
     uploads: HashMap<String, String>,
     posts: HashMap<String, LiPost>,
     by_author: HashMap<String, Vec<String>>,
+    pub(crate) videos: crate::linkedin_videos::VideoState,
 }
 
 pub(crate) fn routes() -> Router<SharedSim> {
@@ -86,7 +91,16 @@ pub(crate) fn routes() -> Router<SharedSim> {
         .route("/linkedin/_upload/{id}", put(upload).post(upload))
         .route("/linkedin/rest/posts", post(create_post).get(find_posts))
         .route("/linkedin/rest/posts/{urn}", get(get_post))
+        .route(
+            "/linkedin/rest/socialActions/{urn}/comments",
+            post(create_comment_rest),
+        )
+        .route(
+            "/linkedin/v2/socialActions/{urn}/comments",
+            post(create_comment_v2),
+        )
         .merge(crate::linkedin_legacy::routes())
+        .merge(crate::linkedin_videos::routes())
 }
 
 pub(crate) fn parse_json(body: &[u8]) -> Result<Value, Response> {
@@ -122,6 +136,7 @@ pub(crate) fn new_upload(
             owner: owner.to_owned(),
             kind,
             uploaded: None,
+            media_type: None,
         },
     );
     world
@@ -202,8 +217,10 @@ async fn upload(
         );
     };
     let acceptable = acceptable_image(&world, &body);
+    let media_type = imaging::sniff(&body).map(|info| info.format.mime());
     if let Some(media) = world.linkedin.media.get_mut(&urn) {
         media.uploaded = Some((now, acceptable));
+        media.media_type = media_type;
     }
     StatusCode::CREATED.into_response()
 }
@@ -328,8 +345,13 @@ fn post_json(post: &LiPost) -> Value {
         "publishedAt": post.created_ms,
         "lastModifiedAt": post.created_ms,
     });
-    if let Some(media) = &post.media {
-        value["content"] = json!({"media": {"id": media}});
+    match post.media.as_slice() {
+        [] => {}
+        [one] => value["content"] = json!({"media": {"id": one}}),
+        several => {
+            let images: Vec<Value> = several.iter().map(|id| json!({"id": id})).collect();
+            value["content"] = json!({"multiImage": {"images": images}});
+        }
     }
     value
 }
@@ -399,6 +421,73 @@ pub(crate) fn check_media(
     }
 }
 
+/// The media of a post's `content`: one image or video in `content.media.id`, or 2 to 20
+/// images in `content.multiImage.images[].id`, each existing, owned by the author and
+/// AVAILABLE. A video is never part of a multiImage.
+fn content_media(
+    world: &World,
+    content: &Value,
+    author: &str,
+    now: u64,
+) -> Result<Vec<String>, Response> {
+    if let Some(media) = content.get("media") {
+        let field = "/content/media/id";
+        let Some(id) = media["id"].as_str() else {
+            return Err(required(field));
+        };
+        if id.starts_with("urn:li:video:") {
+            check_video(world, id, author, field, now)?;
+        } else {
+            check_media(world, id, author, MediaKind::Image, field, now)?;
+        }
+        return Ok(vec![id.to_owned()]);
+    }
+    let Some(multi) = content.get("multiImage") else {
+        return Ok(Vec::new());
+    };
+    let field = "/content/multiImage/images";
+    let Some(images) = multi["images"].as_array() else {
+        return Err(required(field));
+    };
+    if !(2..=20).contains(&images.len()) {
+        return Err(input_error(
+            field,
+            "INVALID_VALUE",
+            &format!(
+                "ERROR :: {field} :: a multiImage post has 2 to 20 images, not {}",
+                images.len()
+            ),
+        ));
+    }
+    let mut ids = Vec::with_capacity(images.len());
+    for (index, image) in images.iter().enumerate() {
+        let field = format!("{field}/{index}/id");
+        let Some(id) = image["id"].as_str() else {
+            return Err(required(&field));
+        };
+        if !id.starts_with("urn:li:image:") {
+            return Err(input_error(
+                &field,
+                "INVALID_URN",
+                &format!(
+                    "ERROR :: {field} :: {id} is not an image: a multiImage post takes only urn:li:image URNs"
+                ),
+            ));
+        }
+        check_media(world, id, author, MediaKind::Image, &field, now)?;
+        ids.push(id.to_owned());
+    }
+    Ok(ids)
+}
+
+/// The stored content type of an image or video URN.
+fn media_type(world: &World, urn: &str) -> Option<&'static str> {
+    if let Some(video) = world.linkedin.videos.videos.get(urn) {
+        return video.media_type();
+    }
+    world.linkedin.media.get(urn).and_then(|m| m.media_type)
+}
+
 /// What a new post is made of.
 pub(crate) struct NewPost<'a> {
     pub(crate) author: &'a str,
@@ -406,7 +495,7 @@ pub(crate) struct NewPost<'a> {
     /// The text as LinkedIn shows it.
     pub(crate) shown: String,
     pub(crate) visibility: &'a str,
-    pub(crate) media: Option<String>,
+    pub(crate) media: Vec<String>,
 }
 
 /// Stores a post and returns its URN.
@@ -423,6 +512,15 @@ pub(crate) fn publish(world: &mut World, new: NewPost<'_>, now: u64) -> String {
         media: new.media.clone(),
         created_ms: now,
     };
+    let media_types = new
+        .media
+        .iter()
+        .map(|urn| {
+            media_type(world, urn)
+                .unwrap_or("application/octet-stream")
+                .to_owned()
+        })
+        .collect();
     world.linkedin.posts.insert(urn.clone(), post);
     world
         .linkedin
@@ -435,8 +533,8 @@ pub(crate) fn publish(world: &mut World, new: NewPost<'_>, now: u64) -> String {
         account: new.author.to_owned(),
         id: urn.clone(),
         text: new.shown,
-        media: new.media.into_iter().collect(),
-        media_types: Vec::new(),
+        media: new.media,
+        media_types,
         reply_to: None,
         url: format!("https://www.linkedin.com/feed/update/{urn}"),
         created_at: iso_millis(now),
@@ -463,7 +561,7 @@ pub(crate) fn duplicate_of(
     world: &World,
     author: &str,
     commentary: &str,
-    media: Option<&String>,
+    media: &[String],
     now: u64,
 ) -> Option<String> {
     if commentary.is_empty() {
@@ -479,7 +577,7 @@ pub(crate) fn duplicate_of(
         .filter_map(|urn| world.linkedin.posts.get(urn))
         // Posts are stored in time order: the first one outside the window ends the search.
         .take_while(|post| world.refuses_duplicate_of(post.created_ms, window, now))
-        .find(|post| post.commentary == commentary && post.media.as_ref() == media)
+        .find(|post| post.commentary == commentary && post.media == media)
         .map(|post| post.urn.clone())
 }
 
@@ -533,23 +631,11 @@ async fn create_post(State(sim): State<SharedSim>, headers: HeaderMap, body: Byt
             &format!("ERROR :: /commentary :: length of {length} exceeds maximum of {max}"),
         );
     }
-    let media = body["content"]["media"]["id"].as_str().map(str::to_owned);
-    if body["content"].is_object() && media.is_none() && body["content"].get("media").is_some() {
-        return required("/content/media/id");
-    }
-    if let Some(media) = &media
-        && let Err(r) = check_media(
-            &world,
-            media,
-            &author,
-            MediaKind::Image,
-            "/content/media/id",
-            now,
-        )
-    {
-        return r;
-    }
-    if let Some(original) = duplicate_of(&world, &author, &commentary, media.as_ref(), now) {
+    let media = match content_media(&world, &body["content"], &author, now) {
+        Ok(media) => media,
+        Err(r) => return r,
+    };
+    if let Some(original) = duplicate_of(&world, &author, &commentary, &media, now) {
         return input_error(
             "/commentary",
             "DUPLICATE_POST",
@@ -665,6 +751,122 @@ async fn get_post(
             &format!("Post {urn} not found"),
         ),
     }
+}
+
+// ---- first comments ------------------------------------------------------------------------
+
+async fn create_comment_rest(
+    State(sim): State<SharedSim>,
+    headers: HeaderMap,
+    Path(object): Path<String>,
+    body: Bytes,
+) -> Response {
+    create_comment(&sim, &headers, &object, &body, true)
+}
+
+async fn create_comment_v2(
+    State(sim): State<SharedSim>,
+    headers: HeaderMap,
+    Path(object): Path<String>,
+    body: Bytes,
+) -> Response {
+    create_comment(&sim, &headers, &object, &body, false)
+}
+
+/// `POST /rest/socialActions/{post URN}/comments` (or the older `/v2/...`): a comment by
+/// `actor` (who must be allowed to post as that member or organization) on the post `object`
+/// (the same URN as the path). The answer is 201 with the comment in the body, its URN in
+/// `$URN` and in `x-restli-id`: `urn:li:comment:({post URN},{id})`. LinkedIn's documented
+/// URN names the post's activity rather than the share, and the exact answer is unconfirmed;
+/// the simulator keeps the post URN so a test can tie the two together.
+fn create_comment(
+    sim: &SharedSim,
+    headers: &HeaderMap,
+    object: &str,
+    body: &[u8],
+    rest: bool,
+) -> Response {
+    let now = sim.now_ms();
+    let mut world = sim.world();
+    let version = if rest {
+        match rest_headers(&world, headers) {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    } else {
+        "v2".to_owned()
+    };
+    let token = match authenticate(&world, headers, now) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let body = match parse_json(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(actor) = body["actor"].as_str().map(str::to_owned) else {
+        return required("/actor");
+    };
+    let Some(named) = body["object"].as_str() else {
+        return required("/object");
+    };
+    if named != object {
+        return input_error(
+            "/object",
+            "INVALID_VALUE",
+            &format!("ERROR :: /object :: {named} is not the post in the path ({object})"),
+        );
+    }
+    let Some(text) = body["message"]["text"].as_str().map(str::to_owned) else {
+        return required("/message/text");
+    };
+    let max = world.config.linkedin.max_comment_chars;
+    let length = text.chars().count();
+    if text.trim().is_empty() || length > max {
+        return input_error(
+            "/message/text",
+            "INVALID_VALUE",
+            &format!("ERROR :: /message/text :: length of {length} is outside 1 to {max}"),
+        );
+    }
+    if !may_act_as(&world, &token, &actor) {
+        return access_denied(&format!("socialActions.comments.CREATE.{version}"));
+    }
+    if !world.linkedin.posts.contains_key(object) {
+        return error(
+            StatusCode::NOT_FOUND,
+            None,
+            Some("NOT_FOUND"),
+            &format!("Post {object} not found"),
+        );
+    }
+    let id = (6_600_000_000_000_000_000u64 + world.next_id()).to_string();
+    let urn = format!("urn:li:comment:({object},{id})");
+    let encoded: String = url::form_urlencoded::byte_serialize(urn.as_bytes()).collect();
+    world.record_post(SimPost {
+        platform: Platform::Linkedin.as_str(),
+        account: actor.clone(),
+        id: urn.clone(),
+        text: text.clone(),
+        media: Vec::new(),
+        media_types: Vec::new(),
+        reply_to: Some(object.to_owned()),
+        url: format!("https://www.linkedin.com/feed/update/{object}?commentUrn={encoded}"),
+        created_at: iso_millis(now),
+    });
+    let stamp = json!({"actor": actor, "time": now});
+    created(
+        &urn,
+        Some(json!({
+            "id": id,
+            "$URN": urn,
+            "actor": actor,
+            "object": object,
+            "message": {"text": text},
+            "created": stamp,
+            "lastModified": stamp,
+        })),
+    )
 }
 
 #[cfg(test)]

@@ -13,8 +13,19 @@
 //!   then `PUT` the bytes; `media:0:ready` polls `GET /rest/images/{urn}` until AVAILABLE for up
 //!   to `image_wait` (20 s); `publish` = `POST /rest/posts` with `commentary` in "little text"
 //!   (reserved characters escaped), the post URN in `x-restli-id`.
+//! - Several images (current flow): each one is `media:{i}` and `media:{i}:ready` as above,
+//!   and the post carries them in `content.multiImage.images` (2 to 20); one image stays
+//!   `content.media`.
+//! - Video (current flow): `media:0` uploads it in parts through the Videos API and
+//!   `media:0:ready` waits for AVAILABLE (see `video.rs`); the post carries the video URN in
+//!   `content.media`. A video goes alone: LinkedIn's multiImage takes only images. The plan
+//!   sees only media references, so the first upload step refuses a video among other media
+//!   (the worker has fetched them by then and knows their kinds), before anything is sent.
+//! - First comment: `comment` = `POST /rest/socialActions/{post URN}/comments` with the
+//!   author as `actor` and the post as `object`, after `publish`; its URN comes back in
+//!   `x-restli-id` (or the body's `$URN`).
 //! - Publish, legacy flow: `POST /v2/assets?action=registerUpload`, `PUT`, the fixed
-//!   `image_wait`, `POST /v2/ugcPosts` with the asset URN.
+//!   `image_wait`, `POST /v2/ugcPosts` with the asset URN. One image at most, no video.
 //! - Fallback: "ShareMedia.media (URN) is missing" means LinkedIn rejected the media:
 //!   under [`FallbackPolicy::Allow`] the post goes out text-only and reports `media_dropped`.
 //! - Lookup: `GET /rest/posts?q=author&author={urn}` (a FINDER), by unescaped commentary,
@@ -31,6 +42,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 mod publish;
+mod video;
 
 use crate::account::{Account, Identity, Target, TargetKind};
 use crate::classify::{self, Call, Operation};
@@ -40,6 +52,8 @@ use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet}
 use crate::steps::{Step, StepAction, StepContext, StepKey, StepOutcome, unpublishable};
 
 const P: Platform = Platform::Linkedin;
+/// A multiImage post's limit.
+const MAX_IMAGES: usize = 20;
 /// Characters "little text" reserves; each is escaped with a backslash in `commentary`.
 const RESERVED: &[char] = &[
     '\\', '<', '>', '#', '~', '_', '|', '[', ']', '*', '(', ')', '{', '}', '@',
@@ -50,6 +64,8 @@ pub(crate) struct Linkedin {
     http: Http,
     config: LinkedinConfig,
     poll_interval: Duration,
+    /// How long a video may stay PROCESSING before its step gives up for this attempt.
+    video_wait: Duration,
 }
 
 impl Linkedin {
@@ -58,6 +74,7 @@ impl Linkedin {
             http,
             config: config.clone(),
             poll_interval: settings.poll_interval,
+            video_wait: settings.container_wait,
         }
     }
 
@@ -317,11 +334,19 @@ impl Linkedin {
     }
 
     pub(crate) fn plan(&self, content: &PostContent) -> Result<Vec<Step>, PlatformFailure> {
-        if content.media.len() > 1 {
+        let count = content.media.len();
+        if count > MAX_IMAGES {
             return Err(unpublishable(
                 P,
-                "Herald posts at most one image to LinkedIn",
-                "Attach one image",
+                format!("a LinkedIn post takes at most {MAX_IMAGES} images, not {count}"),
+                "Attach 20 images or fewer",
+            ));
+        }
+        if count > 1 && self.config.flow == LinkedinFlow::Legacy {
+            return Err(unpublishable(
+                P,
+                format!("the legacy LinkedIn flow posts one image, not {count}"),
+                hints::LINKEDIN_LEGACY_MEDIA,
             ));
         }
         if !content.thread.is_empty() {
@@ -332,19 +357,26 @@ impl Linkedin {
             ));
         }
         let mut steps = Vec::new();
-        if !content.media.is_empty() {
+        for index in 0..count {
             steps.push(Step::new(
                 P,
-                StepKey::media(0),
-                StepAction::UploadMedia { index: 0 },
+                StepKey::media(index),
+                StepAction::UploadMedia { index },
             ));
             steps.push(Step::new(
                 P,
-                StepKey::media_ready(0),
-                StepAction::AwaitMedia { index: 0 },
+                StepKey::media_ready(index),
+                StepAction::AwaitMedia { index },
             ));
         }
         steps.push(Step::new(P, StepKey::publish(), StepAction::Publish));
+        if content
+            .first_comment
+            .as_deref()
+            .is_some_and(|c| !c.trim().is_empty())
+        {
+            steps.push(Step::new(P, StepKey::comment(), StepAction::Comment));
+        }
         Ok(steps)
     }
 
@@ -354,9 +386,19 @@ impl Linkedin {
         ctx: &StepContext<'_>,
     ) -> Result<StepOutcome, PlatformFailure> {
         match step.action {
-            StepAction::UploadMedia { index } => self.upload(ctx, index).await,
+            StepAction::UploadMedia { index } => {
+                self.check_media_mix(ctx)?;
+                if ctx.media(index)?.is_video() {
+                    self.upload_video(ctx, index).await
+                } else {
+                    self.upload(ctx, index).await
+                }
+            }
             StepAction::AwaitMedia { index } => {
                 let urn = ctx.prior.require(P, &StepKey::media(index))?;
+                if urn.starts_with("urn:li:video:") {
+                    return self.await_video(ctx, urn).await;
+                }
                 match self.config.flow {
                     LinkedinFlow::Current => self.await_image(&ctx.account.access_token, urn).await,
                     LinkedinFlow::Legacy => {
@@ -366,9 +408,39 @@ impl Linkedin {
                     }
                 }
             }
-            StepAction::Publish => self.publish(ctx).await,
+            StepAction::Publish => {
+                self.check_media_mix(ctx)?;
+                self.publish(ctx).await
+            }
+            StepAction::Comment => self.comment(ctx).await,
             _ => Err(oauth::unsupported(P, "this step")),
         }
+    }
+
+    /// A video goes alone, and only through the current flow (refused before any upload).
+    fn check_media_mix(&self, ctx: &StepContext<'_>) -> Result<(), PlatformFailure> {
+        let videos = ctx.media.iter().filter(|m| m.is_video()).count();
+        if videos == 0 {
+            return Ok(());
+        }
+        if ctx.media.len() > 1 {
+            return Err(unpublishable(
+                P,
+                format!(
+                    "a LinkedIn post carries one video alone, or 2 to 20 images: this one has {videos} video(s) among {} media items",
+                    ctx.media.len()
+                ),
+                hints::LINKEDIN_VIDEO_ALONE,
+            ));
+        }
+        if self.config.flow == LinkedinFlow::Legacy {
+            return Err(unpublishable(
+                P,
+                "the legacy LinkedIn flow posts no video",
+                hints::LINKEDIN_LEGACY_MEDIA,
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -1,9 +1,10 @@
-//! LinkedIn publishing: image upload and processing, posts in both flows, the media
-//! fallback, and lookups by author. See `mod.rs` for the flows.
+//! LinkedIn publishing: image upload and processing, posts in both flows (one image or video,
+//! or several images), the media fallback, first comments, and lookups by author. See
+//! `mod.rs` for the flows and `video.rs` for videos.
 
 use chrono::{DateTime, Utc};
 use herald_config::LinkedinFlow;
-use herald_domain::{ErrorClass, PlatformFailure, PostTargetType};
+use herald_domain::{Code, ErrorClass, PlatformFailure, PostTargetType};
 use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -33,12 +34,21 @@ impl Linkedin {
         let account = ctx.account;
         let token = &account.access_token;
         let owner = author_urn(account)?;
-        let bytes = ctx.media(index)?.memory().cloned().ok_or_else(|| {
-            unpublishable(
+        let media = ctx.media(index)?;
+        if media.body.is_none() {
+            return Err(unpublishable(
                 P,
                 "LinkedIn needs the image bytes to upload",
                 "Provide the image file",
+            ));
+        }
+        let bytes = media.read_all().await.map_err(|e| {
+            PlatformFailure::new(
+                ErrorClass::Retryable,
+                P,
+                format!("cannot read image {index}: {e}"),
             )
+            .with_herald_code(Code::MediaMissing)
         })?;
         let (upload_url, urn, rate) = match self.config.flow {
             LinkedinFlow::Current => {
@@ -102,7 +112,7 @@ impl Linkedin {
         Ok(StepOutcome::new(urn, rate))
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         request: RequestBuilder,
         sent: Sent,
@@ -167,7 +177,7 @@ impl Linkedin {
         &self,
         account: &Account,
         text: &str,
-        media: Option<&str>,
+        media: &[String],
     ) -> Result<RequestBuilder, PlatformFailure> {
         let author = author_urn(account)?;
         let token = &account.access_token;
@@ -185,8 +195,14 @@ impl Linkedin {
                     "lifecycleState": "PUBLISHED",
                     "isReshareDisabledByAuthor": false
                 });
-                if let Some(urn) = media {
-                    body["content"] = json!({ "media": { "id": urn } });
+                match media {
+                    [] => {}
+                    [one] => body["content"] = json!({ "media": { "id": one } }),
+                    several => {
+                        let images: Vec<Value> =
+                            several.iter().map(|id| json!({ "id": id })).collect();
+                        body["content"] = json!({ "multiImage": { "images": images } });
+                    }
                 }
                 self.rest(
                     self.http
@@ -201,7 +217,7 @@ impl Linkedin {
                     "shareCommentary": { "text": text },
                     "shareMediaCategory": "NONE"
                 });
-                if let Some(urn) = media {
+                if let Some(urn) = media.first() {
                     share["shareMediaCategory"] = json!("IMAGE");
                     share["media"] = json!([{ "status": "READY", "media": urn }]);
                 }
@@ -226,19 +242,22 @@ impl Linkedin {
         ctx: &StepContext<'_>,
     ) -> Result<StepOutcome, PlatformFailure> {
         let account = ctx.account;
-        let media = match ctx.content.media.is_empty() {
-            true => None,
-            false => Some(ctx.prior.require(P, &StepKey::media(0))?.to_owned()),
-        };
+        let media = (0..ctx.content.media.len())
+            .map(|index| {
+                ctx.prior
+                    .require(P, &StepKey::media(index))
+                    .map(str::to_owned)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let call = Call::new(Operation::Publish)
-            .with_media(media.is_some())
+            .with_media(!media.is_empty())
             .for_organization(account.target == PostTargetType::Page);
         let mut degraded = Vec::new();
-        let request = self.post_request(account, ctx.text(), media.as_deref())?;
+        let request = self.post_request(account, ctx.text(), &media)?;
         let reply = match self.send(request, Sent::Publishes, call).await {
             Ok(reply) => reply,
             Err(failure)
-                if media.is_some()
+                if !media.is_empty()
                     && ctx.options.fallback == FallbackPolicy::Allow
                     && classify::is_linkedin_media_rejection(&failure.message) =>
             {
@@ -247,38 +266,54 @@ impl Linkedin {
                     kind: DegradedKind::MediaDropped,
                     cause: failure,
                 });
-                let request = self.post_request(account, ctx.text(), None)?;
+                let request = self.post_request(account, ctx.text(), &[])?;
                 self.send(request, Sent::Publishes, call.with_media(false))
                     .await?
             }
             Err(failure) => return Err(failure),
         };
-        let urn = match reply
-            .header("x-restli-id")
-            .or_else(|| reply.header("x-linkedin-id"))
-        {
-            Some(id) => id.to_owned(),
-            None => {
-                let value: Value = reply.json(P, Sent::Publishes)?;
-                value
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .ok_or_else(|| {
-                        PlatformFailure::new(
-                            ErrorClass::UnknownOutcome,
-                            P,
-                            "LinkedIn accepted the post but named no id",
-                        )
-                        .with_status(reply.status.as_u16())
-                        .with_hint(hints::UNKNOWN_OUTCOME)
-                    })?
-            }
-        };
+        let urn = created_urn(&reply, &["id"], "the post")?;
         let url = self.post_url(&urn);
         let mut outcome = StepOutcome::new(urn, reply.rate).with_url(Some(url));
         outcome.degraded = degraded;
         Ok(outcome)
+    }
+
+    /// The first comment under the published post, by its author. The worker journals it
+    /// like a publish; its failure only degrades the delivery.
+    pub(super) async fn comment(
+        &self,
+        ctx: &StepContext<'_>,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let account = ctx.account;
+        let post = ctx.prior.require(P, &StepKey::publish())?;
+        let text = ctx.content.first_comment.as_deref().unwrap_or_default();
+        let body = json!({
+            "actor": author_urn(account)?,
+            "object": post,
+            "message": { "text": text },
+        });
+        let path = format!("/socialActions/{}/comments", encode_urn(post));
+        let request = match self.config.flow {
+            LinkedinFlow::Current => self.rest(
+                self.http
+                    .client()
+                    .post(self.config.api_url.join(&format!("/rest{path}"))),
+                &account.access_token,
+            ),
+            LinkedinFlow::Legacy => self
+                .http
+                .client()
+                .post(self.config.api_url.join(&format!("/v2{path}")))
+                .bearer_auth(account.access_token.expose_secret())
+                .header("X-Restli-Protocol-Version", "2.0.0"),
+        }
+        .json(&body);
+        let call =
+            Call::new(Operation::Publish).for_organization(account.target == PostTargetType::Page);
+        let reply = self.send(request, Sent::Publishes, call).await?;
+        let urn = created_urn(&reply, &["$URN", "id"], "the comment")?;
+        Ok(StepOutcome::new(urn, reply.rate))
     }
 
     /// Pages back through the author's posts (`start`/`count`, newest first) until it passes
@@ -434,8 +469,33 @@ pub(crate) fn unescape_little_text(text: &str) -> String {
     out
 }
 
+/// What a 201 created: the URN in `x-restli-id` (or `x-linkedin-id`), else the first of
+/// `fields` in the body. Neither is an unknown outcome: it exists, but Herald cannot name it.
+fn created_urn(reply: &Reply, fields: &[&str], what: &str) -> Result<String, PlatformFailure> {
+    if let Some(id) = reply
+        .header("x-restli-id")
+        .or_else(|| reply.header("x-linkedin-id"))
+    {
+        return Ok(id.to_owned());
+    }
+    let value: Value = reply.json(P, Sent::Publishes)?;
+    fields
+        .iter()
+        .find_map(|field| value.get(field).and_then(Value::as_str))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            PlatformFailure::new(
+                ErrorClass::UnknownOutcome,
+                P,
+                format!("LinkedIn accepted {what} but named no id"),
+            )
+            .with_status(reply.status.as_u16())
+            .with_hint(hints::UNKNOWN_OUTCOME)
+        })
+}
+
 /// URNs in a path are percent-encoded (`urn%3Ali%3Aimage%3A...`).
-fn encode_urn(urn: &str) -> String {
+pub(super) fn encode_urn(urn: &str) -> String {
     url::form_urlencoded::byte_serialize(urn.as_bytes()).collect()
 }
 

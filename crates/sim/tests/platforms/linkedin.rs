@@ -6,12 +6,12 @@ use serde_json::{Value, json};
 use crate::common::{REDIRECT, Sim, enc, eventually, fast_config};
 
 pub(crate) const PERSONAL: (&str, &str) = ("herald-dev-linkedin", "herald-dev-linkedin-secret");
-const COMPANY: (&str, &str) = (
+pub(crate) const COMPANY: (&str, &str) = (
     "herald-dev-linkedin-company",
     "herald-dev-linkedin-company-secret",
 );
 pub(crate) const PERSONAL_SCOPES: &str = "openid profile email w_member_social";
-const COMPANY_SCOPES: &str =
+pub(crate) const COMPANY_SCOPES: &str =
     "openid profile email w_organization_social r_organization_social r_organization_admin";
 const VERSION: &str = "202511";
 
@@ -71,7 +71,7 @@ pub(crate) fn post_body(author: &str, commentary: &str, image: Option<&str>) -> 
 }
 
 /// initializeUpload, PUT the bytes, and wait for AVAILABLE.
-async fn upload_image(sim: &Sim, token: &str, owner: &str) -> String {
+pub(crate) async fn upload_image(sim: &Sim, token: &str, owner: &str) -> String {
     let init: Value = rest(
         sim,
         reqwest::Method::POST,

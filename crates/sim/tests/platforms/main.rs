@@ -16,6 +16,7 @@ mod instagram;
 mod instagram_media;
 mod limits;
 mod linkedin;
+mod linkedin_media;
 mod telegram;
 mod threads;
 mod threads_media;
