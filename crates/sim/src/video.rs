@@ -6,7 +6,6 @@ use std::io::Cursor;
 pub(crate) use herald_domain::{VideoError, VideoInfo};
 
 /// What the bytes of an uploaded or fetched video say about it.
-#[cfg_attr(not(test), allow(dead_code))] // until the video flows use it
 pub(crate) fn probe(bytes: &[u8]) -> Result<VideoInfo, VideoError> {
     VideoInfo::read(Cursor::new(bytes))
 }
