@@ -15,5 +15,7 @@ mod instagram;
 mod limits;
 mod linkedin;
 mod telegram;
+mod telegram_media;
 mod threads;
 mod twitter;
+mod x_media;
