@@ -316,7 +316,8 @@ impl Telegram {
     }
 
     /// `sendVideo` with the file uploaded (at most 50 MB, so reading it whole is bounded),
-    /// its facts given so clients lay it out before it loads, and streaming allowed.
+    /// its facts given so clients lay it out before it loads, and streaming allowed. A video
+    /// Herald has only as a URL goes by URL (Telegram fetches up to 20 MB).
     async fn video_request(
         &self,
         token: &SecretString,
@@ -324,6 +325,24 @@ impl Telegram {
         caption: &str,
         media: &MediaInput,
     ) -> Result<reqwest::RequestBuilder, PlatformFailure> {
+        if let (None, Some(url)) = (&media.body, &media.public_url) {
+            let mut body = json!({
+                "chat_id": chat_value(chat),
+                "video": url,
+                "caption": caption,
+                "supports_streaming": true,
+            });
+            if let Some(info) = &media.video {
+                body["duration"] = json!(info.duration_ms.div_ceil(1000));
+                body["width"] = json!(info.width);
+                body["height"] = json!(info.height);
+            }
+            return Ok(self
+                .http
+                .client()
+                .post(self.method(token, "sendVideo"))
+                .json(&body));
+        }
         let mut form = Form::new()
             .text("chat_id", chat.to_string())
             .part("video", video_part(media).await?)
@@ -466,8 +485,14 @@ async fn group_form(
     for (i, item) in items.iter().enumerate() {
         let name = format!("item{i}");
         let mut entry = if item.is_video() {
-            form = form.part(name.clone(), video_part(item).await?);
-            let mut entry = json!({"type": "video", "media": format!("attach://{name}"), "supports_streaming": true});
+            let media = match (&item.body, &item.public_url) {
+                (None, Some(url)) => url.clone(),
+                _ => {
+                    form = form.part(name.clone(), video_part(item).await?);
+                    format!("attach://{name}")
+                }
+            };
+            let mut entry = json!({"type": "video", "media": media, "supports_streaming": true});
             if let Some(info) = &item.video {
                 entry["duration"] = json!(info.duration_ms.div_ceil(1000));
                 entry["width"] = json!(info.width);

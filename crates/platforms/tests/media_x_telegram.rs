@@ -440,6 +440,34 @@ async fn a_telegram_video_is_sent_with_send_video() {
 }
 
 #[tokio::test]
+async fn a_telegram_video_known_only_by_its_url_is_sent_by_url() {
+    let sim = start(fast()).await;
+    let account = sim.telegram_account(None).await;
+    let bytes = std::fs::read(fixture_path("short-640x360-1s.mp4")).expect("fixture");
+    let hosted: Value = sim
+        .http
+        .post(sim.server.url("/_sim/media"))
+        .header("content-type", "video/mp4")
+        .body(bytes.clone())
+        .send()
+        .await
+        .expect("hosted")
+        .json()
+        .await
+        .expect("JSON");
+    let info = VideoInfo::read(std::io::Cursor::new(&bytes)).expect("readable");
+    let mut media = MediaInput::video(MediaBody::Memory(bytes.into()), info.bytes, info);
+    media.body = None;
+    media.public_url = hosted["url"].as_str().map(str::to_owned);
+    let post = content("By URL", 1);
+    let (_, failure) = run(&sim.platforms, &account, &post, &[media]).await;
+    assert!(failure.is_none(), "{failure:?}");
+    let posts = sim.posts("telegram").await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["media_types"], serde_json::json!(["video/mp4"]));
+}
+
+#[tokio::test]
 async fn a_quicktime_video_is_refused_for_telegram_before_sending() {
     let sim = start(fast()).await;
     let account = sim.telegram_account(None).await;
