@@ -252,7 +252,7 @@ pub struct XConfig {
     /// A video's shortest and longest duration (X: 0.5 to 140 s).
     pub video_min_duration_ms: u64,
     pub video_max_duration_ms: u64,
-    /// A video's smallest and largest frame (X: 32x32 to 1280x1024).
+    /// A video's smallest and largest frame (X: 32x32 to 1280x1024, in either orientation).
     pub video_min_dimension: u32,
     pub video_max_width: u32,
     pub video_max_height: u32,

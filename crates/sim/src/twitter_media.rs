@@ -202,10 +202,12 @@ fn check_video(x: &crate::config::XConfig, bytes: &[u8]) -> (Option<VideoInfo>, 
             "Duration too short, minimum:{}, actual:{}",
             x.video_min_duration_ms, info.duration_ms
         ))
-    } else if info.width < x.video_min_dimension
-        || info.height < x.video_min_dimension
-        || info.width > x.video_max_width
-        || info.height > x.video_max_height
+    } else if info.width.min(info.height) < x.video_min_dimension
+        // Either orientation: X documents 1280x1024 as the largest frame and recommends
+        // 720x1280 for portrait, so the long side is held to the width and the short side
+        // to the height.
+        || info.width.max(info.height) > x.video_max_width
+        || info.width.min(info.height) > x.video_max_height
     {
         Some(format!(
             "Invalid dimensions {}x{}, minimum:{min}x{min}, maximum:{}x{}",

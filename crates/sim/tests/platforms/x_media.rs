@@ -196,6 +196,11 @@ async fn videos_outside_x_s_limits_fail_processing_with_the_reason() {
     }
     let (_, processing) = processed(&sim, &token, "clip-640x360-3s.mov", "video/quicktime").await;
     assert_eq!(processing["state"], "succeeded", "MOV with H.264 is taken");
+    let (_, processing) = processed(&sim, &token, "portrait-720x1280-4s.mp4", "video/mp4").await;
+    assert_eq!(
+        processing["state"], "succeeded",
+        "a 9:16 720x1280 video is taken"
+    );
     assert!(sim.posts("twitter").await.is_empty());
 }
 
