@@ -468,6 +468,28 @@ async fn a_telegram_video_known_only_by_its_url_is_sent_by_url() {
 }
 
 #[tokio::test]
+async fn a_telegram_upload_over_the_bot_limit_is_permanent_with_a_hint() {
+    let mut config = fast();
+    config.telegram.file_upload_max_bytes = 50_000;
+    let sim = start(config).await;
+    let account = sim.telegram_account(None).await;
+    let post = content("Too big", 1);
+    let (_, failure) = run(
+        &sim.platforms,
+        &account,
+        &post,
+        &[video("landscape-1280x720-4s.mp4")],
+    )
+    .await;
+    let (step, failure) = failure.expect("refused");
+    assert_eq!(step, "publish");
+    assert_eq!(failure.class, ErrorClass::Permanent);
+    assert_eq!(failure.status, Some(413));
+    assert!(failure.hint.unwrap_or_default().contains("50 MB"));
+    assert!(sim.posts("telegram").await.is_empty());
+}
+
+#[tokio::test]
 async fn a_quicktime_video_is_refused_for_telegram_before_sending() {
     let sim = start(fast()).await;
     let account = sim.telegram_account(None).await;
