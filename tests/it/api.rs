@@ -14,4 +14,5 @@ mod media;
 mod oauth;
 mod posts;
 mod surface;
+mod telegram_comments;
 mod webhooks;

@@ -602,6 +602,14 @@ pub(crate) async fn connect_telegram(
             ));
         }
     };
+    // Recorded so that a `first_comment` for a channel without comments is refused at
+    // enqueue (`posts::check`).
+    state
+        .inner
+        .store
+        .connections()
+        .set_discussion_group(connection.id, channel.linked_chat_id)
+        .await?;
     Ok((status, Json(connection_out(&connection, None))).into_response())
 }
 

@@ -190,6 +190,9 @@ pub struct TelegramChannel {
     pub title: Option<String>,
     /// Public channels have one; URLs use it (`t.me/{username}/{id}`).
     pub username: Option<String>,
+    /// The channel's linked discussion group (`getChat`'s `linked_chat_id`), where its
+    /// comments live; `None`: the channel takes no comments.
+    pub linked_chat_id: Option<i64>,
 }
 
 #[cfg(test)]

@@ -339,6 +339,9 @@ fn twitter(
         if is_read_only(headers) {
             return failure(ErrorClass::Permanent).with_hint(hints::X_READ_ONLY);
         }
+        if lower.contains("reply to this conversation is not allowed") {
+            return failure(ErrorClass::Permanent).with_hint(hints::X_REPLY_NOT_SUMMONED);
+        }
         if call.operation == Operation::Publish && call.with_media {
             return failure(ErrorClass::Permanent)
                 .with_herald_code(Code::MediaNotAllowed)
@@ -603,8 +606,12 @@ fn telegram(status: u16, json: &Value, body: &str, now: DateTime<Utc>) -> Platfo
             .with_retry_at(now + TimeDelta::seconds(1)),
         401 | 404 => failure(ErrorClass::ReconnectRequired).with_hint(hints::TELEGRAM_BAD_TOKEN),
         403 => failure(ErrorClass::Permanent).with_hint(hints::TELEGRAM_NOT_ADMIN),
+        413 => failure(ErrorClass::Permanent).with_hint(hints::TELEGRAM_TOO_LARGE),
         400 if lower.contains("too long") => {
             failure(ErrorClass::Permanent).with_hint(hints::TELEGRAM_TOO_LONG)
+        }
+        400 if lower.contains("video") => {
+            failure(ErrorClass::Permanent).with_hint(hints::TELEGRAM_VIDEO)
         }
         400 if lower.contains("http url") || lower.contains("wrong file") => {
             failure(ErrorClass::Permanent).with_hint(hints::TELEGRAM_PHOTO_URL)

@@ -63,6 +63,14 @@ pub const X_UNAUTHORIZED: &str = "The X access token expired (tokens last 2 hour
 pub const X_READ_ONLY: &str = "The X app is not allowed to write (x-access-level is not \
     read-write): set the app permissions to \"Read and write\" in the developer portal, then \
     reconnect the account";
+pub const X_MEDIA_PROCESSING: &str = "X could not process the media. X takes videos as MP4 or \
+    MOV with H.264 video and AAC audio, 0.5 to 140 seconds, 32x32 to 1280x1024 pixels, an aspect \
+    ratio between 1:3 and 3:1 and at most 60 fps (images: JPEG, PNG, GIF or WebP up to 5 MB): \
+    re-encode the file to fit and post again";
+pub const X_REPLY_NOT_SUMMONED: &str = "X's self-serve API tiers only allow a reply when the \
+    post's author summoned the account (mentioned it or quoted one of its posts), so the first \
+    comment was refused while the post itself went out. Use an enterprise X API tier, or drop \
+    `first_comment` for X targets";
 pub const X_DUPLICATE: &str = "X refuses a post identical to a recent one: change the text";
 pub const X_FORBIDDEN: &str = "X refused the request: check the app has \"Read and write\" \
     permissions and the token has tweet.write (and media.write for images); reconnect after \
@@ -223,6 +231,13 @@ pub const TELEGRAM_MIGRATED: &str = "The group was upgraded to a supergroup and 
     connect the channel again with the id Telegram reported";
 pub const TELEGRAM_PHOTO_URL: &str = "Telegram could not fetch the photo URL (at most 5 MB by \
     URL): Herald uploads the file instead when it has the bytes";
+pub const TELEGRAM_TOO_LARGE: &str = "Telegram bots may upload files of at most 50 MB: \
+    compress the video or send a shorter one";
+pub const TELEGRAM_VIDEO: &str = "Telegram plays MPEG4 videos (MP4 with H.264 or HEVC): convert \
+    the video to MP4 and post again";
+pub const TELEGRAM_NO_DISCUSSION: &str = "Comments on a Telegram channel live in its linked \
+    discussion group: link one (channel settings > Discussion), add the bot to it, and connect \
+    the channel again; or drop `first_comment` for this channel";
 pub const TELEGRAM_RATE: &str = "Telegram flood control: Herald waits the retry_after seconds \
     Telegram asked for (about 1 message per second per chat, 20 per minute per group)";
 

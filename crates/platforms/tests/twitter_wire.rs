@@ -238,7 +238,8 @@ async fn an_image_post_uploads_first_then_attaches_the_media_id() {
     .await
     .unwrap();
     let keys: Vec<_> = outcomes.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(keys, ["media:0", "publish"]);
+    // An image is ready once uploaded: its wait step makes no call (`expect(1)` above).
+    assert_eq!(keys, ["media:0", "media:0:ready", "publish"]);
     assert!(!published(&outcomes).is_degraded());
 }
 

@@ -241,8 +241,42 @@ pub struct XConfig {
     pub image_max_dimension: u32,
     /// Uploaded media can be attached for this long.
     pub media_expires_secs: u64,
-    /// GIF and video uploads stay `in_progress` for this long after FINALIZE.
+    /// GIF and video uploads stay `pending`, then `in_progress`, for this long after
+    /// FINALIZE.
     pub media_processing_ms: u64,
+    /// The largest video `initialize` accepts (X: 512 MB).
+    pub video_max_bytes: u64,
+    /// The largest APPEND chunk. X's v1.1 APPEND documentation says 5 MB; the v2 endpoints
+    /// state no limit (unconfirmed), so `None` turns the check off.
+    pub append_max_bytes: Option<u64>,
+    /// A video's shortest and longest duration (X: 0.5 to 140 s).
+    pub video_min_duration_ms: u64,
+    pub video_max_duration_ms: u64,
+    /// A video's smallest and largest frame (X: 32x32 to 1280x1024, in either orientation).
+    pub video_min_dimension: u32,
+    pub video_max_width: u32,
+    pub video_max_height: u32,
+    /// The widest a video may be: width over height at most this, and height over width too
+    /// (X: 3, i.e. 1:3 to 3:1).
+    pub video_max_aspect: f64,
+    pub video_max_frame_rate: f64,
+    /// Who may reply to a post (the first comment is a reply).
+    pub reply_policy: XReplyPolicy,
+    /// Under `summoned_only`, whether a reply to one's own post counts as summoned. X has not
+    /// said (unconfirmed), so both readings can be tested; the stricter one is the default.
+    pub self_reply_is_summoned: bool,
+}
+
+/// X's reply restriction. Since 2026-02-23 the self-serve (pay-per-use) tiers may reply only
+/// when the original post's author summoned the replier (mentioned the account or quoted one
+/// of its posts); enterprise access may reply to anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XReplyPolicy {
+    /// Any reply is accepted (enterprise access, and X before the restriction).
+    Open,
+    /// A reply is refused (403) unless the replier was summoned.
+    SummonedOnly,
 }
 
 impl Default for XConfig {
@@ -265,6 +299,17 @@ impl Default for XConfig {
             image_max_dimension: 4096,
             media_expires_secs: 86_400,
             media_processing_ms: 1_000,
+            video_max_bytes: 512 * 1024 * 1024,
+            append_max_bytes: Some(5 * 1024 * 1024),
+            video_min_duration_ms: 500,
+            video_max_duration_ms: 140_000,
+            video_min_dimension: 32,
+            video_max_width: 1280,
+            video_max_height: 1024,
+            video_max_aspect: 3.0,
+            video_max_frame_rate: 60.0,
+            reply_policy: XReplyPolicy::Open,
+            self_reply_is_summoned: false,
         }
     }
 }
@@ -559,6 +604,11 @@ pub struct TelegramConfig {
     pub max_caption_chars: usize,
     pub photo_upload_max_bytes: u64,
     pub photo_url_max_bytes: u64,
+    /// The largest file a multipart upload may carry (the Bot API documents 50 MB; the error
+    /// for a larger one, 413 "Request Entity Too Large", is unconfirmed).
+    pub file_upload_max_bytes: u64,
+    /// The largest video the server fetches from a URL (20 MB).
+    pub file_url_max_bytes: u64,
 }
 
 impl Default for TelegramConfig {
@@ -571,6 +621,8 @@ impl Default for TelegramConfig {
             max_caption_chars: 1_024,
             photo_upload_max_bytes: 10 * 1024 * 1024,
             photo_url_max_bytes: 5 * 1024 * 1024,
+            file_upload_max_bytes: 50 * 1024 * 1024,
+            file_url_max_bytes: 20 * 1024 * 1024,
         }
     }
 }

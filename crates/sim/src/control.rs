@@ -125,6 +125,14 @@ fn fixtures_json(fixtures: &Fixtures) -> Value {
         if let Some(chat) = fixtures.telegram.chats.iter().find(|c| !can_post(c)) {
             value["telegram"]["closed_chat_id"] = json!(chat.id);
         }
+        if let Some(chat) = fixtures
+            .telegram
+            .chats
+            .iter()
+            .find(|c| can_post(c) && c.kind == "channel" && c.linked_chat_id.is_none())
+        {
+            value["telegram"]["unlinked_chat_id"] = json!(chat.id);
+        }
     }
     let defaults = [
         ("twitter", fixtures.twitter.first().map(|u| u.id.clone())),

@@ -182,6 +182,9 @@ pub struct TelegramChat {
     #[serde(rename = "type")]
     pub kind: String,
     pub members: Vec<TelegramMember>,
+    /// A channel's discussion group, or a discussion group's channel (`getChat`'s
+    /// `linked_chat_id`, set on both sides). A channel's comments live in its group.
+    pub linked_chat_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -210,6 +213,12 @@ pub const DEV_BOT_TOKEN: &str = "7000000001:AAHeraldDevBotToken00000000000000000
 pub const DEV_CHANNEL_ID: i64 = -1_001_000_000_001;
 /// A channel the development bot is not an admin of (posting answers 403).
 pub const CLOSED_CHANNEL_ID: i64 = -1_001_000_000_002;
+/// The discussion group linked to [`DEV_CHANNEL_ID`], where its comments live; the
+/// development bot is a member.
+pub const DEV_DISCUSSION_ID: i64 = -1_001_000_000_003;
+/// A channel where the development bot may post but that has no discussion group (so no
+/// comments).
+pub const UNLINKED_CHANNEL_ID: i64 = -1_001_000_000_004;
 
 impl Default for Fixtures {
     fn default() -> Self {
@@ -352,6 +361,7 @@ impl Default for Fixtures {
                             status: "administrator".to_owned(),
                             can_post_messages: true,
                         }],
+                        linked_chat_id: Some(DEV_DISCUSSION_ID),
                     },
                     TelegramChat {
                         id: CLOSED_CHANNEL_ID,
@@ -359,6 +369,31 @@ impl Default for Fixtures {
                         title: "Herald Closed Channel".to_owned(),
                         kind: "channel".to_owned(),
                         members: Vec::new(),
+                        linked_chat_id: None,
+                    },
+                    TelegramChat {
+                        id: DEV_DISCUSSION_ID,
+                        username: None,
+                        title: "Herald Dev Channel Chat".to_owned(),
+                        kind: "supergroup".to_owned(),
+                        members: vec![TelegramMember {
+                            user_id: 7_000_000_001,
+                            status: "member".to_owned(),
+                            can_post_messages: false,
+                        }],
+                        linked_chat_id: Some(DEV_CHANNEL_ID),
+                    },
+                    TelegramChat {
+                        id: UNLINKED_CHANNEL_ID,
+                        username: Some("herald_unlinked_channel".to_owned()),
+                        title: "Herald Unlinked Channel".to_owned(),
+                        kind: "channel".to_owned(),
+                        members: vec![TelegramMember {
+                            user_id: 7_000_000_001,
+                            status: "administrator".to_owned(),
+                            can_post_messages: true,
+                        }],
+                        linked_chat_id: None,
                     },
                 ],
             },

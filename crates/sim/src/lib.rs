@@ -51,6 +51,7 @@ mod server;
 mod state;
 mod telegram;
 mod telegram_format;
+mod telegram_media;
 mod threads;
 mod threads_oauth;
 mod twitter;
@@ -60,14 +61,15 @@ mod video;
 
 pub use config::{
     ContainerVideoSpec, FacebookConfig, FetchConfig, InstagramConfig, Limit, LinkedInConfig,
-    MetaConfig, SimConfig, TelegramConfig, ThreadsConfig, TokenConfig, XConfig, XTier,
+    MetaConfig, SimConfig, TelegramConfig, ThreadsConfig, TokenConfig, XConfig, XReplyPolicy,
+    XTier,
 };
 pub use faults::{FaultAction, FaultRule};
 pub use fixtures::{
-    AppFixture, AppPlatform, CLOSED_CHANNEL_ID, DEV_BOT_TOKEN, DEV_CHANNEL_ID, FacebookFixtures,
-    FacebookPage, FacebookUser, Fixtures, InstagramAccount, LinkedInFixtures, LinkedInMember,
-    LinkedInOrganization, TelegramBot, TelegramChat, TelegramFixtures, TelegramMember, ThreadsUser,
-    XUser,
+    AppFixture, AppPlatform, CLOSED_CHANNEL_ID, DEV_BOT_TOKEN, DEV_CHANNEL_ID, DEV_DISCUSSION_ID,
+    FacebookFixtures, FacebookPage, FacebookUser, Fixtures, InstagramAccount, LinkedInFixtures,
+    LinkedInMember, LinkedInOrganization, TelegramBot, TelegramChat, TelegramFixtures,
+    TelegramMember, ThreadsUser, UNLINKED_CHANNEL_ID, XUser,
 };
 pub use imaging::{jpeg, jpeg_of_size, png};
 pub use server::{SimServer, run, spawn};

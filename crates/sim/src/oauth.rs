@@ -370,7 +370,9 @@ pub(crate) fn authorize(
         let method = q
             .get("code_challenge_method")
             .map_or("plain", String::as_str);
-        if challenge.is_empty() || !(method == "S256" || method == "plain") {
+        // X takes the method in any letter case (`s256` as well as `S256`).
+        let known = method.eq_ignore_ascii_case("S256") || method.eq_ignore_ascii_case("plain");
+        if challenge.is_empty() || !known {
             return refuse(Refusal::Redirect(
                 "invalid_request",
                 "Missing or invalid PKCE code_challenge".into(),

@@ -1,6 +1,7 @@
 //! The Telegram Bot API under `/telegram/bot{token}/{method}`: getMe, getChat,
-//! getChatMember, getChatAdministrators, sendMessage and sendPhoto, with parameters as query,
-//! form, JSON or multipart, like the real server.
+//! getChatMember, getChatAdministrators, sendMessage and sendPhoto (sendVideo and
+//! sendMediaGroup in `telegram_media.rs`), with parameters as query, form, JSON or multipart,
+//! like the real server.
 //!
 //! A malformed token path is 404, an unknown token 401. Chats are found by `@username` or
 //! numeric id ("chat not found" otherwise). Posting needs the bot to be in the chat (403
@@ -11,6 +12,15 @@
 //! per chat, 20 per minute per group and 30 per second per bot: beyond that, 429 with
 //! `parameters.retry_after`. Errors are `{ok:false, error_code, description}` with the same
 //! HTTP status.
+//!
+//! A channel may have a linked discussion group (`getChat`'s `linked_chat_id`, on both
+//! sides), where its comments live: every channel post is copied into the group as an
+//! automatic forward, taking the group's next message id. A reply may name a message of
+//! another chat (`reply_parameters.chat_id`, Bot API 7.0): a message sent to the discussion
+//! group replying to a post of its channel is recorded as a comment on that post (its
+//! `/_sim/posts` entry has `reply_to` = the channel post's id) and is answered with the
+//! automatic forward as `reply_to_message` and its thread id. How a live group threads such
+//! a cross-chat reply is unconfirmed; this is the simulator's model of it.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -29,6 +39,7 @@ use crate::imaging::{self, ImageFormat};
 use crate::request::{Params, json, random_token};
 use crate::state::{Platform, SharedSim, SimPost, World, iso_millis};
 use crate::telegram_format::{length, visible_text};
+use crate::telegram_media;
 
 const METHODS: &[&str] = &[
     "getMe",
@@ -37,19 +48,27 @@ const METHODS: &[&str] = &[
     "getChatAdministrators",
     "sendMessage",
     "sendPhoto",
+    "sendVideo",
+    "sendMediaGroup",
 ];
 
 #[derive(Debug, Clone)]
-struct FileInfo {
-    width: u32,
-    height: u32,
-    size: usize,
+pub(crate) struct FileInfo {
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) size: usize,
+    /// `image/jpeg`, `video/mp4`, ...
+    pub(crate) mime: String,
+    /// A video's length in seconds (0 for photos).
+    pub(crate) duration: u64,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct TelegramState {
     last_message: HashMap<i64, i64>,
-    files: HashMap<String, FileInfo>,
+    pub(crate) files: HashMap<String, FileInfo>,
+    /// (channel, post) -> the id of the post's automatic forward in the linked group.
+    auto_forwards: HashMap<(i64, i64), i64>,
 }
 
 pub(crate) fn routes() -> Router<SharedSim> {
@@ -64,7 +83,7 @@ pub(crate) fn canonical_method(name: &str) -> String {
         .map_or_else(|| name.to_owned(), |m| (*m).to_owned())
 }
 
-fn error(code: u16, description: &str) -> Response {
+pub(crate) fn error(code: u16, description: &str) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
     json(
         status,
@@ -72,7 +91,7 @@ fn error(code: u16, description: &str) -> Response {
     )
 }
 
-fn bad_request(description: &str) -> Response {
+pub(crate) fn bad_request(description: &str) -> Response {
     error(400, &format!("Bad Request: {description}"))
 }
 
@@ -88,7 +107,7 @@ fn too_many(retry_after: u64) -> Response {
     )
 }
 
-fn ok(result: &Value) -> Response {
+pub(crate) fn ok(result: &Value) -> Response {
     json(StatusCode::OK, json!({"ok": true, "result": result}))
 }
 
@@ -146,7 +165,7 @@ fn chat_kind_name(chat: &TelegramChat) -> &str {
 }
 
 /// Whether the bot may post in the chat, or the Bot API's refusal.
-fn may_post(chat: &TelegramChat, bot: &TelegramBot) -> Result<(), Response> {
+pub(crate) fn may_post(chat: &TelegramChat, bot: &TelegramBot) -> Result<(), Response> {
     let (status, can_post) = standing(chat, bot);
     let kind = chat_kind_name(chat);
     match status.as_str() {
@@ -171,7 +190,7 @@ fn user_json(bot: &TelegramBot) -> Value {
     json!({"id": bot.id, "is_bot": true, "first_name": bot.first_name, "username": bot.username})
 }
 
-fn chat_json(chat: &TelegramChat) -> Value {
+pub(crate) fn chat_json(chat: &TelegramChat) -> Value {
     let mut value = json!({"id": chat.id, "title": chat.title, "type": chat.kind});
     if let Some(username) = &chat.username {
         value["username"] = json!(username);
@@ -253,11 +272,16 @@ async fn handle(
         "getChatAdministrators" => get_chat_administrators(&sim, &bot, &params),
         "sendMessage" => send_message(&sim, &bot, &params),
         "sendPhoto" => send_photo(&sim, &bot, &params).await,
+        "sendVideo" => telegram_media::send_video(&sim, &bot, &params).await,
+        "sendMediaGroup" => telegram_media::send_media_group(&sim, &bot, &params).await,
         _ => error(404, "Not Found"),
     }
 }
 
-fn chat_param<'a>(world: &'a World, params: &Params) -> Result<&'a TelegramChat, Response> {
+pub(crate) fn chat_param<'a>(
+    world: &'a World,
+    params: &Params,
+) -> Result<&'a TelegramChat, Response> {
     let Some(chat_id) = params.non_empty("chat_id") else {
         return Err(bad_request("chat_id is empty"));
     };
@@ -284,6 +308,9 @@ fn get_chat(sim: &SharedSim, bot: &TelegramBot, params: &Params) -> Response {
         return bad_request("chat not found");
     }
     let mut value = chat_json(chat);
+    if let Some(linked) = chat.linked_chat_id {
+        value["linked_chat_id"] = json!(linked);
+    }
     value["accent_color_id"] = json!(0);
     value["max_reaction_count"] = json!(11);
     ok(&value)
@@ -346,7 +373,12 @@ fn get_chat_administrators(sim: &SharedSim, bot: &TelegramBot, params: &Params) 
 }
 
 /// Takes a slot in the per-chat, per-group and per-bot windows, or answers 429.
-fn take_windows(world: &mut World, bot: &TelegramBot, chat: i64, now: u64) -> Result<(), Response> {
+pub(crate) fn take_windows(
+    world: &mut World,
+    bot: &TelegramBot,
+    chat: i64,
+    now: u64,
+) -> Result<(), Response> {
     let config = world.config.telegram.clone();
     let enabled = world.config.rate_limits;
     let keys = [
@@ -369,39 +401,36 @@ fn take_windows(world: &mut World, bot: &TelegramBot, chat: i64, now: u64) -> Re
     Ok(())
 }
 
-/// A new message in the chat, recorded for `/_sim/posts`.
-fn new_message(
-    world: &mut World,
-    bot: &TelegramBot,
-    chat: &TelegramChat,
-    text: &str,
-    media: Vec<String>,
-    reply_to: Option<i64>,
-    now: u64,
-) -> Value {
-    let id = {
-        let last = world.telegram.last_message.entry(chat.id).or_insert(0);
+/// The chat's next message id. A channel post is also copied into the channel's discussion
+/// group, where its automatic forward takes the group's next id.
+pub(crate) fn next_message_id(world: &mut World, chat: &TelegramChat) -> i64 {
+    let mut bump = |chat_id: i64| {
+        let last = world.telegram.last_message.entry(chat_id).or_insert(0);
         *last += 1;
         *last
     };
-    let url = match &chat.username {
+    let id = bump(chat.id);
+    if chat.kind == "channel"
+        && let Some(group) = chat.linked_chat_id
+    {
+        let forward = bump(group);
+        world.telegram.auto_forwards.insert((chat.id, id), forward);
+    }
+    id
+}
+
+pub(crate) fn message_url(chat: &TelegramChat, id: i64) -> String {
+    match &chat.username {
         Some(username) => format!("https://t.me/{username}/{id}"),
         None => format!(
             "https://t.me/c/{}/{id}",
             chat.id.to_string().trim_start_matches("-100")
         ),
-    };
-    world.record_post(SimPost {
-        platform: Platform::Telegram.as_str(),
-        account: chat.id.to_string(),
-        id: id.to_string(),
-        text: text.to_owned(),
-        media,
-        media_types: Vec::new(),
-        reply_to: reply_to.map(|r| r.to_string()),
-        url,
-        created_at: iso_millis(now),
-    });
+    }
+}
+
+/// A message's common fields: id, date, chat and who sent it.
+pub(crate) fn message_json(bot: &TelegramBot, chat: &TelegramChat, id: i64, now: u64) -> Value {
     let mut message = json!({"message_id": id, "date": now / 1000, "chat": chat_json(chat)});
     if chat.kind == "channel" {
         message["sender_chat"] = chat_json(chat);
@@ -411,38 +440,151 @@ fn new_message(
     message
 }
 
-/// The message being replied to, if any (it must exist in the chat).
-fn reply_target(
+/// What a post is, for `/_sim/posts`.
+pub(crate) struct Posted<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) media: Vec<String>,
+    pub(crate) media_types: Vec<String>,
+    pub(crate) reply_to: Option<&'a ReplyTo>,
+}
+
+/// Records a post (a message, or the first message of a media group) for `/_sim/posts`.
+pub(crate) fn record(
+    world: &mut World,
+    chat: &TelegramChat,
+    id: i64,
+    posted: Posted<'_>,
+    now: u64,
+) {
+    world.record_post(SimPost {
+        platform: Platform::Telegram.as_str(),
+        account: chat.id.to_string(),
+        id: id.to_string(),
+        text: posted.text.to_owned(),
+        media: posted.media,
+        media_types: posted.media_types,
+        reply_to: posted.reply_to.map(|r| r.message_id.to_string()),
+        url: message_url(chat, id),
+        created_at: iso_millis(now),
+    });
+}
+
+/// A new message in the chat, recorded for `/_sim/posts`, with its reply fields.
+pub(crate) fn new_message(
+    world: &mut World,
+    bot: &TelegramBot,
+    chat: &TelegramChat,
+    posted: Posted<'_>,
+    now: u64,
+) -> Value {
+    let id = next_message_id(world, chat);
+    let reply_to = posted.reply_to.cloned();
+    record(world, chat, id, posted, now);
+    let mut message = message_json(bot, chat, id, now);
+    if let Some(reply) = &reply_to {
+        reply_fields(world, chat, reply, &mut message, now);
+    }
+    message
+}
+
+/// The message a new one replies to: in the same chat, or (`reply_parameters.chat_id`) in
+/// another one the bot can see.
+#[derive(Debug, Clone)]
+pub(crate) struct ReplyTo {
+    pub(crate) chat: TelegramChat,
+    pub(crate) message_id: i64,
+}
+
+/// Fills `reply_to_message` (and for a comment in a channel's discussion group, the thread
+/// of the post's automatic forward, plus `external_reply` naming the channel post).
+fn reply_fields(
     world: &World,
     chat: &TelegramChat,
+    reply: &ReplyTo,
+    message: &mut Value,
+    now: u64,
+) {
+    let date = now / 1000;
+    if reply.chat.id == chat.id {
+        message["reply_to_message"] =
+            json!({"message_id": reply.message_id, "chat": chat_json(chat), "date": date});
+        return;
+    }
+    message["external_reply"] = json!({
+        "origin": {"type": "channel", "chat": chat_json(&reply.chat), "message_id": reply.message_id, "date": date},
+        "chat": chat_json(&reply.chat),
+        "message_id": reply.message_id,
+    });
+    if chat.linked_chat_id == Some(reply.chat.id)
+        && let Some(&forward) = world
+            .telegram
+            .auto_forwards
+            .get(&(reply.chat.id, reply.message_id))
+    {
+        message["message_thread_id"] = json!(forward);
+        message["reply_to_message"] = json!({
+            "message_id": forward,
+            "chat": chat_json(chat),
+            "sender_chat": chat_json(&reply.chat),
+            "date": date,
+            "is_automatic_forward": true,
+            "forward_origin": {"type": "channel", "chat": chat_json(&reply.chat), "message_id": reply.message_id, "date": date},
+        });
+    }
+}
+
+/// The message being replied to, if any: it must exist in its chat, which is this one unless
+/// `reply_parameters.chat_id` names another the bot is in.
+pub(crate) fn reply_target(
+    world: &World,
+    bot: &TelegramBot,
+    chat: &TelegramChat,
     params: &Params,
-) -> Result<Option<i64>, Response> {
+) -> Result<Option<ReplyTo>, Response> {
+    let not_found = || bad_request("message to be replied not found");
+    let parameters = params
+        .get("reply_parameters")
+        .and_then(|r| serde_json::from_str::<Value>(r).ok());
     let raw = params
         .get("reply_to_message_id")
         .map(str::to_owned)
         .or_else(|| {
-            params
-                .get("reply_parameters")
-                .and_then(|r| serde_json::from_str::<Value>(r).ok())
+            parameters
+                .as_ref()
                 .and_then(|r| r["message_id"].as_i64().map(|m| m.to_string()))
         });
     let Some(raw) = raw else {
         return Ok(None);
     };
-    let id: i64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| bad_request("message to be replied not found"))?;
+    let id: i64 = raw.trim().parse().map_err(|_| not_found())?;
+    let other = parameters.as_ref().and_then(|r| match &r["chat_id"] {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    });
+    let target = match other {
+        None => chat.clone(),
+        Some(other) => {
+            let found = find_chat(world, &other).ok_or_else(not_found)?;
+            if found.id != chat.id && matches!(standing(found, bot).0.as_str(), "left" | "kicked") {
+                return Err(not_found());
+            }
+            found.clone()
+        }
+    };
     let last = world
         .telegram
         .last_message
-        .get(&chat.id)
+        .get(&target.id)
         .copied()
         .unwrap_or(0);
     if id < 1 || id > last {
-        return Err(bad_request("message to be replied not found"));
+        return Err(not_found());
     }
-    Ok(Some(id))
+    Ok(Some(ReplyTo {
+        chat: target,
+        message_id: id,
+    }))
 }
 
 fn send_message(sim: &SharedSim, bot: &TelegramBot, params: &Params) -> Response {
@@ -469,19 +611,21 @@ fn send_message(sim: &SharedSim, bot: &TelegramBot, params: &Params) -> Response
     if length(&visible) > world.config.telegram.max_text_chars {
         return bad_request("message is too long");
     }
-    let reply_to = match reply_target(&world, &chat, params) {
+    let reply_to = match reply_target(&world, bot, &chat, params) {
         Ok(r) => r,
         Err(r) => return r,
     };
     if let Err(r) = take_windows(&mut world, bot, chat.id, now) {
         return r;
     }
-    let mut message = new_message(&mut world, bot, &chat, &visible, Vec::new(), reply_to, now);
+    let posted = Posted {
+        text: &visible,
+        media: Vec::new(),
+        media_types: Vec::new(),
+        reply_to: reply_to.as_ref(),
+    };
+    let mut message = new_message(&mut world, bot, &chat, posted, now);
     message["text"] = json!(visible);
-    if let Some(parent) = reply_to {
-        message["reply_to_message"] =
-            json!({"message_id": parent, "chat": chat_json(&chat), "date": now / 1000});
-    }
     ok(&message)
 }
 
@@ -531,31 +675,15 @@ async fn send_photo(sim: &SharedSim, bot: &TelegramBot, params: &Params) -> Resp
         };
     let (file_id, info) = match (bytes, known) {
         (_, Some(found)) => found,
-        (Some(bytes), None) => {
-            let Some(image) = imaging::sniff(&bytes).filter(|i| {
-                matches!(
-                    i.format,
-                    ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif
-                )
-            }) else {
-                return bad_request("IMAGE_PROCESS_FAILED");
-            };
-            let (w, h) = (image.width, image.height);
-            if w + h > 10_000 || w.max(h) > 20 * w.min(h) {
-                return bad_request("PHOTO_INVALID_DIMENSIONS");
-            }
-            let info = FileInfo {
-                width: w,
-                height: h,
-                size: bytes.len(),
-            };
-            (format!("AgACAgQAAxkBAAI{}", random_token(40)), info)
-        }
+        (Some(bytes), None) => match photo_file(&bytes) {
+            Ok(found) => found,
+            Err(r) => return r,
+        },
         (None, None) => return bad_request("there is no photo in the request"),
     };
     let now = sim.now_ms();
     let mut world = sim.world();
-    let reply_to = match reply_target(&world, &chat, params) {
+    let reply_to = match reply_target(&world, bot, &chat, params) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -563,15 +691,46 @@ async fn send_photo(sim: &SharedSim, bot: &TelegramBot, params: &Params) -> Resp
         return r;
     }
     world.telegram.files.insert(file_id.clone(), info.clone());
-    let mut message = new_message(
-        &mut world,
-        bot,
-        &chat,
-        &caption,
-        vec![file_id.clone()],
-        reply_to,
-        now,
-    );
+    let posted = Posted {
+        text: &caption,
+        media: vec![file_id.clone()],
+        media_types: vec![info.mime.clone()],
+        reply_to: reply_to.as_ref(),
+    };
+    let mut message = new_message(&mut world, bot, &chat, posted, now);
+    message["photo"] = photo_json(&file_id, &info);
+    if !caption.is_empty() {
+        message["caption"] = json!(caption);
+    }
+    ok(&message)
+}
+
+/// A photo's bytes checked as Telegram checks them, with a new file id.
+pub(crate) fn photo_file(bytes: &[u8]) -> Result<(String, FileInfo), Response> {
+    let Some(image) = imaging::sniff(bytes).filter(|i| {
+        matches!(
+            i.format,
+            ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif
+        )
+    }) else {
+        return Err(bad_request("IMAGE_PROCESS_FAILED"));
+    };
+    let (w, h) = (image.width, image.height);
+    if w + h > 10_000 || w.max(h) > 20 * w.min(h) {
+        return Err(bad_request("PHOTO_INVALID_DIMENSIONS"));
+    }
+    let info = FileInfo {
+        width: w,
+        height: h,
+        size: bytes.len(),
+        mime: image.format.mime().to_owned(),
+        duration: 0,
+    };
+    Ok((format!("AgACAgQAAxkBAAI{}", random_token(40)), info))
+}
+
+/// A message's `photo`: the sizes Telegram keeps (a thumbnail and one up to 1280 px).
+pub(crate) fn photo_json(file_id: &str, info: &FileInfo) -> Value {
     let scale = |max: u32| {
         let factor = f64::from(max) / f64::from(info.width.max(info.height));
         let factor = factor.min(1.0);
@@ -582,12 +741,8 @@ async fn send_photo(sim: &SharedSim, bot: &TelegramBot, params: &Params) -> Resp
     };
     let (tw, th) = scale(90);
     let (fw, fh) = scale(1280);
-    message["photo"] = json!([
+    json!([
         {"file_id": format!("{file_id}-s"), "file_unique_id": random_token(15), "file_size": info.size / 20 + 1, "width": tw, "height": th},
         {"file_id": file_id, "file_unique_id": random_token(15), "file_size": info.size, "width": fw, "height": fh},
-    ]);
-    if !caption.is_empty() {
-        message["caption"] = json!(caption);
-    }
-    ok(&message)
+    ])
 }

@@ -9,8 +9,11 @@
 //! - text is measured with the twitter-text weighting (URLs 23, CJK and emoji 2), a repeated
 //!   text repeated within `x.duplicate_window_secs` is the 403 duplicate (unless
 //!   `detect_duplicates` is off), a reply must point at an existing tweet, media ids must be
-//!   uploaded, processed and the user's own; in the free-tier mode media is refused (403)
-//!   although the upload worked;
+//!   uploaded, processed and the user's own, and a tweet carries 1-4 images or exactly one
+//!   video or GIF; in the free-tier mode media is refused (403) although the upload worked;
+//! - under `x.reply_policy = "summoned_only"` (X's self-serve tiers since 2026-02-23) a reply
+//!   is refused (403) unless the post replied to mentions the replier or quotes one of its
+//!   posts; a reply to one's own post counts only with `x.self_reply_is_summoned`;
 //! - the lookups (`GET /2/users/{id}/tweets`, `GET /2/tweets/{id}`) count against windows per
 //!   user and per app (`x.lookup_reads_per_user`, `x.lookup_reads_per_app`), which X's free
 //!   plan keeps to one call per 15 minutes: a spent window answers 429 with its
@@ -29,7 +32,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::config::Limit;
+use crate::config::{Limit, XReplyPolicy};
 use crate::limits::Usage;
 use crate::oauth::{AccessToken, Lookup, TokenKind};
 use crate::request::{bearer, json, json_as};
@@ -45,6 +48,8 @@ pub(crate) struct Tweet {
     pub(crate) text: String,
     pub(crate) media: Vec<String>,
     pub(crate) reply_to: Option<String>,
+    /// The tweet this one quotes (`quote_tweet_id`).
+    pub(crate) quote_of: Option<String>,
     pub(crate) conversation: String,
     pub(crate) created_ms: u64,
 }
@@ -425,19 +430,41 @@ fn validate_and_create(world: &mut World, token: &AccessToken, body: &[u8], now:
     if media_ids.len() > world.config.x.max_media_per_tweet {
         return invalid_request("$.media.media_ids: must have at most 4 items");
     }
+    let mut media_types = Vec::with_capacity(media_ids.len());
+    let mut moving = 0;
     for id in &media_ids {
         if !twitter_media::attachable(world, id, &token.user, now) {
             return invalid_request("Your media IDs are invalid.");
         }
+        if let Some((kind, content_type)) = twitter_media::describe(world, id) {
+            moving += usize::from(kind != twitter_media::MediaKind::Image);
+            media_types.push(content_type);
+        }
+    }
+    // "Up to 4 photos, 1 animated GIF or 1 video in a Post": a video or GIF goes alone.
+    if moving > 0 && media_ids.len() > 1 {
+        return invalid_request("Your media IDs are invalid.");
     }
     if !media_ids.is_empty() && world.config.x.free_tier_rejects_media {
         return forbidden(
             "You are not permitted to create a Tweet with media with your current access level.",
         );
     }
+    let quote_of = match object.get("quote_tweet_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if world.x.tweets.contains_key(id) => Some(id.clone()),
+        Some(_) => {
+            return invalid_request("$.quote_tweet_id: must be the id of an existing Tweet");
+        }
+    };
     let conversation = match &reply_to {
         Some(parent) => match world.x.tweets.get(parent) {
-            Some(p) => p.conversation.clone(),
+            Some(p) => {
+                if !may_reply(world, token, p) {
+                    return forbidden(REPLY_NOT_SUMMONED);
+                }
+                p.conversation.clone()
+            }
             None => {
                 return forbidden(
                     "You attempted to reply to a Tweet that is deleted or not visible to you.",
@@ -469,6 +496,7 @@ fn validate_and_create(world: &mut World, token: &AccessToken, body: &[u8], now:
         text: text.clone(),
         media: media_ids.clone(),
         reply_to: reply_to.clone(),
+        quote_of,
         conversation,
         created_ms: now,
     };
@@ -498,7 +526,7 @@ fn validate_and_create(world: &mut World, token: &AccessToken, body: &[u8], now:
         id: id.clone(),
         text: text.clone(),
         media: media_ids,
-        media_types: Vec::new(),
+        media_types,
         reply_to,
         url: format!("https://x.com/{username}/status/{id}"),
         created_at: iso_millis(now),
@@ -507,6 +535,57 @@ fn validate_and_create(world: &mut World, token: &AccessToken, body: &[u8], now:
         StatusCode::CREATED,
         json!({"data": {"id": id, "text": text, "edit_history_tweet_ids": [id]}}),
     )
+}
+
+/// X's refusal of a reply its self-serve tiers do not allow (the detail text X sends).
+const REPLY_NOT_SUMMONED: &str = "Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.";
+
+/// Whether `token`'s user may reply to `parent` under the configured reply policy: always
+/// when it is open; when summoned-only, if the parent mentions the user (`@username`) or
+/// quotes one of the user's tweets, or (with `x.self_reply_is_summoned`) is the user's own.
+fn may_reply(world: &World, token: &AccessToken, parent: &Tweet) -> bool {
+    if world.config.x.reply_policy == XReplyPolicy::Open {
+        return true;
+    }
+    if parent.author == token.user {
+        return world.config.x.self_reply_is_summoned;
+    }
+    let quoted_author = parent
+        .quote_of
+        .as_ref()
+        .and_then(|q| world.x.tweets.get(q))
+        .map(|q| q.author.as_str());
+    if quoted_author == Some(token.user.as_str()) {
+        return true;
+    }
+    let Some(username) = world
+        .fixtures
+        .x_user(&token.user)
+        .map(|u| u.username.clone())
+    else {
+        return false;
+    };
+    mentions(&parent.text, &username)
+}
+
+/// Whether `text` mentions `@username` (case-insensitive, not inside a longer handle).
+fn mentions(text: &str, username: &str) -> bool {
+    let handle_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices('@').any(|(at, _)| {
+        let rest = &text[at + 1..];
+        let before_ok = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !handle_char(c));
+        before_ok
+            && rest.len() >= username.len()
+            && rest.is_char_boundary(username.len())
+            && rest[..username.len()].eq_ignore_ascii_case(username)
+            && rest[username.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !handle_char(c))
+    })
 }
 
 fn parse_media_ids(media: Option<&Value>) -> Result<Vec<String>, Response> {
@@ -549,7 +628,11 @@ fn tweet_json(world: &World, tweet: &Tweet, fields: &str) -> Value {
             "author_id" => data["author_id"] = json!(tweet.author),
             "conversation_id" => data["conversation_id"] = json!(tweet.conversation),
             "attachments" if !tweet.media.is_empty() => {
-                let keys: Vec<String> = tweet.media.iter().map(|m| format!("3_{m}")).collect();
+                let keys: Vec<String> = tweet
+                    .media
+                    .iter()
+                    .map(|m| twitter_media::media_key(world, m))
+                    .collect();
                 data["attachments"] = json!({"media_keys": keys});
             }
             "in_reply_to_user_id" => {

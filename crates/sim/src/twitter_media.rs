@@ -1,12 +1,22 @@
 //! X media upload under `/x/2/media/upload`: the simple multipart upload, the chunked
 //! `initialize` / `{id}/append` / `{id}/finalize` endpoints (and the older `command=INIT|
-//! APPEND|FINALIZE` form of the same), and `GET ?command=STATUS`.
+//! APPEND|FINALIZE` form of the same), and the STATUS read `GET ?media_id=` (`command=STATUS`
+//! optional, as in the v2 OpenAPI).
 //!
 //! Images are checked from their bytes (JPEG, PNG, WebP, GIF; size and dimension limits) and
-//! are usable at once. GIFs uploaded as `tweet_gif` and videos (MP4, chunked only) report
-//! `processing_info` and stay `in_progress` for the configured time after FINALIZE, then
-//! `succeeded` (or `failed` when the bytes were not what was declared). A tweet can attach a
-//! media id only when it is the user's, finalized, processed and not expired.
+//! are usable at once. GIFs uploaded as `tweet_gif` and videos (chunked only) report
+//! `processing_info`: `pending`, then `in_progress` for the configured time after FINALIZE,
+//! with `check_after_secs`, then `succeeded` or `failed`. A video is judged from its own
+//! metadata against X's limits (`x.video_*`: MP4 or MOV with H.264, 0.5-140 s, 32x32 to
+//! 1280x1024, 1:3 to 3:1, at most 60 fps); one outside them ends `failed` with an
+//! `error {code: 1, name: "InvalidMedia", message}` (the v1.1 STATUS shape; whether v2 still
+//! sends `error` is unconfirmed). `initialize` refuses a video over `x.video_max_bytes`, and
+//! APPEND a chunk over `x.append_max_bytes`.
+//!
+//! A tweet can attach a media id only when it is the user's, finalized, processed
+//! (`succeeded`) and not expired (`expires_after_secs`); otherwise X answers 400 "Your media
+//! IDs are invalid.". APPEND and FINALIZE on an expired upload are refused the same way as an
+//! unknown id.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +34,7 @@ use crate::oauth::AccessToken;
 use crate::request::{Params, json};
 use crate::state::{SharedSim, World};
 use crate::twitter::{authenticate, forbidden, invalid_request, read_window, with_rate_headers};
+use crate::video::{self, VideoInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MediaKind {
@@ -42,6 +53,10 @@ pub(crate) struct Media {
     finalized: bool,
     size: u64,
     info: Option<ImageInfo>,
+    /// The stored content type (`image/jpeg`, `video/mp4`): the declared one until the bytes
+    /// say otherwise.
+    content_type: String,
+    finalized_ms: u64,
     processing_until: u64,
     failure: Option<String>,
     expires_ms: u64,
@@ -63,10 +78,21 @@ impl Media {
         }
         if now < self.processing_until {
             let left = self.processing_until - now;
+            let total = self
+                .processing_until
+                .saturating_sub(self.finalized_ms)
+                .max(1);
+            let done = now.saturating_sub(self.finalized_ms);
+            // The first third of the processing time is spent queued.
+            let state = if done * 3 < total {
+                "pending"
+            } else {
+                "in_progress"
+            };
             return Some(json!({
-                "state": "in_progress",
+                "state": state,
                 "check_after_secs": left.div_ceil(1000).max(1),
-                "progress_percent": 50,
+                "progress_percent": done * 100 / total,
             }));
         }
         Some(match &self.failure {
@@ -92,6 +118,9 @@ impl Media {
             data["image"] =
                 json!({"image_type": info.format.mime(), "w": info.width, "h": info.height});
         }
+        if self.kind == MediaKind::Video && self.finalized {
+            data["video"] = json!({"video_type": self.content_type});
+        }
         if let Some(processing) = self.processing_info(now) {
             data["processing_info"] = processing;
         }
@@ -116,6 +145,96 @@ pub(crate) fn attachable(world: &World, id: &str, user: &str, now: u64) -> bool 
             && m.failure.is_none()
             && (m.kind == MediaKind::Image || now >= m.processing_until)
     })
+}
+
+/// What kind of media an uploaded id is, and its stored content type.
+pub(crate) fn describe(world: &World, id: &str) -> Option<(MediaKind, String)> {
+    world
+        .x
+        .media
+        .get(id)
+        .map(|m| (m.kind, m.content_type.clone()))
+}
+
+/// An uploaded id's `media_key` (`3_` image, `7_` video, `16_` GIF).
+pub(crate) fn media_key(world: &World, id: &str) -> String {
+    world
+        .x
+        .media
+        .get(id)
+        .map_or_else(|| format!("3_{id}"), Media::key)
+}
+
+/// The media types `initialize` takes (the v2 OpenAPI enum).
+const MEDIA_TYPES: &[&str] = &[
+    "video/mp4",
+    "video/webm",
+    "video/mp2t",
+    "video/quicktime",
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/bmp",
+    "image/pjpeg",
+    "image/tiff",
+    "text/srt",
+    "text/vtt",
+];
+
+/// Judges a video from its metadata against X's limits; the message is what STATUS reports
+/// in `processing_info.error` when processing fails. The texts for duration and frame are
+/// modelled on what X's STATUS has been seen to say ("Duration too long, maximum:..., actual:
+/// ..."); only "Unsupported video format" is documented.
+fn check_video(x: &crate::config::XConfig, bytes: &[u8]) -> (Option<VideoInfo>, Option<String>) {
+    let Ok(info) = video::probe(bytes) else {
+        return (None, Some("Unsupported video format".to_owned()));
+    };
+    let problem = if !matches!(info.video_codec.as_str(), "avc1" | "avc3") {
+        Some("Unsupported video format".to_owned())
+    } else if info.duration_ms > x.video_max_duration_ms {
+        Some(format!(
+            "Duration too long, maximum:{}, actual:{}",
+            x.video_max_duration_ms, info.duration_ms
+        ))
+    } else if info.duration_ms < x.video_min_duration_ms {
+        Some(format!(
+            "Duration too short, minimum:{}, actual:{}",
+            x.video_min_duration_ms, info.duration_ms
+        ))
+    } else if info.width.min(info.height) < x.video_min_dimension
+        // Either orientation: X documents 1280x1024 as the largest frame and recommends
+        // 720x1280 for portrait, so the long side is held to the width and the short side
+        // to the height.
+        || info.width.max(info.height) > x.video_max_width
+        || info.width.min(info.height) > x.video_max_height
+    {
+        Some(format!(
+            "Invalid dimensions {}x{}, minimum:{min}x{min}, maximum:{}x{}",
+            info.width,
+            info.height,
+            x.video_max_width,
+            x.video_max_height,
+            min = x.video_min_dimension
+        ))
+    } else if info.aspect_ratio() > x.video_max_aspect
+        || info.aspect_ratio() < 1.0 / x.video_max_aspect
+    {
+        Some(format!(
+            "Invalid aspect ratio {}x{}, allowed between 1:{max} and {max}:1",
+            info.width,
+            info.height,
+            max = x.video_max_aspect
+        ))
+    } else if info.frame_rate > x.video_max_frame_rate {
+        Some(format!(
+            "Invalid frame rate, maximum:{}, actual:{}",
+            x.video_max_frame_rate, info.frame_rate
+        ))
+    } else {
+        None
+    };
+    (Some(info), problem)
 }
 
 /// The caller, with the `media.write` scope; and the upload window's usage.
@@ -192,6 +311,8 @@ fn new_media(world: &mut World, owner: &str, kind: MediaKind, total: u64, now: u
         finalized: false,
         size: 0,
         info: None,
+        content_type: String::new(),
+        finalized_ms: 0,
         processing_until: 0,
         failure: None,
         expires_ms: now + world.config.x.media_expires_secs * 1000,
@@ -246,7 +367,9 @@ async fn upload(State(sim): State<SharedSim>, req: Request) -> Response {
     }
     let mut media = new_media(&mut world, &token.user, kind, bytes.len() as u64, now);
     media.finalized = true;
+    media.finalized_ms = now;
     media.size = bytes.len() as u64;
+    media.content_type = info.map_or("image/jpeg", |i| i.format.mime()).to_owned();
     media.info = info;
     if kind == MediaKind::Gif {
         media.processing_until = now + world.config.x.media_processing_ms;
@@ -279,6 +402,12 @@ fn do_initialize(sim: &SharedSim, headers: &HeaderMap, params: &Params) -> Respo
     };
     let media_type = params.get("media_type").unwrap_or("");
     let category = params.get("media_category").unwrap_or("tweet_image");
+    if !MEDIA_TYPES.contains(&media_type) {
+        return invalid_request(&format!(
+            "$.media_type: does not have a value in the enumeration [{}]",
+            MEDIA_TYPES.join(", ")
+        ));
+    }
     let kind = if media_type.starts_with("video/") || category.ends_with("video") {
         MediaKind::Video
     } else if category.eq_ignore_ascii_case("tweet_gif") {
@@ -288,7 +417,14 @@ fn do_initialize(sim: &SharedSim, headers: &HeaderMap, params: &Params) -> Respo
     } else {
         return invalid_request("$.media_type: must be a supported image or video type");
     };
-    let media = new_media(&mut world, &token.user, kind, total, now);
+    let max = world.config.x.video_max_bytes;
+    if kind == MediaKind::Video && total > max {
+        return invalid_request(&format!(
+            "$.total_bytes: {total} exceeds the maximum of {max} bytes for a video"
+        ));
+    }
+    let mut media = new_media(&mut world, &token.user, kind, total, now);
+    media.content_type = media_type.to_owned();
     let body = json!({"data": {
         "id": media.id,
         "media_key": media.key(),
@@ -325,7 +461,20 @@ fn do_append(sim: &SharedSim, headers: &HeaderMap, id: &str, params: &Params) ->
     let Some(bytes) = media_bytes(params) else {
         return invalid_request("$.media: is missing but it is required");
     };
-    let Some(media) = world.x.media.get_mut(id).filter(|m| m.owner == token.user) else {
+    if let Some(max) = world.config.x.append_max_bytes
+        && bytes.len() as u64 > max
+    {
+        return invalid_request(&format!(
+            "$.media: a segment is at most {max} bytes, this one is {}",
+            bytes.len()
+        ));
+    }
+    let Some(media) = world
+        .x
+        .media
+        .get_mut(id)
+        .filter(|m| m.owner == token.user && now < m.expires_ms)
+    else {
         return invalid_request("The media_id is invalid.");
     };
     if media.finalized {
@@ -355,7 +504,12 @@ fn do_finalize(sim: &SharedSim, headers: &HeaderMap, id: &str) -> Response {
         Err(r) => return r,
     };
     let processing_ms = world.config.x.media_processing_ms;
-    let Some(mut media) = world.x.media.remove(id).filter(|m| m.owner == token.user) else {
+    let Some(mut media) = world
+        .x
+        .media
+        .remove(id)
+        .filter(|m| m.owner == token.user && now < m.expires_ms)
+    else {
         return invalid_request("The media_id is invalid.");
     };
     if !media.finalized {
@@ -377,9 +531,22 @@ fn do_finalize(sim: &SharedSim, headers: &HeaderMap, id: &str) -> Response {
             MediaKind::Gif => "tweet_gif",
             _ => "tweet_image",
         };
-        match inspect(&world, &whole, category) {
+        let inspected = if media.kind == MediaKind::Video {
+            let (info, failure) = check_video(&world.config.x, &whole);
+            if let Some(info) = &info {
+                media.content_type = info.container.mime_type().to_owned();
+            }
+            media.failure = failure;
+            Ok((MediaKind::Video, None))
+        } else {
+            inspect(&world, &whole, category)
+        };
+        match inspected {
             Ok((kind, info)) if kind == media.kind || media.kind == MediaKind::Image => {
                 media.kind = kind;
+                if let Some(info) = &info {
+                    media.content_type = info.format.mime().to_owned();
+                }
                 media.info = info;
             }
             Ok(_) => media.failure = Some("The media does not match the declared type.".to_owned()),
@@ -394,6 +561,7 @@ fn do_finalize(sim: &SharedSim, headers: &HeaderMap, id: &str) -> Response {
         media.size = whole.len() as u64;
         media.chunks.clear();
         media.finalized = true;
+        media.finalized_ms = now;
         if media.kind != MediaKind::Image {
             media.processing_until = now + processing_ms;
         }
@@ -408,9 +576,9 @@ async fn status(State(sim): State<SharedSim>, req: Request) -> Response {
         Ok(p) => p,
         Err(e) => return invalid_request(&e),
     };
-    if !params
+    if params
         .get("command")
-        .is_some_and(|c| c.eq_ignore_ascii_case("STATUS"))
+        .is_some_and(|c| !c.eq_ignore_ascii_case("STATUS"))
     {
         return invalid_request("$.command: must be STATUS");
     }

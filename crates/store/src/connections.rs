@@ -21,7 +21,10 @@ use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::error::{StoreError, parse_stored, violated_constraint};
+
+mod discussion;
 use crate::sealing::{Keyring, SealedField};
+pub use discussion::DiscussionGroup;
 
 const TABLE: &str = "connections";
 

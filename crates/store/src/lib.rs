@@ -40,7 +40,8 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection as _, PgConnection, PgPool}
 
 pub use api_keys::{ApiKeyInfo, ApiKeys, AuthenticatedKey, NewApiKey};
 pub use connections::{
-    Connected, Connection, ConnectionWithTokens, Connections, NewConnection, RefreshLock, Tokens,
+    Connected, Connection, ConnectionWithTokens, Connections, DiscussionGroup, NewConnection,
+    RefreshLock, Tokens,
 };
 pub use deliveries::{
     Attempts, Claimed, Deliveries, Delivery, DeliveryCount, DeliveryError, DeliveryEvent,

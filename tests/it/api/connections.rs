@@ -233,6 +233,7 @@ async fn a_telegram_connection_is_never_moved_to_another_chat_by_connecting_agai
             status: "administrator".to_owned(),
             can_post_messages: true,
         }],
+        ..herald_sim::TelegramChat::default()
     });
     let app = TestApp::spawn_with_sim(sim, &[]).await;
     let connect = |chat_id: &'static str, user: &'static str| {

@@ -136,6 +136,7 @@ pub(super) async fn check(
             content.first_comment = Some(comment);
         }
         check_content(state, caller, connection.platform, &content, &mut errors).await?;
+        check_first_comment_target(state, connection, &content, &mut errors).await?;
         for e in &mut errors[before..] {
             e.target = Some(index);
             e.connection_id = Some(id.to_string());
@@ -358,6 +359,38 @@ async fn check_content(
                 &v.message,
             ));
         }
+    }
+    Ok(())
+}
+
+/// A Telegram channel's comments live in its linked discussion group: a `first_comment` for a
+/// channel that had none when it was connected is refused. A channel connected before the
+/// group was recorded is left to the publish-time check, which reads the group again.
+async fn check_first_comment_target(
+    state: &AppState,
+    connection: &Connection,
+    content: &PostContent,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    if connection.platform != Platform::Telegram
+        || content.first_comment.as_deref().is_none_or(str::is_empty)
+    {
+        return Ok(());
+    }
+    let group = state
+        .inner
+        .store
+        .connections()
+        .discussion_group(connection.id)
+        .await?;
+    if group == herald_store::DiscussionGroup::None {
+        errors.push(FieldError::new(
+            "first_comment",
+            "first_comment.unsupported",
+            "this Telegram channel has no linked discussion group, so its posts take no \
+             comments: link one in the channel's settings and connect the channel again, or \
+             drop first_comment for this target",
+        ));
     }
     Ok(())
 }

@@ -18,6 +18,8 @@ mod limits;
 mod linkedin;
 mod linkedin_media;
 mod telegram;
+mod telegram_media;
 mod threads;
 mod threads_media;
 mod twitter;
+mod x_media;

@@ -403,7 +403,7 @@ async fn chunked_upload_processes_before_a_tweet_may_use_it() {
         .json()
         .await
         .unwrap();
-    assert_eq!(finalize["data"]["processing_info"]["state"], "in_progress");
+    assert_eq!(finalize["data"]["processing_info"]["state"], "pending");
     let early = tweet(
         &sim,
         &tokens.access,

@@ -1,0 +1,622 @@
+//! X and Telegram media and first comments against `herald-sim`: a video with X's processing
+//! wait, four images, the mixes X refuses, Telegram's video and media group, and the first
+//! comment (an X reply, a reply in a Telegram channel's discussion group), including X's
+//! summoned-only reply refusal.
+//!
+//! Each test starts its own simulator on a free port, as `against_sim.rs` does, and uses the
+//! test videos under `tests/fixtures/video`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{published, secret};
+use herald_domain::{ErrorClass, MediaRef, Platform, PlatformFailure, PostContent, VideoInfo};
+use herald_platforms::steps::MediaBody;
+use herald_platforms::{
+    Account, AuthorizeRequest, ChatId, CodeExchange, HttpSettings, MediaInput, Platforms,
+    PriorResults, PublishOptions, StepContext, StepOutcome,
+};
+use herald_sim::{DEV_DISCUSSION_ID, SimConfig, SimServer, UNLINKED_CHANNEL_ID, XReplyPolicy};
+use serde_json::Value;
+
+struct Sim {
+    server: SimServer,
+    platforms: Platforms,
+    http: reqwest::Client,
+}
+
+fn fast() -> SimConfig {
+    let mut config = SimConfig::default();
+    config.x.media_processing_ms = 600;
+    config.telegram.per_chat = herald_sim::Limit::new(100, 1.0);
+    config
+}
+
+async fn start(config: SimConfig) -> Sim {
+    let server = herald_sim::spawn(config).await.expect("simulator starts");
+    let settings = HttpSettings {
+        request_timeout: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(50),
+        container_wait: Duration::from_secs(10),
+        ..common::settings()
+    };
+    let platforms = common::platforms_with(&server.base_url(), &[], &settings);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    Sim {
+        server,
+        platforms,
+        http,
+    }
+}
+
+impl Sim {
+    async fn get(&self, path: &str) -> Value {
+        let answer = self
+            .http
+            .get(self.server.url(path))
+            .send()
+            .await
+            .expect("control API answers");
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.expect("control API JSON")
+    }
+
+    async fn posts(&self, platform: &str) -> Vec<Value> {
+        let posts = self.get(&format!("/_sim/posts?platform={platform}")).await;
+        posts["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// How many requests the simulator counted on `platform`'s endpoints that `which` picks
+    /// (endpoints read `METHOD /path` with ids as `{id}`).
+    async fn count(&self, platform: &str, which: impl Fn(&str) -> bool) -> u64 {
+        let body = self.get("/_sim/requests").await;
+        body["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|row| row["platform"] == platform)
+            .filter(|row| which(row["endpoint"].as_str().unwrap_or_default()))
+            .filter_map(|row| row["count"].as_u64())
+            .sum()
+    }
+
+    /// The X fixture user, connected through the authorize page and the code exchange.
+    async fn x_account(&self) -> Account {
+        let platform = Platform::Twitter;
+        let auth = self
+            .platforms
+            .authorize_url(&AuthorizeRequest {
+                platform,
+                app_type: None,
+                state: None,
+            })
+            .expect("authorize URL");
+        let answer = self.http.get(&auth.url).send().await.expect("authorize");
+        let location = answer
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .expect("authorize redirects")
+            .to_owned();
+        let callback = url::Url::parse(&location).expect("callback URL");
+        let code = callback
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .expect("a code");
+        let tokens = self
+            .platforms
+            .exchange_code(&CodeExchange {
+                platform,
+                app_type: None,
+                code: secret(&code),
+                pkce_verifier: auth.pkce_verifier,
+            })
+            .await
+            .expect("exchange");
+        let me = self
+            .platforms
+            .identity(platform, &tokens.access_token)
+            .await
+            .expect("identity");
+        let mut account = Account::new(platform, me.account_id, tokens.access_token);
+        account.username = me.username;
+        account
+    }
+
+    /// The development bot on `chat` (the development channel unless given).
+    async fn telegram_account(&self, chat: Option<i64>) -> Account {
+        let fixtures = self.get("/_sim/fixtures").await;
+        let token = secret(fixtures["telegram"]["bot_token"].as_str().expect("token"));
+        let chat = chat.map_or_else(
+            || fixtures["telegram"]["chat_id"].to_string(),
+            |c| c.to_string(),
+        );
+        let channel = self
+            .platforms
+            .connect_telegram(&token, &ChatId::parse(&chat).expect("chat id"))
+            .await
+            .expect("the development bot may post in the channel");
+        let mut account = Account::new(Platform::Telegram, channel.chat_id.to_string(), token);
+        account.username = channel.username;
+        account
+    }
+
+    async fn image(&self, size: &str) -> MediaInput {
+        let url = self.server.url(&format!("/_sim/images/{size}.jpg"));
+        let bytes = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .expect("image")
+            .bytes()
+            .await
+            .expect("bytes");
+        MediaInput::from_bytes(bytes, "image/jpeg").with_public_url(url)
+    }
+}
+
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/fixtures/video/{name}"))
+}
+
+/// A test video as the worker hands it over: a file on disk with its facts.
+fn video_file(path: PathBuf) -> MediaInput {
+    let file = std::fs::File::open(&path).expect("video file");
+    let len = file.metadata().expect("metadata").len();
+    let info = VideoInfo::read(std::io::BufReader::new(file)).expect("a readable video");
+    MediaInput::video(MediaBody::File(Arc::new(path)), len, info)
+}
+
+fn video(name: &str) -> MediaInput {
+    video_file(fixture_path(name))
+}
+
+/// A fixture video grown past `extra` bytes by a trailing `free` box (valid MP4 padding), so
+/// its upload takes several segments.
+fn padded_video(name: &str, extra: usize) -> (MediaInput, PathBuf) {
+    let mut bytes = std::fs::read(fixture_path(name)).expect("fixture");
+    let size = u32::try_from(extra + 8).expect("box size");
+    bytes.extend_from_slice(&size.to_be_bytes());
+    bytes.extend_from_slice(b"free");
+    bytes.resize(bytes.len() + extra, 0);
+    let path = std::env::temp_dir().join(format!(
+        "herald-media-x-{}-{}.mp4",
+        std::process::id(),
+        extra
+    ));
+    std::fs::write(&path, &bytes).expect("temp video");
+    (video_file(path.clone()), path)
+}
+
+fn content(text: &str, items: usize) -> PostContent {
+    PostContent {
+        text: Some(text.to_owned()),
+        media: (0..items)
+            .map(|i| MediaRef::Url {
+                url: format!("https://media.example/{i}"),
+            })
+            .collect(),
+        ..PostContent::default()
+    }
+}
+
+fn with_comment(mut content: PostContent, comment: &str) -> PostContent {
+    content.first_comment = Some(comment.to_owned());
+    content
+}
+
+type Outcomes = Vec<(String, StepOutcome)>;
+
+/// Runs every step like the worker, keeping the outcomes of the steps that ran when one
+/// fails (a failed first comment leaves the post published).
+async fn run(
+    platforms: &Platforms,
+    account: &Account,
+    content: &PostContent,
+    media: &[MediaInput],
+) -> (Outcomes, Option<(String, PlatformFailure)>) {
+    let steps = match platforms.plan(account, content) {
+        Ok(steps) => steps,
+        Err(failure) => return (Vec::new(), Some(("plan".to_owned(), failure))),
+    };
+    let mut prior = PriorResults::new();
+    let mut outcomes = Vec::new();
+    for step in &steps {
+        let ctx = StepContext {
+            account,
+            content,
+            media,
+            prior: &prior,
+            options: PublishOptions::default(),
+        };
+        match platforms.execute(step, &ctx).await {
+            Ok(outcome) => {
+                prior.insert(step.key.clone(), outcome.remote_id.clone());
+                outcomes.push((step.key.to_string(), outcome));
+            }
+            Err(failure) => return (outcomes, Some((step.key.to_string(), failure))),
+        }
+    }
+    (outcomes, None)
+}
+
+fn keys(outcomes: &Outcomes) -> Vec<&str> {
+    outcomes.iter().map(|(k, _)| k.as_str()).collect()
+}
+
+fn outcome<'a>(outcomes: &'a Outcomes, key: &str) -> &'a StepOutcome {
+    &outcomes
+        .iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no `{key}` step ran"))
+        .1
+}
+
+// ---- X ----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_x_video_is_uploaded_in_segments_processed_and_posted() {
+    let sim = start(fast()).await;
+    let account = sim.x_account().await;
+    // Over 5 MB: two APPEND segments.
+    let (media, path) = padded_video("landscape-1280x720-4s.mp4", 6 * 1024 * 1024);
+    let post = content("A video", 1);
+    let (outcomes, failure) = run(&sim.platforms, &account, &post, &[media]).await;
+    let _ = std::fs::remove_file(path);
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(keys(&outcomes), ["media:0", "media:0:ready", "publish"]);
+
+    let appends = sim.count("twitter", |e| e.ends_with("/append")).await;
+    assert_eq!(
+        appends, 2,
+        "a 6 MB video goes in two segments of at most 5 MB"
+    );
+    let finalized = sim.count("twitter", |e| e.ends_with("/finalize")).await;
+    assert_eq!(finalized, 1);
+    let polls = sim
+        .count("twitter", |e| {
+            e.starts_with("GET") && e.contains("media/upload")
+        })
+        .await;
+    assert!(polls >= 1, "STATUS was read before posting");
+    let posts = sim.posts("twitter").await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["id"], published(&outcomes).remote_id.as_str());
+    assert_eq!(
+        posts[0]["media"][0],
+        outcome(&outcomes, "media:0").remote_id
+    );
+    assert_eq!(posts[0]["media_types"], serde_json::json!(["video/mp4"]));
+}
+
+#[tokio::test]
+async fn an_x_video_x_cannot_process_fails_permanently_with_x_s_reason() {
+    let sim = start(fast()).await;
+    let account = sim.x_account().await;
+    let post = content("Too long", 1);
+    let (outcomes, failure) = run(
+        &sim.platforms,
+        &account,
+        &post,
+        &[video("long-320x240-320s.mp4")],
+    )
+    .await;
+    let (step, failure) = failure.expect("the video is refused");
+    assert_eq!(
+        step, "media:0:ready",
+        "refused by processing, after the upload"
+    );
+    assert_eq!(keys(&outcomes), ["media:0"]);
+    assert_eq!(failure.class, ErrorClass::Permanent);
+    assert!(
+        failure.message.contains("Duration too long"),
+        "X's reason is named: {}",
+        failure.message
+    );
+    assert_eq!(failure.platform_code.as_deref(), Some("InvalidMedia"));
+    assert!(failure.hint.as_deref().unwrap_or_default().contains("140"));
+    assert!(sim.posts("twitter").await.is_empty(), "nothing was posted");
+}
+
+#[tokio::test]
+async fn four_images_go_out_in_one_x_post() {
+    let sim = start(fast()).await;
+    let account = sim.x_account().await;
+    let mut media = Vec::new();
+    for size in ["1200x675", "800x800", "640x480", "1080x1350"] {
+        media.push(sim.image(size).await);
+    }
+    let post = content("Four pictures", 4);
+    let (outcomes, failure) = run(&sim.platforms, &account, &post, &media).await;
+    assert!(failure.is_none(), "{failure:?}");
+    let posts = sim.posts("twitter").await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["media"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        posts[0]["media_types"],
+        serde_json::json!(vec!["image/jpeg"; 4])
+    );
+    assert_eq!(posts[0]["id"], published(&outcomes).remote_id.as_str());
+}
+
+#[tokio::test]
+async fn an_x_post_mixing_a_video_and_an_image_is_refused_before_any_upload() {
+    let sim = start(fast()).await;
+    let account = sim.x_account().await;
+    let media = [
+        video("landscape-1280x720-4s.mp4"),
+        sim.image("800x800").await,
+    ];
+    let post = content("Mixed", 2);
+    let (outcomes, failure) = run(&sim.platforms, &account, &post, &media).await;
+    let (step, failure) = failure.expect("the mix is refused");
+    assert_eq!(step, "media:0");
+    assert!(outcomes.is_empty());
+    assert_eq!(failure.class, ErrorClass::Permanent);
+    assert!(failure.message.contains("media.mix"), "{}", failure.message);
+    assert!(
+        failure
+            .hint
+            .as_deref()
+            .unwrap_or_default()
+            .contains("video")
+    );
+    let uploads = sim.count("twitter", |e| e.contains("media/upload")).await;
+    assert_eq!(uploads, 0, "nothing was uploaded");
+    assert!(sim.posts("twitter").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_x_first_comment_is_a_reply_to_the_post() {
+    let sim = start(fast()).await;
+    let account = sim.x_account().await;
+    let post = with_comment(content("The post", 0), "The first comment");
+    let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(keys(&outcomes), ["publish", "comment"]);
+    let posts = sim.posts("twitter").await;
+    assert_eq!(posts.len(), 2);
+    let post_id = published(&outcomes).remote_id.as_str();
+    assert_eq!(posts[1]["text"], "The first comment");
+    assert_eq!(posts[1]["reply_to"], post_id);
+    assert_eq!(posts[1]["id"], outcome(&outcomes, "comment").remote_id);
+}
+
+#[tokio::test]
+async fn x_summoned_only_replies_refuse_the_first_comment_with_a_hint() {
+    let mut config = fast();
+    config.x.reply_policy = XReplyPolicy::SummonedOnly;
+    let sim = start(config).await;
+    let account = sim.x_account().await;
+    let post = with_comment(content("The post", 0), "The first comment");
+    let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
+    assert_eq!(keys(&outcomes), ["publish"], "the post itself went out");
+    let (step, failure) = failure.expect("the reply is refused");
+    assert_eq!(step, "comment");
+    assert_eq!(failure.class, ErrorClass::Permanent);
+    assert_eq!(failure.status, Some(403));
+    assert!(
+        failure.message.contains("not been mentioned"),
+        "{}",
+        failure.message
+    );
+    let hint = failure.hint.unwrap_or_default();
+    assert!(
+        hint.contains("summoned") && hint.contains("enterprise"),
+        "{hint}"
+    );
+    assert!(hint.contains("first_comment"), "{hint}");
+    assert_eq!(sim.posts("twitter").await.len(), 1);
+}
+
+// ---- Telegram ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_telegram_video_is_sent_with_send_video() {
+    let sim = start(fast()).await;
+    let account = sim.telegram_account(None).await;
+    let post = content("A video", 1);
+    let (outcomes, failure) = run(
+        &sim.platforms,
+        &account,
+        &post,
+        &[video("portrait-720x1280-4s.mp4")],
+    )
+    .await;
+    assert!(failure.is_none(), "{failure:?}");
+    let posts = sim.posts("telegram").await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["text"], "A video");
+    assert_eq!(posts[0]["media_types"], serde_json::json!(["video/mp4"]));
+    assert_eq!(posts[0]["id"], published(&outcomes).remote_id.as_str());
+}
+
+#[tokio::test]
+async fn a_telegram_video_known_only_by_its_url_is_sent_by_url() {
+    let sim = start(fast()).await;
+    let account = sim.telegram_account(None).await;
+    let bytes = std::fs::read(fixture_path("short-640x360-1s.mp4")).expect("fixture");
+    let hosted: Value = sim
+        .http
+        .post(sim.server.url("/_sim/media"))
+        .header("content-type", "video/mp4")
+        .body(bytes.clone())
+        .send()
+        .await
+        .expect("hosted")
+        .json()
+        .await
+        .expect("JSON");
+    let info = VideoInfo::read(std::io::Cursor::new(&bytes)).expect("readable");
+    let mut media = MediaInput::video(MediaBody::Memory(bytes.into()), info.bytes, info);
+    media.body = None;
+    media.public_url = hosted["url"].as_str().map(str::to_owned);
+    let post = content("By URL", 1);
+    let (_, failure) = run(&sim.platforms, &account, &post, &[media]).await;
+    assert!(failure.is_none(), "{failure:?}");
+    let posts = sim.posts("telegram").await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["media_types"], serde_json::json!(["video/mp4"]));
+}
+
+#[tokio::test]
+async fn a_telegram_upload_over_the_bot_limit_is_permanent_with_a_hint() {
+    let mut config = fast();
+    config.telegram.file_upload_max_bytes = 50_000;
+    let sim = start(config).await;
+    let account = sim.telegram_account(None).await;
+    let post = content("Too big", 1);
+    let (_, failure) = run(
+        &sim.platforms,
+        &account,
+        &post,
+        &[video("landscape-1280x720-4s.mp4")],
+    )
+    .await;
+    let (step, failure) = failure.expect("refused");
+    assert_eq!(step, "publish");
+    assert_eq!(failure.class, ErrorClass::Permanent);
+    assert_eq!(failure.status, Some(413));
+    assert!(failure.hint.unwrap_or_default().contains("50 MB"));
+    assert!(sim.posts("telegram").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_quicktime_video_is_refused_for_telegram_before_sending() {
+    let sim = start(fast()).await;
+    let account = sim.telegram_account(None).await;
+    let post = content("A mov", 1);
+    let (_, failure) = run(
+        &sim.platforms,
+        &account,
+        &post,
+        &[video("clip-640x360-3s.mov")],
+    )
+    .await;
+    let (_, failure) = failure.expect("refused");
+    assert_eq!(failure.class, ErrorClass::Permanent);
+    assert!(
+        failure.message.contains("video.container"),
+        "{}",
+        failure.message
+    );
+    assert!(sim.posts("telegram").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_telegram_media_group_mixes_photos_and_a_video_in_one_post() {
+    let sim = start(fast()).await;
+    let account = sim.telegram_account(None).await;
+    let media = [
+        sim.image("800x800").await,
+        video("landscape-1280x720-4s.mp4"),
+        sim.image("640x480").await,
+    ];
+    let post = content("An album", 3);
+    let (outcomes, failure) = run(&sim.platforms, &account, &post, &media).await;
+    assert!(failure.is_none(), "{failure:?}");
+    let posts = sim.posts("telegram").await;
+    assert_eq!(posts.len(), 1, "the group is one post");
+    assert_eq!(
+        posts[0]["text"], "An album",
+        "the caption is on the first item"
+    );
+    assert_eq!(
+        posts[0]["media_types"],
+        serde_json::json!(["image/jpeg", "video/mp4", "image/jpeg"])
+    );
+    let first = published(&outcomes);
+    assert_eq!(posts[0]["id"], first.remote_id.as_str());
+    assert!(
+        first
+            .url
+            .as_deref()
+            .unwrap_or_default()
+            .ends_with(&first.remote_id)
+    );
+}
+
+#[tokio::test]
+async fn a_telegram_first_comment_is_a_reply_in_the_linked_discussion_group() {
+    let sim = start(fast()).await;
+    let account = sim.telegram_account(None).await;
+    let post = with_comment(content("The post", 0), "The first comment");
+    let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(keys(&outcomes), ["publish", "comment"]);
+    let posts = sim.posts("telegram").await;
+    assert_eq!(posts.len(), 2);
+    let post_id = published(&outcomes).remote_id.as_str();
+    assert_eq!(posts[1]["account"], DEV_DISCUSSION_ID.to_string());
+    assert_eq!(posts[1]["text"], "The first comment");
+    assert_eq!(posts[1]["reply_to"], post_id);
+    let comment = outcome(&outcomes, "comment");
+    assert_eq!(posts[1]["id"], comment.remote_id);
+    assert!(
+        comment
+            .url
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&format!("/{post_id}?comment=")),
+        "{:?}",
+        comment.url
+    );
+}
+
+#[tokio::test]
+async fn a_telegram_channel_without_a_discussion_group_takes_no_first_comment() {
+    let sim = start(fast()).await;
+    let fixtures = sim.get("/_sim/fixtures").await;
+    assert_eq!(
+        fixtures["telegram"]["unlinked_chat_id"],
+        UNLINKED_CHANNEL_ID
+    );
+    let account = sim.telegram_account(Some(UNLINKED_CHANNEL_ID)).await;
+    let post = with_comment(content("The post", 0), "The first comment");
+    let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
+    assert_eq!(keys(&outcomes), ["publish"]);
+    let (step, failure) = failure.expect("the comment is refused");
+    assert_eq!(step, "comment");
+    assert_eq!(failure.class, ErrorClass::Permanent);
+    assert!(
+        failure.message.contains("first_comment.unsupported"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .hint
+            .unwrap_or_default()
+            .contains("discussion group")
+    );
+    assert_eq!(sim.posts("telegram").await.len(), 1);
+}
+
+#[tokio::test]
+async fn connecting_a_telegram_channel_records_its_discussion_group() {
+    let sim = start(fast()).await;
+    let fixtures = sim.get("/_sim/fixtures").await;
+    let token = secret(fixtures["telegram"]["bot_token"].as_str().expect("token"));
+    for (chat, linked) in [
+        (
+            fixtures["telegram"]["chat_id"].to_string(),
+            Some(DEV_DISCUSSION_ID),
+        ),
+        (UNLINKED_CHANNEL_ID.to_string(), None),
+    ] {
+        let channel = sim
+            .platforms
+            .connect_telegram(&token, &ChatId::parse(&chat).expect("chat id"))
+            .await
+            .expect("connects");
+        assert_eq!(channel.linked_chat_id, linked, "{chat}");
+    }
+}
