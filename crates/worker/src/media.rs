@@ -206,7 +206,7 @@ impl MediaFetcher {
                     }
                     Fetched::Image(bytes) => {
                         let bytes = self.verify(platform, index, bytes).await?;
-                        let info = sniffed(platform, &bytes, field)?;
+                        let info = sniffed(platform, &bytes, rules, field)?;
                         match plan(platform, &info, rules, content, field)? {
                             plan if plan.is_needed() => {
                                 let source = self
@@ -240,7 +240,7 @@ impl MediaFetcher {
                         }
                         MediaKind::Image => {
                             let bytes = self.read_stored(platform, &file).await?;
-                            let info = sniffed(platform, &bytes, field)?;
+                            let info = sniffed(platform, &bytes, rules, field)?;
                             match plan(platform, &info, rules, content, field)? {
                                 plan if plan.is_needed() => {
                                     self.prepared(
@@ -712,11 +712,12 @@ fn content_id(tenant: TenantId, sha256: &[u8; 32]) -> MediaId {
 fn sniffed(
     platform: Platform,
     bytes: &[u8],
+    rules: &ContentRules,
     field: FieldPath,
 ) -> Result<ImageInfo, PlatformFailure> {
     ImageInfo::sniff(bytes).map_err(|_| {
         // `inspect_image` words the refusal of an unreadable file.
-        let message = inspect_image(platform, bytes, &ContentRules::default(), field)
+        let message = inspect_image(platform, bytes, rules, field)
             .err()
             .map_or_else(|| "the image cannot be read".to_owned(), |v| v.to_string());
         invalid(platform, message, "Use a JPEG, PNG, GIF or WebP image")

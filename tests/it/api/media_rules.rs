@@ -183,3 +183,139 @@ async fn a_first_comment_is_checked_against_each_target_s_limit() {
     assert_eq!(errors[0]["field"], "first_comment");
     assert_eq!(errors[0]["code"], "first_comment.too_long");
 }
+
+#[tokio::test]
+async fn a_png_sent_to_instagram_is_published_from_a_jpeg_copy_made_once() {
+    use super::oauth::{RETURN_TO, connect, select_page, spawn};
+    let mut app = spawn().await;
+    app.start_worker().await;
+    let instagram = connect(&app, "instagram", json!({"return_to": RETURN_TO})).await;
+    select_page(&app, &instagram).await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(herald_sim::png(1080, 1080)).file_name("square.png"),
+    );
+    let uploaded: Value = app
+        .request(reqwest::Method::POST, "/v1/media", &app.keys.producer)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(uploaded["content_type"], "image/png", "{uploaded:#}");
+    let source: MediaId = uploaded["id"].as_str().unwrap().parse().unwrap();
+
+    let post = app
+        .post_ok(&json!({"targets": [instagram], "text": "a png", "media": [{"media_id": source.to_string()}]}))
+        .await;
+    let done = app
+        .wait_for_post(post["id"].as_str().unwrap(), "published")
+        .await;
+    assert_eq!(done["deliveries"][0]["state"], "published", "{done:#}");
+
+    let copy = app
+        .store
+        .media()
+        .derived(source, Platform::Instagram, "jpeg")
+        .await
+        .unwrap()
+        .expect("a JPEG copy recorded for Instagram");
+    assert_eq!(copy.content_type, "image/jpeg");
+    assert_eq!((copy.width, copy.height), (1080, 1080));
+    assert!(copy.expires_at.is_some(), "a prepared copy expires");
+    let posted = app.sim_posts().await;
+    let published = posted
+        .iter()
+        .find(|p| p["platform"] == "instagram")
+        .expect("the post reached the simulator");
+    if let Some(types) = published["media_types"]
+        .as_array()
+        .filter(|t| !t.is_empty())
+    {
+        assert_eq!(
+            types,
+            &vec![json!("image/jpeg")],
+            "Instagram fetched a JPEG"
+        );
+    }
+
+    // A second post reuses the copy instead of making another.
+    let again = app
+        .post_ok(&json!({"targets": [instagram], "text": "the png again", "media": [{"media_id": source.to_string()}]}))
+        .await;
+    app.wait_for_post(again["id"].as_str().unwrap(), "published")
+        .await;
+    let reused = app
+        .store
+        .media()
+        .derived(source, Platform::Instagram, "jpeg")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reused.id, copy.id);
+}
+
+#[tokio::test]
+async fn a_video_by_url_is_fetched_and_checked_before_any_platform_call() {
+    let mut app = TestApp::spawn().await;
+    app.start_worker().await;
+    let x = app
+        .insert_connection(app.keys.tenant, Platform::Twitter)
+        .await
+        .to_string();
+    // The long fixture, served by Herald's own signed URL: a URL like any other to the worker.
+    let long = stored_video(&app, "long-320x240-320s.mp4").await;
+    let id: MediaId = long.parse().unwrap();
+    let file = app
+        .store
+        .media()
+        .get(app.keys.tenant, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let path = app.config.media.dir.join(&file.storage_key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/video/long-320x240-320s.mp4"),
+        &path,
+    )
+    .unwrap();
+    let url = app
+        .store
+        .media()
+        .signed_url(
+            id,
+            &app.base,
+            std::time::Duration::from_secs(600),
+            app.config.media.url_max_ttl,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .url;
+
+    let post = app
+        .post_ok(&json!({"targets": [x], "text": "too long for X", "media": [{"url": url}]}))
+        .await;
+    let done = app
+        .wait_for_post(post["id"].as_str().unwrap(), "failed")
+        .await;
+    let error = &done["deliveries"][0]["error"];
+    assert_eq!(error["class"], "permanent", "{done:#}");
+    assert_eq!(error["code"], "media_invalid", "{done:#}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("video.too_long") && message.contains("140 s"),
+        "{message}"
+    );
+    assert!(
+        app.sim_posts()
+            .await
+            .iter()
+            .all(|p| p["platform"] != "twitter"),
+        "nothing reached X"
+    );
+}
