@@ -11,6 +11,7 @@ mod deliveries;
 mod events;
 mod fuzz;
 mod media;
+mod media_rules;
 mod oauth;
 mod posts;
 mod surface;

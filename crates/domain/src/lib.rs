@@ -21,9 +21,10 @@ pub use job::PublishJob;
 pub use media::{MediaKind, VideoContainer, VideoError, VideoInfo};
 pub use platform::{AppType, InvalidChoice, Platform, PostTargetType};
 pub use rules::{
-    ContentRules, FieldPath, ImageFormat, ImageInfo, ImageRules, PlatformRules, RuleCode,
-    SniffError, TextCounting, TextRules, Violation, Violations, inspect_image,
-    twitter_weighted_length, validate_content, validate_image,
+    CommentRules, ContentRules, FieldPath, ImageFormat, ImageInfo, ImageRules, MediaRules,
+    MediaShape, PlatformRules, RuleCode, SniffError, TextCounting, TextRules, VideoRules,
+    Violation, Violations, inspect_image, twitter_weighted_length, validate_content,
+    validate_content_with_media, validate_image,
 };
 #[cfg(feature = "decode")]
 pub use rules::{DecodeLimits, VerifyError};

@@ -146,6 +146,9 @@ async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
         Ok(plan) => plan,
         Err(failure) => return Ended::Failed(failure),
     };
+    // Videos are spooled to files that live as long as this run: dropping the spool at
+    // the end of this function deletes them, however the run ends.
+    let mut spool = ctx.media.spool();
     let media = if claimed.content.media.is_empty() {
         Vec::new()
     } else {
@@ -157,6 +160,7 @@ async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
                 platform,
                 &claimed.content,
                 &ctx.settings.rules,
+                &mut spool,
             )
             .await
         {

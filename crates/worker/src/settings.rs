@@ -63,9 +63,17 @@ pub struct MediaSettings {
     pub url_max_ttl: Duration,
     /// What decoding a fetched image may cost (`media.max_pixels`).
     pub decode: DecodeLimits,
-    /// The media store uploads are read from; `None` while the configured one is not built
-    /// (`media.store = "s3"`).
+    /// The media store uploads are read from, and prepared copies written to; `None` while
+    /// the configured one is not built (`media.store = "s3"`).
     pub store: Option<MediaStore>,
+    /// The largest video fetched by URL (`media.max_video_bytes`).
+    pub max_video_bytes: u64,
+    /// How long prepared copies, and images fetched by URL that they are made from, are
+    /// kept (`media.retention_days`).
+    pub retention: Duration,
+    /// Where videos are spooled while a run uses them: one directory per run, deleted when
+    /// it ends.
+    pub spool_dir: std::path::PathBuf,
 }
 
 /// The limits the rate gates enforce.
@@ -126,6 +134,9 @@ impl WorkerSettings {
                 decode: DecodeLimits::for_pixels(config.media.max_pixels),
                 store: (config.media.store == herald_config::MediaStoreKind::Local)
                     .then(|| MediaStore::local(config.media.dir.clone())),
+                max_video_bytes: config.media.max_video_bytes,
+                retention: Duration::from_secs(u64::from(config.media.retention_days) * 86_400),
+                spool_dir: std::env::temp_dir().join("herald-media-spool"),
             },
             limits: LimitSettings {
                 x_tiers: platforms.twitter.tiers.clone(),

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use support::app::{TestApp, problem};
 
-const RETURN_TO: &str = "https://producer.example/connected";
+pub(super) const RETURN_TO: &str = "https://producer.example/connected";
 
 /// The API, with `RETURN_TO`'s origin allowed as a place to send the browser back to.
-async fn spawn() -> TestApp {
+pub(super) async fn spawn() -> TestApp {
     TestApp::spawn_with(&[(
         "HERALD_API__ALLOWED_RETURN_ORIGINS",
         "[\"https://producer.example\"]",
@@ -61,7 +61,7 @@ async fn approve(app: &TestApp, authorize_url: &str) -> String {
 }
 
 /// The whole browser round trip; returns the connection id from the redirect to return_to.
-async fn connect(app: &TestApp, platform: &str, body: Value) -> String {
+pub(super) async fn connect(app: &TestApp, platform: &str, body: Value) -> String {
     let authorize = start(app, platform, body).await;
     let callback = approve(app, &authorize).await;
     let done = app.http.get(&callback).send().await.unwrap();
@@ -76,7 +76,7 @@ async fn connect(app: &TestApp, platform: &str, body: Value) -> String {
 }
 
 /// Lists the connection's pages and selects `pick` (or the only one).
-async fn select_page(app: &TestApp, connection: &str) -> Value {
+pub(super) async fn select_page(app: &TestApp, connection: &str) -> Value {
     let pages: Value = app
         .get(
             &format!("/v1/connections/{connection}/pages"),

@@ -6,10 +6,12 @@
 use std::collections::HashSet;
 
 use chrono::{TimeDelta, Utc};
-use herald_domain::rules::{FieldPath, image_violations};
+use herald_domain::rules::{
+    FieldPath, MediaShape, content_violations_with_media, plan_image, video_violations,
+};
 use herald_domain::{
-    ConnectionId, ConnectionStatus, ImageFormat, ImageInfo, MediaId, MediaRef, Platform,
-    PostContent, PostTargetType,
+    ConnectionId, ConnectionStatus, ImageFormat, ImageInfo, MediaId, MediaKind, MediaRef, Platform,
+    PostContent, PostTargetType, VideoContainer, VideoInfo,
 };
 use herald_store::{Connection, Idempotency, NewDelivery, NewPost};
 use serde_json::Value;
@@ -312,7 +314,13 @@ fn check_connection(connection: &Connection, field: &str, errors: &mut Vec<Field
     }
 }
 
-/// The platform's content rules, and for uploaded media its image rules too.
+/// The platform's content rules, and for uploaded media its image and video rules too.
+///
+/// A stored item's kind is in its row, so the media list's counts and mixing are checked
+/// with what is known (a `{"url"}` item's kind waits for the worker's fetch). A stored image
+/// whose only problems a prepared copy fixes (a PNG for Instagram, too many pixels or bytes,
+/// an aspect ratio with `"fit": "pad"`) is accepted: the worker makes the copy. A stored
+/// video is checked against the video rules from the facts recorded with it.
 async fn check_content(
     state: &AppState,
     caller: &Caller,
@@ -321,17 +329,11 @@ async fn check_content(
     errors: &mut Vec<FieldError>,
 ) -> Result<(), ApiError> {
     let rules = &state.inner.config.rules;
-    if let Err(violations) = herald_domain::validate_content(platform, content, rules) {
-        for v in violations.iter() {
-            errors.push(FieldError::new(
-                v.field.to_string(),
-                v.code.as_str(),
-                &v.message,
-            ));
-        }
-    }
+    let mut shapes = Vec::with_capacity(content.media.len());
+    let mut item_violations = Vec::new();
     for (i, media) in content.media.iter().enumerate() {
         let MediaRef::Stored { media_id } = media else {
+            shapes.push(None);
             continue;
         };
         let field = FieldPath::MediaItem(i);
@@ -342,6 +344,7 @@ async fn check_content(
             .get(caller.tenant_id, *media_id)
             .await?
         else {
+            shapes.push(None);
             errors.push(FieldError::new(
                 field.to_string(),
                 "media.unknown",
@@ -349,16 +352,31 @@ async fn check_content(
             ));
             continue;
         };
-        let Some(info) = image_info(&file) else {
-            continue;
-        };
-        for v in image_violations(platform, &info, rules, field) {
-            errors.push(FieldError::new(
-                v.field.to_string(),
-                v.code.as_str(),
-                &v.message,
-            ));
+        shapes.push(Some(MediaShape::of(file.kind, &file.content_type)));
+        match file.kind {
+            MediaKind::Video => {
+                let Some(info) = video_info(&file) else {
+                    continue;
+                };
+                item_violations.extend(video_violations(platform, &info, rules, field));
+            }
+            MediaKind::Image => {
+                let Some(info) = image_info(&file) else {
+                    continue;
+                };
+                if let Err(unfixable) = plan_image(platform, &info, rules, content.fit, field) {
+                    item_violations.extend(unfixable);
+                }
+            }
         }
+    }
+    let found = content_violations_with_media(platform, content, &shapes, rules);
+    for v in found.iter().chain(&item_violations) {
+        errors.push(FieldError::new(
+            v.field.to_string(),
+            v.code.as_str(),
+            &v.message,
+        ));
     }
     Ok(())
 }
@@ -404,5 +422,21 @@ pub(crate) fn image_info(file: &herald_store::MediaFile) -> Option<ImageInfo> {
         bytes: u64::try_from(file.bytes).ok()?,
         width: u32::try_from(file.width).ok()?,
         height: u32::try_from(file.height).ok()?,
+    })
+}
+
+/// A stored video's facts, as recorded when it was stored.
+pub(crate) fn video_info(file: &herald_store::MediaFile) -> Option<VideoInfo> {
+    let facts = file.video.as_ref()?;
+    Some(VideoInfo {
+        container: VideoContainer::from_mime_type(&file.content_type)?,
+        bytes: u64::try_from(file.bytes).ok()?,
+        width: u32::try_from(file.width).ok()?,
+        height: u32::try_from(file.height).ok()?,
+        duration_ms: u64::try_from(facts.duration_ms).ok()?,
+        frame_rate: facts.frame_rate,
+        video_codec: facts.video_codec.clone(),
+        audio_codec: facts.audio_codec.clone(),
+        moov_first: facts.moov_first,
     })
 }

@@ -171,7 +171,7 @@ fn jpeg_scans_end(data: &[u8]) -> bool {
     })
 }
 
-fn codec(format: ImageFormat) -> ::image::ImageFormat {
+pub(super) fn codec(format: ImageFormat) -> ::image::ImageFormat {
     match format {
         ImageFormat::Jpeg => ::image::ImageFormat::Jpeg,
         ImageFormat::Png => ::image::ImageFormat::Png,

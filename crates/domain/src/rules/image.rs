@@ -13,7 +13,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{ContentRules, FieldPath, MB, RuleCode, Violation, Violations, group_digits, to_u64};
-use crate::content::PostContent;
 use crate::platform::Platform;
 
 /// An image file format Herald can recognise.
@@ -313,43 +312,8 @@ pub fn image_violations(
     found
 }
 
-/// The media-list checks of [`super::validate_content`]: an image where one is required, and
-/// no more images than a post can carry.
-pub(super) fn check_media_count(
-    platform: Platform,
-    content: &PostContent,
-    rules: &ImageRules,
-    found: &mut Vec<Violation>,
-) {
-    let name = platform.display_name();
-    let count = content.media.len();
-    if rules.required && count == 0 {
-        found.push(Violation::new(
-            platform,
-            FieldPath::Media,
-            RuleCode::MediaRequired,
-            format!(
-                "{name} requires an image: it publishes no text-only posts; this post has none"
-            ),
-        ));
-    }
-    if count > rules.max_count {
-        let allowance = match rules.max_count {
-            0 => "no images".to_owned(),
-            1 => "at most 1 image per post".to_owned(),
-            max => format!("at most {max} images per post"),
-        };
-        found.push(Violation::new(
-            platform,
-            FieldPath::Media,
-            RuleCode::MediaTooMany,
-            format!("{name} allows {allowance}; this post has {count}"),
-        ));
-    }
-}
-
 /// `[Jpeg, Png, Gif]` as "JPEG, PNG and GIF".
-fn format_list(formats: &[ImageFormat]) -> String {
+pub(super) fn format_list(formats: &[ImageFormat]) -> String {
     let names: Vec<&str> = formats.iter().map(|format| format.display_name()).collect();
     match names.as_slice() {
         [] => "no".to_owned(),
@@ -360,7 +324,7 @@ fn format_list(formats: &[ImageFormat]) -> String {
 
 /// A byte count the way limits are written: "5 MB" for whole megabytes, otherwise one
 /// decimal and the exact count ("5.2 MB (5,452,595 bytes)").
-fn describe_bytes(bytes: u64) -> String {
+pub(super) fn describe_bytes(bytes: u64) -> String {
     if bytes >= MB && bytes.is_multiple_of(MB) {
         format!("{} MB", group_digits(bytes / MB))
     } else {
@@ -371,7 +335,7 @@ fn describe_bytes(bytes: u64) -> String {
 }
 
 /// 0.8 as "0.8", 0.5625 as "0.56", 3.0 as "3".
-fn describe_ratio(ratio: f64) -> String {
+pub(super) fn describe_ratio(ratio: f64) -> String {
     let fixed = format!("{ratio:.2}");
     fixed.trim_end_matches('0').trim_end_matches('.').to_owned()
 }

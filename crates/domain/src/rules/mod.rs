@@ -7,7 +7,9 @@
 //!   that the post is not empty, the length of the text and of each thread part, whether the
 //!   platform takes threads at all, how many images there are and whether an image is required.
 //! - When the worker has fetched an image, [`validate_image`] checks its format, file size,
-//!   pixel dimensions and aspect ratio. [`inspect_image`] first reads those facts from the
+//!   pixel dimensions and aspect ratio, and [`plan_image`] says whether a prepared copy
+//!   fixes what it breaks; a video is checked by [`video_violations`]. With every item's
+//!   kind known, [`validate_content_with_media`] checks the media list's counts and mixing. [`inspect_image`] first reads those facts from the
 //!   bytes ([`ImageInfo::sniff`], headers only, no image library). With the `decode`
 //!   feature, `ImageInfo::verify` also decodes the image under pixel and memory limits, so
 //!   dimensions a header claims are dimensions the data has.
@@ -25,26 +27,59 @@
 //! | Platform  | Text                                      | Images per post | Formats           | File  | Pixels      | Aspect (w/h)     |
 //! |-----------|-------------------------------------------|-----------------|-------------------|-------|-------------|------------------|
 //! | X         | 280 weighted (twitter-text v3), threads of up to 25 parts (*Herald*) | 4 | JPEG PNG GIF WebP | 5 MB | <= 4096x4096 | any |
-//! | LinkedIn  | 3,000 characters                          | 1 (*Herald*)    | JPEG PNG GIF      | 5 MB  | >= 552x276  | 0.8 to 3.0       |
-//! | Facebook  | 2,000 characters                          | 1 (*Herald*)    | JPEG PNG GIF WebP | 4 MB  | any         | any              |
-//! | Instagram | 2,000 characters; an image is required    | 1 (no carousels yet; the API allows 10) | JPEG PNG | 8 MB | >= 600x600 | 0.8 (4:5) to 1.91 |
-//! | Threads   | 500 characters, emoji count their UTF-8 bytes | 1 (*Herald*) | JPEG PNG         | 8 MB  | >= 600x600  | 0.8 to 1.91      |
-//! | Telegram  | 2,000 characters; 1,024 for a photo caption | 1 (*Herald*)  | JPEG PNG GIF      | 10 MB | any         | 1:20 to 20:1     |
+//! | LinkedIn  | 3,000 characters                          | 20 (`multiImage`) | JPEG PNG GIF    | 5 MB  | >= 552x276  | 0.8 to 3.0       |
+//! | Facebook  | 2,000 characters                          | 10 (*Herald*)   | JPEG PNG GIF WebP | 4 MB  | any         | any              |
+//! | Instagram | 2,000 characters; an image or video is required | 10 (carousel) | JPEG        | 8 MB  | >= 600x600  | 0.8 (4:5) to 1.91 |
+//! | Threads   | 500 characters, emoji count their UTF-8 bytes | 20 (carousel) | JPEG PNG        | 8 MB  | >= 600x600  | 0.8 to 1.91      |
+//! | Telegram  | 2,000 characters; 1,024 for a photo caption | 10 (media group) | JPEG PNG GIF   | 10 MB | any         | 1:20 to 20:1     |
+//!
+//! Videos ([`VideoRules`]; H.264 or HEVC everywhere; *MB* as below):
+//!
+//! | Platform  | Per post | Containers | File    | Duration      | Pixels (w x h)              | Aspect (w/h)   | Frame rate | `moov` first |
+//! |-----------|----------|------------|---------|---------------|-----------------------------|----------------|------------|--------------|
+//! | X         | 1        | MP4 MOV    | 512 MB  | 0.5 s to 140 s | 32x32 to 1280x1024 (either way round) | 1:3 to 3:1 | <= 60 | no |
+//! | LinkedIn  | 1        | MP4        | 500 MB  | 3 s to 30 min | any                         | 1:2.4 to 2.4:1 | any        | no           |
+//! | Facebook  | 1        | MP4 MOV    | 2,048 MB | any          | any                         | any            | any        | no           |
+//! | Instagram | 10 (carousel; 1 alone is a Reel) | MP4 MOV | 300 MB | 3 s to 15 min | width <= 1920 | 0.01 to 10 | 23 to 60 | yes |
+//! | Threads   | 20 (carousel) | MP4 MOV | 1,024 MB | up to 300 s | width <= 1920               | 0.01 to 10     | 23 to 60   | no           |
+//! | Telegram  | 10 (media group) | MP4 | 50 MB    | any           | any                         | any            | any        | no           |
+//!
+//! Media lists ([`MediaRules`]): X takes up to 4 photos, or 1 video, or 1 GIF, never mixed;
+//! LinkedIn 1 video or 1 to 20 images; Facebook 1 video or up to 10 photos, never mixed;
+//! Instagram, Threads and Telegram mix images and videos in a carousel or media group of
+//! up to 10, 20 and 10 items.
+//!
+//! First comments ([`CommentRules`]): X 280 weighted (a reply is a post), Threads 500 with
+//! its emoji rule (likewise), LinkedIn 1,250 characters, Facebook 8,000, Instagram 2,200
+//! with at most 30 hashtags, Telegram 4,096 (a message).
 //!
 //! Notes on the choices:
 //!
-//! - **Images per post.** X takes 4. Instagram's carousels take 10, but Herald
-//!   publishes single-image containers, so 1. LinkedIn's `content.media`, Threads' `IMAGE`
-//!   container and Telegram's `sendPhoto` carry exactly one image; multi-image shapes
-//!   (`multiImage`, carousels, `sendMediaGroup`) are other flows. Facebook's `attached_media`
-//!   could carry several, but 1 keeps every platform's flow the same until that is built.
-//! - **Instagram and Threads** follow Instagram's numbers with its 4:5 to 1.91:1 aspect
-//!   range; Threads documents its images as "similar to Instagram".
+//! - **Images per post.** X's `media_ids` take 4; LinkedIn's `multiImage` 2 to 20 (one image
+//!   is `content.media`); Instagram's carousels 2 to 10; Threads' carousels 2 to 20;
+//!   Telegram's `sendMediaGroup` 2 to 10. Facebook's `attached_media` has no documented
+//!   maximum (unconfirmed): Herald takes 10, like the composer.
+//! - **Instagram** takes JPEG only; other formats are converted by the worker
+//!   ([`plan_image`], `prepare_image` under the `decode` feature), so a PNG is accepted at enqueue and published as
+//!   a JPEG copy. Threads documents JPEG and PNG, with images "similar to Instagram".
 //! - **Threads counting**: Meta's Threads documentation says text is limited to 500
 //!   characters and that "emojis are counted as the number of UTF-8 bytes", so a 😀 costs 4.
 //! - **Telegram**: text alone is a message (Herald's default: 2,000; the API allows 4,096); text sent with
 //!   an image is a caption (1,024, the API's own limit). The aspect limit is the Bot API's
-//!   `sendPhoto` rule ("width and height ratio must be at most 20").
+//!   `sendPhoto` rule ("width and height ratio must be at most 20"). Videos: `sendVideo`
+//!   takes up to 50 MB, and clients play MPEG-4, so MP4 only.
+//! - **Video numbers** come from the platforms' published limits (X's media best
+//!   practices, Meta's Reels and Threads specifications as copied by clients, LinkedIn's as
+//!   quoted by aggregators). Where sources disagree Herald takes the lower value and makes
+//!   it configurable: LinkedIn's size (500 MB vs 5 GB) and Instagram's (300 MB vs 1 GB:
+//!   300 MB passes under either reading). Facebook's 2 GB is its documented upload error;
+//!   Herald's own `media.max_video_bytes` (512 MB by default) caps every video first.
+//! - **Instagram's `moov` first** is a refusal with the remux command, not a preparation:
+//!   Herald does not rewrite videos. Threads names no such rule.
+//! - **X's box** of 1280x1024 is checked either way round: X also recommends 720x1280
+//!   portrait video, which the box would otherwise refuse.
+//! - **Unconfirmed first-comment limits** (LinkedIn 1,250, Facebook 8,000, Instagram's 30
+//!   hashtags) are configuration: `[rules.linkedin.first_comment] max_length = ...`.
 //! - **MB** means 1,048,576 bytes, as X's upload errors put its limit (5,242,880 bytes);
 //!   unverified for the other platforms, whose `max_bytes` can be set exactly.
 //! - **X threads**: X's composer stops at 25 posts (unverified), and each part spends a post
@@ -76,32 +111,46 @@
 //! [rules.twitter.text]
 //! max_length = 25000        # X Premium accounts
 //!
-//! [rules.instagram.image]
-//! max_count = 10            # once carousels are supported
+//! [rules.linkedin.video]
+//! max_bytes = 5368709120    # 5 GB, if your LinkedIn app takes it
 //! ```
 
+mod comment;
 #[cfg(feature = "decode")]
 mod decode;
 mod image;
+mod media;
+mod prepare;
 mod text;
+mod video;
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use comment::CommentRules;
 #[cfg(feature = "decode")]
 pub use decode::{DecodeLimits, VerifyError};
 pub use image::{
     ImageFormat, ImageInfo, ImageRules, SniffError, image_violations, inspect_image, validate_image,
 };
+pub use media::{MediaRules, MediaShape, media_violations};
+pub use prepare::{Preparation, plan_image};
+#[cfg(feature = "decode")]
+pub use prepare::{PrepareError, Prepared, prepare_image};
 pub use text::{TextCounting, TextRules, twitter_weighted_length};
+pub use video::{VideoRules, video_violations};
 
 use crate::content::PostContent;
+use crate::media::VideoContainer;
 use crate::platform::{InvalidChoice, Platform};
 
+use comment::CommentRulesOverride;
 use image::ImageRulesOverride;
+use media::MediaRulesOverride;
 use text::TextRulesOverride;
+use video::VideoRulesOverride;
 
 /// One megabyte as platforms mean it in their image limits: 2^20 bytes.
 const MB: u64 = 1024 * 1024;
@@ -120,12 +169,15 @@ pub struct ContentRules {
     pub telegram: PlatformRules,
 }
 
-/// What one platform accepts: its text rules and its image rules.
+/// What one platform accepts: its text, images, videos, media list and first comment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformRules {
     pub text: TextRules,
     pub image: ImageRules,
+    pub video: VideoRules,
+    pub media: MediaRules,
+    pub first_comment: CommentRules,
 }
 
 impl ContentRules {
@@ -155,6 +207,7 @@ impl ContentRules {
 impl Default for ContentRules {
     fn default() -> Self {
         use ImageFormat::{Gif, Jpeg, Png, Webp};
+        use VideoContainer::Mp4;
 
         let text = |counting, max_length| TextRules {
             counting,
@@ -174,13 +227,34 @@ impl Default for ContentRules {
             min_aspect_ratio: None,
             max_aspect_ratio: None,
         };
+        let media = |max_items, mixed| MediaRules {
+            max_items,
+            mixed,
+            gif_alone: false,
+        };
+        let comment = |counting, max_length| CommentRules {
+            counting,
+            max_length,
+            max_hashtags: None,
+        };
         // Instagram's numbers: Threads documents its images as "similar to Instagram".
         let instagram_image = ImageRules {
             min_width: 600,
             min_height: 600,
             min_aspect_ratio: Some(0.8),
             max_aspect_ratio: Some(1.91),
-            ..image(&[Jpeg, Png], 8)
+            max_count: 10,
+            ..image(&[Jpeg], 8)
+        };
+        // Meta's Reels and Threads video specs share everything but duration and size.
+        let meta_video = |max_mb, max_duration_ms| VideoRules {
+            max_duration_ms: Some(max_duration_ms),
+            max_width: Some(1920),
+            min_aspect_ratio: Some(0.01),
+            max_aspect_ratio: Some(10.0),
+            min_frame_rate: Some(23.0),
+            max_frame_rate: Some(60.0),
+            ..VideoRules::base(max_mb)
         };
 
         Self {
@@ -195,20 +269,55 @@ impl Default for ContentRules {
                     max_height: Some(4096),
                     ..image(&[Jpeg, Png, Gif, Webp], 5)
                 },
+                video: VideoRules {
+                    min_duration_ms: 500,
+                    max_duration_ms: Some(140_000),
+                    min_width: 32,
+                    min_height: 32,
+                    max_width: Some(1280),
+                    max_height: Some(1024),
+                    max_size_either_way: true,
+                    min_aspect_ratio: Some(1.0 / 3.0),
+                    max_aspect_ratio: Some(3.0),
+                    max_frame_rate: Some(60.0),
+                    ..VideoRules::base(512)
+                },
+                media: MediaRules {
+                    gif_alone: true,
+                    ..media(4, false)
+                },
+                first_comment: comment(TextCounting::TwitterWeighted, 280),
             },
             linkedin: PlatformRules {
                 text: text(TextCounting::Chars, 3000),
                 image: ImageRules {
+                    max_count: 20,
                     min_width: 552,
                     min_height: 276,
                     min_aspect_ratio: Some(0.8),
                     max_aspect_ratio: Some(3.0),
                     ..image(&[Jpeg, Png, Gif], 5)
                 },
+                video: VideoRules {
+                    containers: vec![Mp4],
+                    min_duration_ms: 3_000,
+                    max_duration_ms: Some(30 * 60_000),
+                    min_aspect_ratio: Some(1.0 / 2.4),
+                    max_aspect_ratio: Some(2.4),
+                    ..VideoRules::base(500)
+                },
+                media: media(20, false),
+                first_comment: comment(TextCounting::Chars, 1250),
             },
             facebook: PlatformRules {
                 text: text(TextCounting::Chars, 2000),
-                image: image(&[Jpeg, Png, Gif, Webp], 4),
+                image: ImageRules {
+                    max_count: 10,
+                    ..image(&[Jpeg, Png, Gif, Webp], 4)
+                },
+                video: VideoRules::base(2048),
+                media: media(10, false),
+                first_comment: comment(TextCounting::Chars, 8000),
             },
             instagram: PlatformRules {
                 text: text(TextCounting::Chars, 2000),
@@ -216,10 +325,31 @@ impl Default for ContentRules {
                     required: true,
                     ..instagram_image.clone()
                 },
+                video: VideoRules {
+                    max_count: 10,
+                    min_duration_ms: 3_000,
+                    moov_first: true,
+                    ..meta_video(300, 15 * 60_000)
+                },
+                media: media(10, true),
+                first_comment: CommentRules {
+                    max_hashtags: Some(30),
+                    ..comment(TextCounting::Chars, 2200)
+                },
             },
             threads: PlatformRules {
                 text: text(TextCounting::CharsEmojiBytes, 500),
-                image: instagram_image,
+                image: ImageRules {
+                    max_count: 20,
+                    formats: vec![Jpeg, Png],
+                    ..instagram_image
+                },
+                video: VideoRules {
+                    max_count: 20,
+                    ..meta_video(1024, 300_000)
+                },
+                media: media(20, true),
+                first_comment: comment(TextCounting::CharsEmojiBytes, 500),
             },
             telegram: PlatformRules {
                 text: TextRules {
@@ -227,10 +357,18 @@ impl Default for ContentRules {
                     ..text(TextCounting::Chars, 2000)
                 },
                 image: ImageRules {
+                    max_count: 10,
                     min_aspect_ratio: Some(1.0 / 20.0),
                     max_aspect_ratio: Some(20.0),
                     ..image(&[Jpeg, Png, Gif], 10)
                 },
+                video: VideoRules {
+                    max_count: 10,
+                    containers: vec![Mp4],
+                    ..VideoRules::base(50)
+                },
+                media: media(10, true),
+                first_comment: comment(TextCounting::Chars, 4096),
             },
         }
     }
@@ -254,12 +392,18 @@ struct ContentRulesOverride {
 struct PlatformRulesOverride {
     text: TextRulesOverride,
     image: ImageRulesOverride,
+    video: VideoRulesOverride,
+    media: MediaRulesOverride,
+    first_comment: CommentRulesOverride,
 }
 
 impl PlatformRulesOverride {
     fn apply(self, rules: &mut PlatformRules) {
         self.text.apply(&mut rules.text);
         self.image.apply(&mut rules.image);
+        self.video.apply(&mut rules.video);
+        self.media.apply(&mut rules.media);
+        self.first_comment.apply(&mut rules.first_comment);
     }
 }
 
@@ -277,14 +421,29 @@ impl From<ContentRulesOverride> for ContentRules {
 }
 
 /// Checks a post's content against a platform's rules: emptiness, text length per part,
-/// threads, image count and whether an image is required. The images themselves are checked
-/// by [`validate_image`] once fetched.
+/// threads, the number of media items, whether one is required, and the first comment. The
+/// kinds of the media items are not known here; [`validate_content_with_media`] checks them
+/// too once they are. The items themselves are checked by [`validate_image`] and
+/// [`video_violations`] once their facts are known.
 pub fn validate_content(
     platform: Platform,
     content: &PostContent,
     rules: &ContentRules,
 ) -> Result<(), Violations> {
     Violations::result(content_violations(platform, content, rules))
+}
+
+/// [`validate_content`] with what is known of each media item's kind (one entry per item of
+/// `content.media`, `None` where unknown): the per-kind counts and the mixing rules too.
+pub fn validate_content_with_media(
+    platform: Platform,
+    content: &PostContent,
+    shapes: &[Option<MediaShape>],
+    rules: &ContentRules,
+) -> Result<(), Violations> {
+    Violations::result(content_violations_with_media(
+        platform, content, shapes, rules,
+    ))
 }
 
 /// Every violation [`validate_content`] would report, in field order; empty when the content
@@ -294,10 +453,25 @@ pub fn content_violations(
     content: &PostContent,
     rules: &ContentRules,
 ) -> Vec<Violation> {
+    let unknown = vec![None; content.media.len()];
+    content_violations_with_media(platform, content, &unknown, rules)
+}
+
+/// Every violation [`validate_content_with_media`] would report, in field order.
+pub fn content_violations_with_media(
+    platform: Platform,
+    content: &PostContent,
+    shapes: &[Option<MediaShape>],
+    rules: &ContentRules,
+) -> Vec<Violation> {
     let rules = rules.for_platform(platform);
     let mut found = Vec::new();
     text::check_text(platform, content, rules, &mut found);
-    image::check_media_count(platform, content, &rules.image, &mut found);
+    // One shape per item: missing entries are unknown kinds.
+    let mut shapes = shapes.to_vec();
+    shapes.resize(content.media.len(), None);
+    media::check_media(platform, &shapes, rules, &mut found);
+    comment::check_comment(platform, content, &rules.first_comment, &mut found);
     found
 }
 
@@ -313,8 +487,10 @@ pub enum FieldPath {
     ThreadPart(usize),
     /// The media list as a whole.
     Media,
-    /// One image, by its index in `PostContent::media`.
+    /// One image or video, by its index in `PostContent::media`.
     MediaItem(usize),
+    /// The first comment.
+    FirstComment,
 }
 
 impl fmt::Display for FieldPath {
@@ -325,6 +501,7 @@ impl fmt::Display for FieldPath {
             FieldPath::ThreadPart(index) => write!(f, "thread[{index}]"),
             FieldPath::Media => f.write_str("media"),
             FieldPath::MediaItem(index) => write!(f, "media[{index}]"),
+            FieldPath::FirstComment => f.write_str("first_comment"),
         }
     }
 }
@@ -344,11 +521,16 @@ impl FromStr for FieldPath {
             "text" => Ok(FieldPath::Text),
             "thread" => Ok(FieldPath::Thread),
             "media" => Ok(FieldPath::Media),
+            "first_comment" => Ok(FieldPath::FirstComment),
             _ => indexed("thread")
                 .map(FieldPath::ThreadPart)
                 .or_else(|| indexed("media").map(FieldPath::MediaItem))
                 .ok_or_else(|| {
-                    InvalidChoice::new("field path", s, "text, thread, thread[N], media, media[N]")
+                    InvalidChoice::new(
+                        "field path",
+                        s,
+                        "text, thread, thread[N], media, media[N], first_comment",
+                    )
                 }),
         }
     }
@@ -414,10 +596,55 @@ pub enum RuleCode {
     /// A readable header over image data that does not decode: truncated or corrupt.
     #[serde(rename = "image.corrupt")]
     ImageCorrupt,
+    /// Kinds of media a platform does not take together in one post (images and videos on X, LinkedIn and Facebook; a GIF with anything on X).
+    #[serde(rename = "media.mixed")]
+    MediaMixed,
+    /// A video for a platform configured to take none.
+    #[serde(rename = "video.unsupported")]
+    VideoUnsupported,
+    /// A video container the platform does not accept (or a file that is not an MP4 or MOV video).
+    #[serde(rename = "video.container")]
+    VideoContainer,
+    /// A video codec the platform does not accept (H.264 and HEVC are).
+    #[serde(rename = "video.codec")]
+    VideoCodec,
+    /// A video file larger than the platform accepts.
+    #[serde(rename = "video.too_large")]
+    VideoTooLarge,
+    /// A video shorter than the platform's minimum duration.
+    #[serde(rename = "video.too_short")]
+    VideoTooShort,
+    /// A video longer than the platform's maximum duration.
+    #[serde(rename = "video.too_long")]
+    VideoTooLong,
+    /// A video whose width or height is outside the platform's range.
+    #[serde(rename = "video.dimensions")]
+    VideoDimensions,
+    /// A video whose width/height ratio is outside the platform's range.
+    #[serde(rename = "video.aspect_ratio")]
+    VideoAspectRatio,
+    /// A video whose frame rate is outside the platform's range.
+    #[serde(rename = "video.frame_rate")]
+    VideoFrameRate,
+    /// A video whose `moov` box comes after its media data, for a platform that needs it first (Instagram).
+    #[serde(rename = "video.moov_first")]
+    VideoMoovFirst,
+    /// A file that is not a video Herald can read (no MP4 or QuickTime metadata, no video track).
+    #[serde(rename = "video.unreadable")]
+    VideoUnreadable,
+    /// A `first_comment` with no text.
+    #[serde(rename = "first_comment.empty")]
+    FirstCommentEmpty,
+    /// A `first_comment` longer than the platform allows in a comment or reply.
+    #[serde(rename = "first_comment.too_long")]
+    FirstCommentTooLong,
+    /// A `first_comment` with more hashtags than the platform allows (Instagram: 30).
+    #[serde(rename = "first_comment.too_many_hashtags")]
+    FirstCommentTooManyHashtags,
 }
 
 impl RuleCode {
-    pub const ALL: [RuleCode; 14] = [
+    pub const ALL: [RuleCode; 29] = [
         RuleCode::TextRequired,
         RuleCode::TextTooLong,
         RuleCode::ThreadUnsupported,
@@ -432,6 +659,21 @@ impl RuleCode {
         RuleCode::ImageUnreadable,
         RuleCode::ImageTooManyPixels,
         RuleCode::ImageCorrupt,
+        RuleCode::MediaMixed,
+        RuleCode::VideoUnsupported,
+        RuleCode::VideoContainer,
+        RuleCode::VideoCodec,
+        RuleCode::VideoTooLarge,
+        RuleCode::VideoTooShort,
+        RuleCode::VideoTooLong,
+        RuleCode::VideoDimensions,
+        RuleCode::VideoAspectRatio,
+        RuleCode::VideoFrameRate,
+        RuleCode::VideoMoovFirst,
+        RuleCode::VideoUnreadable,
+        RuleCode::FirstCommentEmpty,
+        RuleCode::FirstCommentTooLong,
+        RuleCode::FirstCommentTooManyHashtags,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -450,6 +692,21 @@ impl RuleCode {
             RuleCode::ImageUnreadable => "image.unreadable",
             RuleCode::ImageTooManyPixels => "image.too_many_pixels",
             RuleCode::ImageCorrupt => "image.corrupt",
+            RuleCode::MediaMixed => "media.mixed",
+            RuleCode::VideoUnsupported => "video.unsupported",
+            RuleCode::VideoContainer => "video.container",
+            RuleCode::VideoCodec => "video.codec",
+            RuleCode::VideoTooLarge => "video.too_large",
+            RuleCode::VideoTooShort => "video.too_short",
+            RuleCode::VideoTooLong => "video.too_long",
+            RuleCode::VideoDimensions => "video.dimensions",
+            RuleCode::VideoAspectRatio => "video.aspect_ratio",
+            RuleCode::VideoFrameRate => "video.frame_rate",
+            RuleCode::VideoMoovFirst => "video.moov_first",
+            RuleCode::VideoUnreadable => "video.unreadable",
+            RuleCode::FirstCommentEmpty => "first_comment.empty",
+            RuleCode::FirstCommentTooLong => "first_comment.too_long",
+            RuleCode::FirstCommentTooManyHashtags => "first_comment.too_many_hashtags",
         }
     }
 }

@@ -49,7 +49,7 @@ impl TextCounting {
     }
 
     /// What is being counted, as a plural noun for messages.
-    const fn unit(self) -> &'static str {
+    pub(super) const fn unit(self) -> &'static str {
         match self {
             TextCounting::TwitterWeighted => "weighted characters",
             TextCounting::Chars | TextCounting::CharsEmojiBytes => "characters",

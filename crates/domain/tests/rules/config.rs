@@ -48,10 +48,8 @@ fn the_defaults_are_the_spec_numbers() {
     let instagram = rules.for_platform(Platform::Instagram);
     assert!(instagram.image.required);
     assert_eq!(instagram.text.max_length, 2000);
-    assert_eq!(
-        instagram.image.formats,
-        [ImageFormat::Jpeg, ImageFormat::Png]
-    );
+    // JPEG only: a PNG is converted for Instagram (rules::plan_image).
+    assert_eq!(instagram.image.formats, [ImageFormat::Jpeg]);
     assert_eq!(
         (instagram.image.max_bytes, instagram.image.min_width),
         (8 * mb, 600)
@@ -98,9 +96,10 @@ fn an_empty_config_is_the_defaults() {
 fn the_defaults_round_trip_through_serialization() {
     let json = serde_json::to_value(ContentRules::default()).unwrap();
     assert_eq!(json["twitter"]["text"]["counting"], "twitter_weighted");
+    assert_eq!(json["instagram"]["image"]["formats"], json!(["jpeg"]));
     assert_eq!(
-        json["instagram"]["image"]["formats"],
-        json!(["jpeg", "png"])
+        json["instagram"]["video"]["containers"],
+        json!(["mp4", "mov"])
     );
     assert_eq!(rules_from(json), ContentRules::default());
 }

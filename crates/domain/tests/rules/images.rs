@@ -147,13 +147,15 @@ fn facebook_takes_up_to_4_mb_of_any_shape() {
 }
 
 #[test]
-fn instagram_takes_jpeg_and_png_from_600x600_between_4_5_and_1_91() {
-    assert!(
-        check(
+fn instagram_takes_jpeg_from_600x600_between_4_5_and_1_91() {
+    assert!(check(Platform::Instagram, &jpeg(1080, 1350)).is_empty());
+    assert_eq!(
+        codes(
             Platform::Instagram,
             &image(ImageFormat::Png, 8 * MB, 1080, 1350)
-        )
-        .is_empty()
+        ),
+        ["image.format"],
+        "a PNG is converted to JPEG by the worker, not taken as it is"
     );
     assert!(
         check(Platform::Instagram, &jpeg(1146, 600)).is_empty(),
@@ -191,7 +193,10 @@ fn instagram_takes_jpeg_and_png_from_600x600_between_4_5_and_1_91() {
 #[test]
 fn threads_images_follow_instagram() {
     let rules = ContentRules::default();
-    assert_eq!(rules.threads.image.formats, rules.instagram.image.formats);
+    assert_eq!(
+        rules.threads.image.formats,
+        [ImageFormat::Jpeg, ImageFormat::Png]
+    );
     assert_eq!(
         codes(Platform::Threads, &jpeg(1080, 1920)),
         ["image.aspect_ratio"]
@@ -252,14 +257,17 @@ fn inspecting_bytes_reads_the_header_then_applies_the_rules() {
     );
 
     let error = inspect_image(Platform::Instagram, &png, &rules, field).unwrap_err();
-    assert_eq!(error.codes(), [RuleCode::ImageAspectRatio]);
+    assert_eq!(
+        error.codes(),
+        [RuleCode::ImageFormat, RuleCode::ImageAspectRatio]
+    );
 
     let html = b"<!doctype html><title>Not found</title>";
     let error = inspect_image(Platform::Instagram, html, &rules, field).unwrap_err();
     assert_eq!(error.codes(), [RuleCode::ImageFormat]);
     assert_mentions(
         &error.as_slice()[0].message,
-        &["Instagram accepts JPEG and PNG images"],
+        &["Instagram accepts JPEG images"],
     );
 
     let error = inspect_image(Platform::Twitter, &png[..20], &rules, field).unwrap_err();

@@ -4,6 +4,7 @@
 
 mod config;
 mod images;
+mod media;
 mod props;
 mod sniff;
 mod text;

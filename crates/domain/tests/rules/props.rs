@@ -211,8 +211,8 @@ fn media_by_url_or_by_id_counts_the_same() {
         media_id: herald_domain::MediaId::new(),
     };
     let content = PostContent {
-        media: vec![stored; 2],
-        ..post("two stored images")
+        media: vec![stored; 21],
+        ..post("21 stored images")
     };
     let found = content_violations(Platform::Linkedin, &content, &ContentRules::default());
     assert_eq!(found.len(), 1);

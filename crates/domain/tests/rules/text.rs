@@ -141,7 +141,7 @@ fn x_takes_four_images_and_not_five() {
     assert_eq!(violation.code, RuleCode::MediaTooMany);
     assert_eq!(
         violation.message,
-        "X (Twitter) allows at most 4 images per post; this post has 5"
+        "X (Twitter) allows at most 4 media items per post; this post has 5"
     );
 }
 
@@ -192,12 +192,13 @@ fn instagram_requires_an_image() {
 }
 
 #[test]
-fn instagram_captions_stop_at_2000_and_carousels_are_not_supported_yet() {
+fn instagram_captions_stop_at_2000_and_carousels_at_10_items() {
     assert!(violations(Platform::Instagram, &post_with_images(&"a".repeat(2000), 1)).is_empty());
+    assert!(violations(Platform::Instagram, &post_with_images("carousel", 10)).is_empty());
     assert_eq!(
         fields_and_codes(&violations(
             Platform::Instagram,
-            &post_with_images(&"a".repeat(2001), 2)
+            &post_with_images(&"a".repeat(2001), 11)
         )),
         vec![
             ("text".to_owned(), "text.too_long"),
@@ -265,18 +266,28 @@ fn only_x_takes_threads() {
 }
 
 #[test]
-fn platforms_other_than_x_take_one_image_per_post() {
-    for platform in Platform::ALL
-        .into_iter()
-        .filter(|&p| p != Platform::Twitter)
-    {
+fn each_platform_takes_its_own_number_of_media_items() {
+    for (platform, max) in [
+        (Platform::Twitter, 4),
+        (Platform::Linkedin, 20),
+        (Platform::Facebook, 10),
+        (Platform::Instagram, 10),
+        (Platform::Threads, 20),
+        (Platform::Telegram, 10),
+    ] {
         assert!(
-            violations(platform, &post_with_images("hi", 1)).is_empty(),
+            violations(platform, &post_with_images("hi", max)).is_empty(),
             "{platform}"
         );
-        let violation = only(violations(platform, &post_with_images("hi", 2)));
+        let violation = only(violations(platform, &post_with_images("hi", max + 1)));
         assert_eq!(violation.code, RuleCode::MediaTooMany, "{platform}");
-        assert_mentions(&violation.message, &["at most 1 image per post", "has 2"]);
+        assert_mentions(
+            &violation.message,
+            &[
+                &format!("at most {max} media items per post"),
+                &format!("has {}", max + 1),
+            ],
+        );
     }
 }
 
@@ -334,7 +345,7 @@ fn violations_read_as_sentences_and_serialize_with_stable_names() {
         Platform::Linkedin,
         &PostContent {
             thread: vec!["x".into()],
-            ..post_with_images("hello", 2)
+            ..post_with_images("hello", 21)
         },
         &ContentRules::default(),
     )
@@ -343,7 +354,7 @@ fn violations_read_as_sentences_and_serialize_with_stable_names() {
         error.to_string(),
         "2 content rule violations: thread: LinkedIn has no threads: publish the text as one \
          post; this post has 1 further thread part(s) (thread.unsupported); media: LinkedIn \
-         allows at most 1 image per post; this post has 2 (media.too_many)"
+         allows at most 20 media items per post; this post has 21 (media.too_many)"
     );
 
     let json = serde_json::to_value(&error).unwrap();
