@@ -498,6 +498,21 @@ impl Harness {
         answer.json().await.expect("control API JSON")
     }
 
+    /// A URL at which the simulator serves `bytes` as `content_type` (a test video, say).
+    pub async fn host(&self, bytes: &[u8], content_type: &str) -> String {
+        let answer = self
+            .http
+            .post(self.sim.url("/_sim/media"))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("the simulator hosts media");
+        assert!(answer.status().is_success(), "{}", answer.status());
+        let hosted: Value = answer.json().await.expect("JSON");
+        hosted["url"].as_str().expect("a URL").to_owned()
+    }
+
     /// A URL of a simulator-served JPEG of `size` (e.g. `1080x1080`).
     pub fn image_url(&self, size: &str) -> String {
         self.sim.url(&format!("/_sim/images/{size}.jpg"))

@@ -23,6 +23,9 @@ use services::Services;
 
 mod services;
 
+/// The video the demo uploads: 4 s, 720x1280, H.264 and AAC (one of the test videos).
+const DEMO_VIDEO: &[u8] = include_bytes!("../../../tests/fixtures/video/portrait-720x1280-4s.mp4");
+
 /// How long the whole batch may take before the demo gives up on it.
 const DEADLINE: Duration = Duration::from_secs(150);
 /// Where the OAuth callback sends the browser back to; the demo stops following there.
@@ -181,9 +184,21 @@ async fn demo(
         .await?;
     let accounts = connect_all(&api, &fixtures).await?;
 
+    step("uploading a video through POST /v1/media");
+    let video = api.upload(DEMO_VIDEO, "herald-demo.mp4", "video/mp4").await?;
+    detail(&format!(
+        "{} ({} bytes, {} ms, {}x{})",
+        video["id"].as_str().unwrap_or_default(),
+        video["bytes"],
+        video["duration_ms"],
+        video["width"],
+        video["height"]
+    ));
+    let video = video["id"].as_str().context("no id in the upload's answer")?;
+
     step("enqueueing a batch of posts through POST /v1/posts");
     let image = sim.url("/_sim/images/1080x1080.jpg");
-    let plan = enqueue(&api, &accounts, &image).await?;
+    let plan = enqueue(&api, &accounts, &image, video).await?;
     detail(&format!(
         "{} posts, {} deliveries",
         plan.len(),
@@ -371,6 +386,26 @@ impl Api {
         self.call(reqwest::Method::PUT, path, Some(body)).await
     }
 
+    /// Uploads a file to the media store (`POST /v1/media`, multipart).
+    async fn upload(&self, bytes: &[u8], name: &str, mime: &str) -> anyhow::Result<Value> {
+        let part = reqwest::multipart::Part::bytes(bytes.to_vec())
+            .file_name(name.to_owned())
+            .mime_str(mime)?;
+        let response = self
+            .http
+            .post(format!("{}/v1/media", self.base))
+            .bearer_auth(&self.key)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("POST /v1/media answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
     /// The OAuth dance a browser does: ask Herald for the authorize URL, follow it to the
     /// platform (which approves the test user) and back to Herald's callback, which redirects
     /// to `return_to` with the new connection's id.
@@ -465,7 +500,12 @@ struct Planned {
     deliveries: Vec<(String, String)>,
 }
 
-async fn enqueue(api: &Api, accounts: &Accounts, image: &str) -> anyhow::Result<Vec<Planned>> {
+async fn enqueue(
+    api: &Api,
+    accounts: &Accounts,
+    image: &str,
+    video: &str,
+) -> anyhow::Result<Vec<Planned>> {
     let ids = |names: &[&str]| -> Vec<Value> {
         names
             .iter()
@@ -504,6 +544,27 @@ async fn enqueue(api: &Api, accounts: &Accounts, image: &str) -> anyhow::Result<
             json!({"targets": ids(&with_images),
                    "text": format!("A picture, published everywhere that takes one ({stamp})."),
                    "media": [{"url": image}]}),
+        ),
+        (
+            "video",
+            "published",
+            json!({"targets": ids(&with_images),
+                   "text": format!("A video, uploaded once, on six platforms ({stamp})."),
+                   "media": [{"media_id": video}]}),
+        ),
+        (
+            "carousel",
+            "published",
+            json!({"targets": ids(&["Instagram", "Threads"]),
+                   "text": format!("A carousel: two pictures and a video ({stamp})."),
+                   "media": [{"url": image}, {"url": image}, {"media_id": video}]}),
+        ),
+        (
+            "first comment",
+            "published",
+            json!({"targets": ids(&["X", "LinkedIn page", "Facebook page"]),
+                   "text": format!("A post with a first comment under it ({stamp})."),
+                   "first_comment": "The first comment, published right after the post."}),
         ),
         (
             "X thread",

@@ -298,7 +298,7 @@ async fn run(command: Command, config: Config, file: Option<PathBuf>) -> anyhow:
         Command::Demo { keep_running } => demo::run(&config, file.as_deref(), keep_running).await,
         Command::Migrate => admin::migrate(&config).await,
         Command::Serve { addr } => serve::run(&config, addr).await,
-        Command::Work => work::run(&config).await,
+        Command::Work => Box::pin(work::run(&config)).await,
         Command::Tenants(TenantsCommand::Create { name, format }) => {
             admin::create_tenant(&config, &name, format).await
         }
