@@ -149,6 +149,17 @@ async fn a_12_mb_file_goes_up_in_parts_and_comes_back_byte_identical() {
     .await
     .expect("a listing");
     assert!(listed.contains(&format!("herald/media/{key}")), "{listed}");
+    // A multipart upload's ETag ends with its number of parts.
+    let head = reqwest::Client::new()
+        .head(format!("{}/{name}/herald/media/{key}", moto.endpoint))
+        .send()
+        .await
+        .expect("the object's head");
+    let etag = head.headers()["etag"].to_str().expect("an ETag").to_owned();
+    assert!(
+        etag.trim_matches('"').ends_with("-2"),
+        "not two parts: {etag}"
+    );
     let _ = std::fs::remove_file(&source);
     let _ = std::fs::remove_file(&copy);
 }
