@@ -374,7 +374,7 @@ async fn store_spooled(
             })
             .await
             .map_err(|e| ApiError::internal("video reading", &e))?
-            .map_err(video_refusal)?;
+            .map_err(|e| video_refusal(&e))?;
             if info.width == 0 || info.height == 0 {
                 return Err(ApiError::invalid(vec![FieldError::new(
                     "file",
@@ -431,7 +431,7 @@ fn image_refusal(error: VerifyError) -> ApiError {
 }
 
 /// Why a video is not stored: 422 naming `file` and the rule.
-fn video_refusal(error: VideoError) -> ApiError {
+fn video_refusal(error: &VideoError) -> ApiError {
     let rule = match error {
         VideoError::NoVideoTrack => "video.no_video_track",
         VideoError::NotAVideo | VideoError::Malformed(_) => "video.unreadable",
@@ -814,9 +814,18 @@ mod tests {
             head.extend_from_slice(brand);
             head
         };
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0], true).unwrap(), Some(Sniffed::Image));
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n", true).unwrap(), Some(Sniffed::Image));
-        assert_eq!(sniff(b"RIFF\0\0\0\0WEBP", true).unwrap(), Some(Sniffed::Image));
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0], true).unwrap(),
+            Some(Sniffed::Image)
+        );
+        assert_eq!(
+            sniff(b"\x89PNG\r\n\x1a\n", true).unwrap(),
+            Some(Sniffed::Image)
+        );
+        assert_eq!(
+            sniff(b"RIFF\0\0\0\0WEBP", true).unwrap(),
+            Some(Sniffed::Image)
+        );
         assert_eq!(
             sniff(&ftyp(b"isom"), false).unwrap(),
             Some(Sniffed::Video(VideoContainer::Mp4))
@@ -825,11 +834,20 @@ mod tests {
             sniff(&ftyp(b"qt  "), false).unwrap(),
             Some(Sniffed::Video(VideoContainer::Mov))
         );
-        assert!(matches!(sniff(&[0x1A, 0x45, 0xDF, 0xA3], false), Err(SpoolError::Webm)));
+        assert!(matches!(
+            sniff(&[0x1A, 0x45, 0xDF, 0xA3], false),
+            Err(SpoolError::Webm)
+        ));
         // Too short to tell yet; then, complete, not a kind Herald takes.
         assert_eq!(sniff(b"\0\0\0", false).unwrap(), None);
-        assert!(matches!(sniff(b"\0\0\0", true), Err(SpoolError::Unrecognised)));
-        assert!(matches!(sniff(b"hello, world!", false), Err(SpoolError::Unrecognised)));
+        assert!(matches!(
+            sniff(b"\0\0\0", true),
+            Err(SpoolError::Unrecognised)
+        ));
+        assert!(matches!(
+            sniff(b"hello, world!", false),
+            Err(SpoolError::Unrecognised)
+        ));
     }
 
     #[test]
