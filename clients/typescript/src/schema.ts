@@ -207,7 +207,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Upload an image (multipart/form-data, the file in a field named `file`). */
+        /**
+         * Upload an image or a video: as multipart/form-data (the file in a field named `file`),
+         *     or as JSON `{"url": "https://..."}` for Herald to fetch it once.
+         */
         post: operations["upload"];
         delete?: never;
         options?: never;
@@ -828,8 +831,16 @@ export interface components {
         /** @description The body of `POST /v1/posts`. Every optional field may be absent or `null`, the same. */
         CreatePost: {
             /**
-             * @description Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}` from POST
-             *     /v1/media. Null or absent: none.
+             * @description A comment published under the post once it is up: a reply on X and Threads, a
+             *     comment on LinkedIn, Facebook and Instagram, a reply in a Telegram channel's linked
+             *     discussion group. Its failure never takes the post down; the delivery reports it.
+             *     Null or absent: none.
+             */
+            first_comment?: string | null;
+            fit?: components["schemas"]["Fit"] | null;
+            /**
+             * @description Images and videos: `{"url": ...}` fetched by the worker before any platform call, or
+             *     `{"media_id": ...}` from POST /v1/media. Null or absent: none.
              */
             media?: components["schemas"]["MediaSchema"][] | null;
             /** @description Anything the producer wants back (stored, never interpreted). Null or absent: `{}`. */
@@ -994,14 +1005,40 @@ export interface components {
             /** @description The index of the target in `targets` the problem is about; absent for the whole post. */
             target?: number | null;
         };
+        /**
+         * @description How an image that does not fit a platform's aspect ratio range is handled.
+         * @enum {string}
+         */
+        Fit: "reject" | "pad";
+        /** @description The JSON form of `POST /v1/media`: Herald fetches the file from `url` once. */
+        MediaFromUrl: {
+            /**
+             * Format: uri
+             * @description A public https URL of an image or a video (plain http and inward addresses only to
+             *     hosts listed in `outbound.allow`).
+             */
+            url: string;
+        };
         /** @description An uploaded file. */
         MediaOut: {
+            /** @description A video's audio codec (`mp4a` for AAC); absent for a silent video or an image. */
+            audio_codec?: string | null;
             /** Format: int64 */
             bytes: number;
             content_type: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: int64
+             * @description A video's duration in milliseconds.
+             */
+            duration_ms?: number | null;
             filename?: string | null;
+            /**
+             * Format: double
+             * @description A video's frames per second.
+             */
+            frame_rate?: number | null;
             /** Format: int32 */
             height: number;
             /**
@@ -1009,6 +1046,8 @@ export interface components {
              * @description Use as `{"media_id": ...}` in a post.
              */
             id: string;
+            /** @description `image` or `video`. */
+            kind: string;
             sha256: string;
             /**
              * Format: uri
@@ -1017,7 +1056,12 @@ export interface components {
             url: string;
             /** Format: date-time */
             url_expires_at: string;
-            /** Format: int32 */
+            /** @description A video's codec, as its sample entry names it: `avc1` (H.264), `hvc1` (HEVC), ... */
+            video_codec?: string | null;
+            /**
+             * Format: int32
+             * @description Pixels (a video's: its video track's display size).
+             */
             width: number;
         };
         /** @description An image reference: exactly one of `url` and `media_id` (the other null or absent). */
@@ -1040,7 +1084,8 @@ export interface components {
         MediaUpload: {
             /**
              * Format: binary
-             * @description The image: JPEG, PNG, GIF or WebP, at most `media.max_bytes`. Its file name is kept.
+             * @description The file: a JPEG, PNG, GIF or WebP image (at most `media.max_bytes`), or an MP4 or
+             *     QuickTime (MOV) video (at most `media.max_video_bytes`). Its file name is kept.
              */
             file: string;
         };
@@ -1220,6 +1265,11 @@ export interface components {
         TargetSchema: {
             /** Format: uuid */
             connection_id: string;
+            /**
+             * @description Replaces the post's first comment for this target. Null or absent: inherit the
+             *     post's.
+             */
+            first_comment?: string | null;
             /** @description Replaces the post's media for this target. Null or absent: inherit the post's. */
             media?: components["schemas"]["MediaSchema"][] | null;
             /** @description Replaces the post's text for this target. Null or absent: inherit the post's. */
@@ -2583,9 +2633,10 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description A `file` field with a JPEG, PNG, GIF or WebP image */
+        /** @description A multipart `file` field with a JPEG, PNG, GIF or WebP image or an MP4 or MOV video; or JSON `{"url": ...}` naming one to fetch */
         requestBody: {
             content: {
+                "application/json": components["schemas"]["MediaFromUrl"];
                 "multipart/form-data": components["schemas"]["MediaUpload"];
             };
         };
@@ -2628,7 +2679,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is larger than this route accepts (`payload_too_large`) */
+            /** @description Over `media.max_bytes` (images) or `media.max_video_bytes` (videos): refused as soon as the limit is passed */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2637,7 +2688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not an image Herald recognises */
+            /** @description Neither an image nor a video Herald recognises */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2646,7 +2697,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An image with more pixels than `media.max_pixels` (`image.too_many_pixels`), or whose data does not decode (`image.corrupt`) */
+            /** @description A file that breaks a rule, named in `errors`: `image.too_many_pixels`, `image.corrupt`, `video.container` (WebM), `video.unreadable`, `video.no_video_track`; for a URL, `url.scheme`, `url.inward_address`, `url.status`, `url.unreachable`, `media.too_large` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -80,13 +80,44 @@ pub(crate) struct Inner {
     pub(crate) metrics: metrics::Metrics,
     /// Checks URLs tenants register (webhooks) against the outbound policy.
     pub(crate) outbound: herald_outbound::Guard,
+    /// Fetches `POST /v1/media {"url": ...}` under the outbound guard.
+    pub(crate) media_fetch: MediaFetch,
+}
+
+/// The guarded client media URLs are fetched with (https only, redirects checked).
+#[derive(Debug)]
+pub(crate) struct MediaFetch {
+    pub(crate) guard: herald_outbound::Guard,
+    pub(crate) client: reqwest::Client,
 }
 
 /// Why the API could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("media.store = \"s3\" is not available in this build yet: use media.store = \"local\"")]
-    S3NotBuilt,
+    #[error("cannot reach the media store (media.store): {0}")]
+    MediaStore(#[from] herald_store::MediaStoreError),
+    #[error("cannot build the media HTTP client: {0}")]
+    MediaClient(#[from] reqwest::Error),
+}
+
+/// The media store the configuration names (`media.store`), as every process builds it.
+pub fn media_store(config: &Config) -> Result<MediaStore, herald_store::MediaStoreError> {
+    match config.media.store {
+        MediaStoreKind::Local => Ok(MediaStore::local(config.media.dir.clone())),
+        MediaStoreKind::S3 => {
+            let s3 = &config.media.s3;
+            MediaStore::s3(herald_store::S3Settings {
+                bucket: s3.bucket.clone().unwrap_or_default(),
+                region: s3.region.clone(),
+                endpoint: s3.endpoint.clone(),
+                prefix: s3.prefix.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.clone(),
+                session_token: s3.session_token.clone(),
+                allow_http: s3.allow_http,
+            })
+        }
+    }
 }
 
 impl AppState {
@@ -98,16 +129,26 @@ impl AppState {
         redis: ConnectionManager,
         platforms: Platforms,
     ) -> Result<AppState, StartError> {
-        if config.media.store == MediaStoreKind::S3 {
-            return Err(StartError::S3NotBuilt);
-        }
+        let media = media_store(&config)?;
+        let media_guard = herald_outbound::Guard::new(config.outbound_policy()).https_only();
+        let timeout = config.worker.media.timeout;
+        let media_client = media_guard.client(
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(10))),
+            herald_outbound::Redirects::Follow,
+        )?;
         let keys = RedisKeys::new(config.redis_prefix.clone());
         let queue = JobQueue::with_connection(redis.clone(), keys.clone());
         let throttle =
             throttle::FailureThrottle::new(RateLimiter::new(redis.clone(), keys), &config.api);
         Ok(AppState {
             inner: Arc::new(Inner {
-                media: MediaStore::local(config.media.dir.clone()),
+                media,
+                media_fetch: MediaFetch {
+                    guard: media_guard,
+                    client: media_client,
+                },
                 limiter: auth::KeyLimiter::new(
                     config.api.rate_limit_per_second,
                     config.api.rate_limit_burst,
@@ -142,7 +183,7 @@ impl AppState {
 /// own, or this is production and it has no token ([`herald_config::ApiConfig::metrics_on_api_port`]).
 pub fn router(state: AppState) -> Router {
     let json_limit = state.inner.config.api.json_limit_bytes;
-    let upload_limit = state.inner.config.api.body_limit_bytes;
+    let upload_limit = media::upload_body_limit(&state.inner.config);
     let v1 = Router::new()
         .merge(posts::routes())
         .merge(deliveries::routes())

@@ -109,7 +109,7 @@ const SCALAR_JS: &[u8] = include_bytes!(concat!(
     tags(
         (name = "posts", description = "Enqueue posts and follow them"),
         (name = "deliveries", description = "One post on one connection"),
-        (name = "media", description = "Uploaded images"),
+        (name = "media", description = "Uploaded images and videos"),
         (name = "connections", description = "Connected accounts, OAuth, pages, Telegram"),
         (name = "events", description = "Server-sent delivery events"),
         (name = "webhooks", description = "Signed event callbacks"),

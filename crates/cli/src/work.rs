@@ -20,6 +20,8 @@ use tokio::net::TcpListener;
 pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     let keyring = crate::encryption::keyring(config)?;
     let settings = WorkerSettings::from_config(config);
+    herald_worker::media_store(config)
+        .context("cannot reach the media store (media.store, media.s3)")?;
     // Every running delivery makes short queries, and a token refresh holds a connection
     // while it calls the platform: more connections than the API needs.
     let pool = herald_store::connect_with(

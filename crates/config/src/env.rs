@@ -48,6 +48,10 @@ const NAMED: &[(&str, &str)] = &[
     ("THREADS_CLIENT_ID", "platforms.threads.client_id"),
     ("THREADS_CLIENT_SECRET", "platforms.threads.client_secret"),
     ("THREADS_REDIRECT_URI", "platforms.threads.redirect_uri"),
+    // The names every S3 client reads, for the media bucket's static credentials.
+    ("AWS_ACCESS_KEY_ID", "media.s3.access_key_id"),
+    ("AWS_SECRET_ACCESS_KEY", "media.s3.secret_access_key"),
+    ("AWS_SESSION_TOKEN", "media.s3.session_token"),
 ];
 
 /// `HERALD_*` variables that are not configuration keys: they steer loading itself, the

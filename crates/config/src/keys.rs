@@ -19,6 +19,10 @@ const OPTIONAL: &[&str] = &[
     "media.s3.bucket",
     "media.s3.region",
     "media.s3.endpoint",
+    "media.s3.prefix",
+    "media.s3.access_key_id",
+    "media.s3.secret_access_key",
+    "media.s3.session_token",
     // Removed; known only so that setting it gets the message naming its replacement.
     "worker.media.allow_hosts",
     "log.format",

@@ -190,11 +190,23 @@ pub struct MediaConfig {
     pub s3: S3Config,
 }
 
+/// The media bucket (`media.s3.*`), checked at load when `media.store = "s3"`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct S3Config {
     pub bucket: Option<String>,
     pub region: Option<String>,
+    /// An S3-compatible server's URL; AWS when unset.
     pub endpoint: Option<String>,
+    /// Keys live under `{prefix}/` when set.
+    pub prefix: Option<String>,
+    pub access_key_id: Option<String>,
+    #[serde(serialize_with = "redact::optional_secret")]
+    pub secret_access_key: Option<SecretString>,
+    #[serde(serialize_with = "redact::optional_secret")]
+    pub session_token: Option<SecretString>,
+    /// Whether the endpoint is plain http: allowed only for a loopback endpoint in
+    /// development (checked at load).
+    pub allow_http: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -533,11 +545,6 @@ impl Config {
                 "must be at least 16 characters (generate one, e.g. `openssl rand -hex 32`)",
             ),
             (
-                raw.media.store != MediaStoreKind::S3 || raw.media.s3.bucket.is_some(),
-                "media.s3.bucket",
-                "is required when media.store = \"s3\"",
-            ),
-            (
                 raw.media.max_video_bytes > 0,
                 "media.max_video_bytes",
                 "must be at least 1",
@@ -616,6 +623,7 @@ impl Config {
             }
         }
 
+        let s3 = resolve_s3(raw.media.s3, raw.media.store, env, &mut problems);
         let platforms = platforms::resolve(raw.platforms, env, &public_url, &mut problems);
 
         let allowed_return_origins = return_origins(&raw.api.allowed_return_origins, &public_url);
@@ -670,11 +678,7 @@ impl Config {
                 max_pixels: raw.media.max_pixels,
                 url_ttl: Duration::from_secs(raw.media.url_ttl_secs),
                 url_max_ttl: Duration::from_secs(raw.media.url_max_ttl_secs),
-                s3: S3Config {
-                    bucket: raw.media.s3.bucket,
-                    region: raw.media.s3.region,
-                    endpoint: raw.media.s3.endpoint,
-                },
+                s3,
             },
             worker: WorkerConfig {
                 concurrency: raw.worker.concurrency,
@@ -885,3 +889,124 @@ impl std::fmt::Display for BaseUrl {
 
 #[cfg(test)]
 mod tests;
+
+/// The media bucket's settings, checked when `media.store = "s3"` (ignored otherwise): a
+/// bucket name S3 accepts, an endpoint that is an https origin (plain http only to loopback
+/// in development), a prefix of plain path segments, and static credentials whole or absent.
+fn resolve_s3(
+    raw: raw::RawS3,
+    store: MediaStoreKind,
+    env: Environment,
+    problems: &mut Problems,
+) -> S3Config {
+    let non_empty = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    let secret =
+        |value: Option<SecretString>| value.filter(|v| !v.expose_secret().trim().is_empty());
+    let config = S3Config {
+        bucket: non_empty(raw.bucket),
+        region: non_empty(raw.region),
+        endpoint: non_empty(raw.endpoint),
+        prefix: non_empty(raw.prefix),
+        access_key_id: non_empty(raw.access_key_id),
+        secret_access_key: secret(raw.secret_access_key),
+        session_token: secret(raw.session_token),
+        allow_http: false,
+    };
+    if store != MediaStoreKind::S3 {
+        return config;
+    }
+    match &config.bucket {
+        None => problems.push("media.s3.bucket", "is required when media.store = \"s3\""),
+        Some(bucket) => {
+            let ok = (3..=63).contains(&bucket.len())
+                && bucket
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+                && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+            problems.require(
+                ok,
+                "media.s3.bucket",
+                "must be 3 to 63 lowercase letters, digits, '.' and '-', starting and ending \
+                 with a letter or digit",
+            );
+        }
+    }
+    if let Some(region) = &config.region {
+        problems.require(
+            region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "media.s3.region",
+            "must be a region name such as \"eu-west-1\"",
+        );
+    }
+    let mut allow_http = false;
+    if let Some(endpoint) = &config.endpoint {
+        match Url::parse(endpoint) {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.username().is_empty()
+                    && url.password().is_none()
+                    && url.query().is_none()
+                    && matches!(url.path(), "" | "/") =>
+            {
+                if url.scheme() == "http" {
+                    let loopback = match url.host() {
+                        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                        Some(url::Host::Domain(name)) => name == "localhost",
+                        None => false,
+                    };
+                    allow_http = loopback && env == Environment::Development;
+                    problems.require(
+                        allow_http,
+                        "media.s3.endpoint",
+                        "must be https: plain http is allowed only to a loopback endpoint \
+                         (127.0.0.1, ::1, localhost) with env = \"development\"",
+                    );
+                }
+            }
+            _ => problems.push(
+                "media.s3.endpoint",
+                "must be an http(s) origin, scheme://host[:port], without user info, path or query",
+            ),
+        }
+    }
+    if let Some(prefix) = &config.prefix {
+        let ok = prefix.trim_matches('/').split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+        problems.require(
+            ok,
+            "media.s3.prefix",
+            "must be path segments of letters, digits, '-', '_' and '.', separated by '/' \
+             (no '..')",
+        );
+    }
+    problems.require(
+        config.access_key_id.is_some() == config.secret_access_key.is_some(),
+        if config.access_key_id.is_some() {
+            "media.s3.secret_access_key"
+        } else {
+            "media.s3.access_key_id"
+        },
+        "media.s3.access_key_id and media.s3.secret_access_key are set together or not at all \
+         (neither: the instance's role is used)",
+    );
+    problems.require(
+        config.session_token.is_none() || config.access_key_id.is_some(),
+        "media.s3.session_token",
+        "needs media.s3.access_key_id and media.s3.secret_access_key",
+    );
+    S3Config {
+        allow_http,
+        ..config
+    }
+}

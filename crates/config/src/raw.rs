@@ -89,6 +89,14 @@ pub struct RawS3 {
     pub region: Option<String>,
     #[serde(default)]
     pub endpoint: Option<String>,
+    #[serde(default)]
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub secret_access_key: Option<SecretString>,
+    #[serde(default)]
+    pub session_token: Option<SecretString>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -184,7 +184,12 @@ fn file_table(config: &Config, secrets: &mut Vec<String>) -> Result<Table, toml:
         s.sub("s3", |s| {
             s.put_opt("bucket", media.s3.bucket.as_ref())?;
             s.put_opt("region", media.s3.region.as_ref())?;
-            s.put_opt("endpoint", media.s3.endpoint.as_ref())
+            s.put_opt("endpoint", media.s3.endpoint.as_ref())?;
+            s.put_opt("prefix", media.s3.prefix.as_ref())?;
+            s.put_opt("access_key_id", media.s3.access_key_id.as_ref())?;
+            s.secret("secret_access_key", media.s3.secret_access_key.is_some());
+            s.secret("session_token", media.s3.session_token.is_some());
+            Ok(())
         })
     })?;
 

@@ -701,3 +701,64 @@ fn the_printed_configuration_loads_back_with_the_same_keys_and_values() {
     );
     assert_eq!(again.to_redacted_toml(), first);
 }
+
+#[test]
+fn an_s3_media_store_is_checked_at_load_naming_each_key() {
+    let err = load(&[
+        ("HERALD_MEDIA__STORE", "s3"),
+        ("HERALD_MEDIA__S3__BUCKET", "Bad_Bucket"),
+        ("HERALD_MEDIA__S3__ENDPOINT", "http://minio.internal:9000"),
+        ("HERALD_MEDIA__S3__PREFIX", "media/../up"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+    ])
+    .unwrap_err();
+    let keys = problem_keys(&err);
+    for key in [
+        "media.s3.bucket",
+        "media.s3.endpoint",
+        "media.s3.prefix",
+        "media.s3.secret_access_key",
+    ] {
+        assert!(keys.contains(&key), "{key} not named in {err}");
+    }
+    assert!(
+        err.to_string()
+            .contains("plain http is allowed only to a loopback"),
+        "{err}"
+    );
+
+    let err = load(&[("HERALD_MEDIA__STORE", "s3")]).unwrap_err();
+    assert_eq!(problem_keys(&err), ["media.s3.bucket"]);
+}
+
+#[test]
+fn a_loopback_s3_endpoint_may_be_plain_http_in_development_only() {
+    let vars = [
+        ("HERALD_MEDIA__STORE", "s3"),
+        ("HERALD_MEDIA__S3__BUCKET", "herald-media"),
+        ("HERALD_MEDIA__S3__ENDPOINT", "http://127.0.0.1:9000"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "s3-secret-0123456789"),
+    ];
+    let config = load(&vars).unwrap();
+    assert!(config.media.s3.allow_http);
+    assert_eq!(
+        config.media.s3.access_key_id.as_deref(),
+        Some("AKIDEXAMPLE")
+    );
+    let shown = config.to_redacted_toml();
+    assert!(!shown.contains("s3-secret-0123456789"), "{shown}");
+    assert!(
+        shown.contains("media.s3.secret_access_key (AWS_SECRET_ACCESS_KEY)"),
+        "{shown}"
+    );
+    assert!(!format!("{config:?}").contains("s3-secret-0123456789"));
+
+    let mut production = vars.to_vec();
+    production.extend([
+        ("HERALD_ENV", "production"),
+        ("HERALD_ENCRYPTION_KEYS", "k1:c2VjcmV0LWtleS1tYXRlcmlhbA"),
+    ]);
+    let err = load(&production).unwrap_err();
+    assert!(problem_keys(&err).contains(&"media.s3.endpoint"), "{err}");
+}

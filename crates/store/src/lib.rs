@@ -49,8 +49,8 @@ pub use deliveries::{
 };
 pub use error::StoreError;
 pub use journal::{Journal, Step, StepStart};
-pub use media::{Derivation, MediaFile, MediaFiles, NewMedia, SignedUrl, VideoFacts};
-pub use media_store::{MediaStore, MediaStoreError};
+pub use media::{Derivation, MediaFile, MediaFiles, NewMedia, SignedUrl, Swept, VideoFacts};
+pub use media_store::{MediaRead, MediaStore, MediaStoreError, S3Bucket, S3Settings};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStates};
 pub use posts::{Idempotency, NewDelivery, NewPost, PostFilter, PostInsert, Posts, StoredPost};
 pub use rotation::{ResealReport, reseal_all};

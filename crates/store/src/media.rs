@@ -349,3 +349,109 @@ fn hex(bytes: &[u8]) -> String {
         out
     })
 }
+
+/// What one retention sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Expired derived copies deleted, bytes and row.
+    pub derived: usize,
+    /// Old uploads no post or delivery refers to, deleted, bytes and row.
+    pub uploads: usize,
+    /// Files whose bytes could not be deleted: their rows stay, for the next sweep.
+    pub failed: usize,
+}
+
+/// A row the sweep chose.
+struct Expired {
+    id: uuid::Uuid,
+    storage_key: String,
+}
+
+impl MediaFiles<'_> {
+    /// Deletes at most `batch` expired files, bytes first, then rows:
+    ///
+    /// - **derived copies** whose `expires_at` has passed (the worker makes one again if a
+    ///   delivery still needs it);
+    /// - **uploads** created before `uploaded_before` that no post and no delivery refers to
+    ///   (`content->'media'` holding `{"media_id": id}`, answered by the GIN indexes of
+    ///   migration 0030) and no derived copy is made from (those expire first, then their
+    ///   source goes in a later sweep). A post refers to its media for as long as it exists,
+    ///   so a scheduled post's media are never deleted.
+    ///
+    /// The chosen rows stay locked (`FOR UPDATE SKIP LOCKED`) while their bytes are
+    /// deleted, so several workers sweeping at once share the work and never delete the
+    /// same file twice. A file whose bytes cannot be deleted keeps its row and is tried again
+    /// in the next sweep; bytes deleted under a row that then stays (the transaction fails)
+    /// are a missing file, which a later sweep deletes the row of.
+    pub async fn sweep_expired(
+        &self,
+        media: &crate::MediaStore,
+        uploaded_before: DateTime<Utc>,
+        batch: i64,
+    ) -> Result<Swept, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let derived = sqlx::query_as!(
+            Expired,
+            "SELECT id, storage_key FROM media
+             WHERE derived_from IS NOT NULL AND expires_at < now()
+             ORDER BY expires_at
+             LIMIT $1
+             FOR UPDATE SKIP LOCKED",
+            batch
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let left = batch - i64::try_from(derived.len()).unwrap_or(batch);
+        let uploads = if left > 0 {
+            sqlx::query_as!(
+                Expired,
+                r#"SELECT m.id, m.storage_key FROM media m
+                   WHERE m.derived_from IS NULL AND m.created_at < $1
+                     AND NOT EXISTS (SELECT 1 FROM media d WHERE d.derived_from = m.id)
+                     AND NOT EXISTS (
+                         SELECT 1 FROM posts p
+                         WHERE p.content -> 'media'
+                               @> jsonb_build_array(jsonb_build_object('media_id', m.id::text)))
+                     AND NOT EXISTS (
+                         SELECT 1 FROM deliveries d
+                         WHERE d.content -> 'media'
+                               @> jsonb_build_array(jsonb_build_object('media_id', m.id::text)))
+                   ORDER BY m.created_at
+                   LIMIT $2
+                   FOR UPDATE OF m SKIP LOCKED"#,
+                uploaded_before,
+                left
+            )
+            .fetch_all(&mut *tx)
+            .await?
+        } else {
+            Vec::new()
+        };
+        let mut swept = Swept::default();
+        let mut gone = Vec::with_capacity(derived.len() + uploads.len());
+        for (rows, count) in [(derived, &mut swept.derived), (uploads, &mut swept.uploads)] {
+            for row in rows {
+                match media.delete(&row.storage_key).await {
+                    Ok(()) => {
+                        gone.push(row.id);
+                        *count += 1;
+                    }
+                    Err(crate::MediaStoreError::InvalidKey) => {
+                        // Nothing Herald wrote is under such a key: only the row goes.
+                        gone.push(row.id);
+                        *count += 1;
+                    }
+                    Err(error) => {
+                        tracing::warn!(media_id = %row.id, %error, "cannot delete an expired media file; kept for the next sweep");
+                        swept.failed += 1;
+                    }
+                }
+            }
+        }
+        sqlx::query!("DELETE FROM media WHERE id = ANY($1)", &gone[..])
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(swept)
+    }
+}

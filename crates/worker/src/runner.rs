@@ -79,6 +79,14 @@ pub async fn run(
     // Everything beside the queue consumer stops as soon as the process is asked to.
     let beside = CancellationToken::new();
     let sweeper = tokio::spawn(sweeper::run(Arc::clone(&ctx), beside.clone()));
+    let retention = ctx.settings.media.store.clone().map(|media| {
+        tokio::spawn(crate::retention::run(
+            ctx.store.clone(),
+            media,
+            ctx.settings.retention.clone(),
+            beside.clone(),
+        ))
+    });
     let webhooks_timeout = webhooks.shutdown_timeout();
     let webhooks = tokio::spawn(webhooks.run(beside.clone()));
     let probe = tokio::spawn({
@@ -170,6 +178,9 @@ pub async fn run(
     )
     .await;
     finish("the Postgres probe", probe, deadline).await;
+    if let Some(retention) = retention {
+        finish("the media retention sweep", retention, deadline).await;
+    }
     tracing::info!(worker = ctx.worker(), "worker stopped");
     result.map_err(|e| WorkerError::Monitor(e.to_string()))
 }

@@ -43,6 +43,8 @@ pub struct WorkerSettings {
     /// its delivery's `run_at`; later ones are pushed back to Redis.
     pub early_wait: Duration,
     pub media: MediaSettings,
+    /// Deleting expired media (`media.retention_days`).
+    pub retention: crate::retention::RetentionSettings,
     pub limits: LimitSettings,
     pub rules: ContentRules,
     pub webhooks: WebhookSettings,
@@ -63,8 +65,9 @@ pub struct MediaSettings {
     pub url_max_ttl: Duration,
     /// What decoding a fetched image may cost (`media.max_pixels`).
     pub decode: DecodeLimits,
-    /// The media store uploads are read from, and prepared copies written to; `None` while
-    /// the configured one is not built (`media.store = "s3"`).
+    /// The media store uploads are read from, and prepared copies written to; `None` only
+    /// if the configured one cannot be built (`herald work` refuses to start then, naming
+    /// why: see [`media_store`]).
     pub store: Option<MediaStore>,
     /// The largest video fetched by URL (`media.max_video_bytes`).
     pub max_video_bytes: u64,
@@ -132,11 +135,15 @@ impl WorkerSettings {
                 url_ttl: config.media.url_ttl,
                 url_max_ttl: config.media.url_max_ttl,
                 decode: DecodeLimits::for_pixels(config.media.max_pixels),
-                store: (config.media.store == herald_config::MediaStoreKind::Local)
-                    .then(|| MediaStore::local(config.media.dir.clone())),
+                store: media_store(config).ok(),
                 max_video_bytes: config.media.max_video_bytes,
                 retention: Duration::from_secs(u64::from(config.media.retention_days) * 86_400),
                 spool_dir: std::env::temp_dir().join("herald-media-spool"),
+            },
+            retention: crate::retention::RetentionSettings {
+                retention: Duration::from_secs(u64::from(config.media.retention_days) * 86_400),
+                interval: Duration::from_secs(300),
+                batch: 100,
             },
             limits: LimitSettings {
                 x_tiers: platforms.twitter.tiers.clone(),
@@ -166,6 +173,27 @@ impl WorkerSettings {
                     .collect(),
                 outbound: config.outbound_policy(),
             },
+        }
+    }
+}
+
+/// The media store the configuration names (`media.store`): the local directory or the S3
+/// bucket, as the API builds it.
+pub fn media_store(config: &Config) -> Result<MediaStore, herald_store::MediaStoreError> {
+    match config.media.store {
+        herald_config::MediaStoreKind::Local => Ok(MediaStore::local(config.media.dir.clone())),
+        herald_config::MediaStoreKind::S3 => {
+            let s3 = &config.media.s3;
+            MediaStore::s3(herald_store::S3Settings {
+                bucket: s3.bucket.clone().unwrap_or_default(),
+                region: s3.region.clone(),
+                endpoint: s3.endpoint.clone(),
+                prefix: s3.prefix.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.clone(),
+                session_token: s3.session_token.clone(),
+                allow_http: s3.allow_http,
+            })
         }
     }
 }

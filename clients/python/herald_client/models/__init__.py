@@ -27,7 +27,9 @@ from .error_class import ErrorClass
 from .event_out import EventOut
 from .event_out_detail import EventOutDetail
 from .field_error import FieldError
+from .fit import Fit
 from .list_posts_metadata import ListPostsMetadata
+from .media_from_url import MediaFromUrl
 from .media_out import MediaOut
 from .media_schema import MediaSchema
 from .media_upload import MediaUpload
@@ -90,7 +92,9 @@ __all__ = (
     "EventOut",
     "EventOutDetail",
     "FieldError",
+    "Fit",
     "ListPostsMetadata",
+    "MediaFromUrl",
     "MediaOut",
     "MediaSchema",
     "MediaUpload",

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..models.fit import Fit
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,9 +26,15 @@ class CreatePost:
     Attributes:
         targets (list[TargetSchema | UUID]): Connection ids, or objects with a connection id and this target's own
             content.
-        media (list[MediaSchema] | None | Unset): Images: `{"url": ...}` fetched at publish time, or `{"media_id": ...}`
-            from POST
-            /v1/media. Null or absent: none.
+        first_comment (None | str | Unset): A comment published under the post once it is up: a reply on X and Threads,
+            a
+            comment on LinkedIn, Facebook and Instagram, a reply in a Telegram channel's linked
+            discussion group. Its failure never takes the post down; the delivery reports it.
+            Null or absent: none.
+        fit (Fit | None | Unset):
+        media (list[MediaSchema] | None | Unset): Images and videos: `{"url": ...}` fetched by the worker before any
+            platform call, or
+            `{"media_id": ...}` from POST /v1/media. Null or absent: none.
         metadata (CreatePostMetadataType0 | None | Unset): Anything the producer wants back (stored, never interpreted).
             Null or absent: `{}`.
         publish_at (datetime.datetime | None | Unset): An RFC 3339 time, e.g. `2026-12-03T09:00:00Z`. Null, absent or in
@@ -37,6 +44,8 @@ class CreatePost:
     """
 
     targets: list[TargetSchema | UUID]
+    first_comment: None | str | Unset = UNSET
+    fit: Fit | None | Unset = UNSET
     media: list[MediaSchema] | None | Unset = UNSET
     metadata: CreatePostMetadataType0 | None | Unset = UNSET
     publish_at: datetime.datetime | None | Unset = UNSET
@@ -55,6 +64,20 @@ class CreatePost:
                 targets_item = targets_item_data.to_dict()
 
             targets.append(targets_item)
+
+        first_comment: None | str | Unset
+        if isinstance(self.first_comment, Unset):
+            first_comment = UNSET
+        else:
+            first_comment = self.first_comment
+
+        fit: None | str | Unset
+        if isinstance(self.fit, Unset):
+            fit = UNSET
+        elif isinstance(self.fit, Fit):
+            fit = self.fit.value
+        else:
+            fit = self.fit
 
         media: list[dict[str, Any]] | None | Unset
         if isinstance(self.media, Unset):
@@ -106,6 +129,10 @@ class CreatePost:
                 "targets": targets,
             }
         )
+        if first_comment is not UNSET:
+            field_dict["first_comment"] = first_comment
+        if fit is not UNSET:
+            field_dict["fit"] = fit
         if media is not UNSET:
             field_dict["media"] = media
         if metadata is not UNSET:
@@ -148,6 +175,32 @@ class CreatePost:
             targets_item = _parse_targets_item(targets_item_data)
 
             targets.append(targets_item)
+
+        def _parse_first_comment(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        first_comment = _parse_first_comment(d.pop("first_comment", UNSET))
+
+        def _parse_fit(data: object) -> Fit | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                fit_type_0 = Fit(data)
+
+                return fit_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Fit | None | Unset, data)
+
+        fit = _parse_fit(d.pop("fit", UNSET))
 
         def _parse_media(data: object) -> list[MediaSchema] | None | Unset:
             if data is None:
@@ -233,6 +286,8 @@ class CreatePost:
 
         create_post = cls(
             targets=targets,
+            first_comment=first_comment,
+            fit=fit,
             media=media,
             metadata=metadata,
             publish_at=publish_at,

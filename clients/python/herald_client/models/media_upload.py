@@ -19,7 +19,8 @@ class MediaUpload:
     streams the parts itself).
 
         Attributes:
-            file (File): The image: JPEG, PNG, GIF or WebP, at most `media.max_bytes`. Its file name is kept.
+            file (File): The file: a JPEG, PNG, GIF or WebP image (at most `media.max_bytes`), or an MP4 or
+                QuickTime (MOV) video (at most `media.max_video_bytes`). Its file name is kept.
     """
 
     file: File

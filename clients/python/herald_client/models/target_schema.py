@@ -22,6 +22,9 @@ class TargetSchema:
 
         Attributes:
             connection_id (UUID):
+            first_comment (None | str | Unset): Replaces the post's first comment for this target. Null or absent: inherit
+                the
+                post's.
             media (list[MediaSchema] | None | Unset): Replaces the post's media for this target. Null or absent: inherit the
                 post's.
             text (None | str | Unset): Replaces the post's text for this target. Null or absent: inherit the post's.
@@ -30,12 +33,19 @@ class TargetSchema:
     """
 
     connection_id: UUID
+    first_comment: None | str | Unset = UNSET
     media: list[MediaSchema] | None | Unset = UNSET
     text: None | str | Unset = UNSET
     thread: list[str] | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         connection_id = str(self.connection_id)
+
+        first_comment: None | str | Unset
+        if isinstance(self.first_comment, Unset):
+            first_comment = UNSET
+        else:
+            first_comment = self.first_comment
 
         media: list[dict[str, Any]] | None | Unset
         if isinstance(self.media, Unset):
@@ -71,6 +81,8 @@ class TargetSchema:
                 "connection_id": connection_id,
             }
         )
+        if first_comment is not UNSET:
+            field_dict["first_comment"] = first_comment
         if media is not UNSET:
             field_dict["media"] = media
         if text is not UNSET:
@@ -86,6 +98,15 @@ class TargetSchema:
 
         d = dict(src_dict)
         connection_id = UUID(d.pop("connection_id"))
+
+        def _parse_first_comment(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        first_comment = _parse_first_comment(d.pop("first_comment", UNSET))
 
         def _parse_media(data: object) -> list[MediaSchema] | None | Unset:
             if data is None:
@@ -137,6 +158,7 @@ class TargetSchema:
 
         target_schema = cls(
             connection_id=connection_id,
+            first_comment=first_comment,
             media=media,
             text=text,
             thread=thread,

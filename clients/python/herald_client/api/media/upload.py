@@ -5,15 +5,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.media_from_url import MediaFromUrl
 from ...models.media_out import MediaOut
 from ...models.media_upload import MediaUpload
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: MediaUpload,
+    body: MediaFromUrl | MediaUpload | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -22,9 +23,14 @@ def _get_kwargs(
         "url": "/v1/media",
     }
 
-    _kwargs["files"] = body.to_multipart()
+    if isinstance(body, MediaFromUrl):
+        _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "multipart/form-data; boundary=+++"
+        headers["Content-Type"] = "application/json"
+    if isinstance(body, MediaUpload):
+        _kwargs["files"] = body.to_multipart()
+
+        headers["Content-Type"] = "multipart/form-data; boundary=+++"
 
     _kwargs["headers"] = headers
     return _kwargs
@@ -94,11 +100,14 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    body: MediaUpload,
+    body: MediaFromUrl | MediaUpload | Unset = UNSET,
 ) -> Response[MediaOut | Problem]:
-    """Upload an image (multipart/form-data, the file in a field named `file`).
+    """Upload an image or a video: as multipart/form-data (the file in a field named `file`),
+    or as JSON `{"url": "https://..."}` for Herald to fetch it once.
 
     Args:
+        body (MediaFromUrl): The JSON form of `POST /v1/media`: Herald fetches the file from `url`
+            once.
         body (MediaUpload): The multipart form `POST /v1/media` reads, for the OpenAPI description
             (the handler
             streams the parts itself).
@@ -125,11 +134,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    body: MediaUpload,
+    body: MediaFromUrl | MediaUpload | Unset = UNSET,
 ) -> MediaOut | Problem | None:
-    """Upload an image (multipart/form-data, the file in a field named `file`).
+    """Upload an image or a video: as multipart/form-data (the file in a field named `file`),
+    or as JSON `{"url": "https://..."}` for Herald to fetch it once.
 
     Args:
+        body (MediaFromUrl): The JSON form of `POST /v1/media`: Herald fetches the file from `url`
+            once.
         body (MediaUpload): The multipart form `POST /v1/media` reads, for the OpenAPI description
             (the handler
             streams the parts itself).
@@ -151,11 +163,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    body: MediaUpload,
+    body: MediaFromUrl | MediaUpload | Unset = UNSET,
 ) -> Response[MediaOut | Problem]:
-    """Upload an image (multipart/form-data, the file in a field named `file`).
+    """Upload an image or a video: as multipart/form-data (the file in a field named `file`),
+    or as JSON `{"url": "https://..."}` for Herald to fetch it once.
 
     Args:
+        body (MediaFromUrl): The JSON form of `POST /v1/media`: Herald fetches the file from `url`
+            once.
         body (MediaUpload): The multipart form `POST /v1/media` reads, for the OpenAPI description
             (the handler
             streams the parts itself).
@@ -180,11 +195,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    body: MediaUpload,
+    body: MediaFromUrl | MediaUpload | Unset = UNSET,
 ) -> MediaOut | Problem | None:
-    """Upload an image (multipart/form-data, the file in a field named `file`).
+    """Upload an image or a video: as multipart/form-data (the file in a field named `file`),
+    or as JSON `{"url": "https://..."}` for Herald to fetch it once.
 
     Args:
+        body (MediaFromUrl): The JSON form of `POST /v1/media`: Herald fetches the file from `url`
+            once.
         body (MediaUpload): The multipart form `POST /v1/media` reads, for the OpenAPI description
             (the handler
             streams the parts itself).
