@@ -9,6 +9,7 @@ mod chaos;
 mod dashboard;
 mod dashboard_browser;
 mod deploy_files;
+mod media;
 mod outages;
 mod probes;
 mod security;

@@ -40,6 +40,11 @@ pub fn fast_sim() -> SimConfig {
     config.linkedin.image_processing_ms = 200;
     config.instagram.container_processing_ms = 200;
     config.threads.container_processing_ms = 200;
+    config.x.media_processing_ms = 200;
+    config.linkedin.video_processing_ms = 300;
+    config.facebook.video_processing_ms = 300;
+    config.instagram.reels.processing_ms = 300;
+    config.threads.video.processing_ms = 300;
     config
 }
 
@@ -107,6 +112,14 @@ impl Harness {
             (
                 "HERALD_OUTBOUND__ALLOW_LOOPBACK_IN_DEVELOPMENT".into(),
                 "false".into(),
+            ),
+            // Media (uploads, copies prepared per platform) in a directory of this test's own.
+            (
+                "HERALD_MEDIA__DIR".into(),
+                std::env::temp_dir()
+                    .join(format!("herald-media-{}", redis.prefix()))
+                    .display()
+                    .to_string(),
             ),
         ];
         for (name, value) in vars {

@@ -185,7 +185,9 @@ async fn demo(
     let accounts = connect_all(&api, &fixtures).await?;
 
     step("uploading a video through POST /v1/media");
-    let video = api.upload(DEMO_VIDEO, "herald-demo.mp4", "video/mp4").await?;
+    let video = api
+        .upload(DEMO_VIDEO, "herald-demo.mp4", "video/mp4")
+        .await?;
     detail(&format!(
         "{} ({} bytes, {} ms, {}x{})",
         video["id"].as_str().unwrap_or_default(),
@@ -194,7 +196,9 @@ async fn demo(
         video["width"],
         video["height"]
     ));
-    let video = video["id"].as_str().context("no id in the upload's answer")?;
+    let video = video["id"]
+        .as_str()
+        .context("no id in the upload's answer")?;
 
     step("enqueueing a batch of posts through POST /v1/posts");
     let image = sim.url("/_sim/images/1080x1080.jpg");

@@ -48,6 +48,10 @@ use crate::doubt::{self, Next, Prior, ResolvedBy};
 use crate::gates::{self, Admission, Gate};
 use crate::tokens::{self, Need, store_failure};
 
+/// The longest a first comment waits in place for a rate window to free; past that it is
+/// not sent (the post is not held back for it).
+const COMMENT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How a publish run ended.
 #[derive(Debug)]
 pub(crate) enum Ended {
@@ -309,12 +313,16 @@ impl Run<'_> {
     }
 
     /// The first comment, once the post is up: gated and journaled like a publish, and sent
-    /// at most once. Whatever becomes of it, the post stays published: a refusal, a full
-    /// rate window or a lost answer is kept in the step's journal row (the error, its code
-    /// and hint) and named on the delivery as degraded (`first_comment_failed`,
-    /// `first_comment_unknown`). A comment whose answer was lost is never sent again: the
-    /// platforms offer no lookup of an account's comments that Herald relies on, and a
-    /// second comment is worse than a missing one.
+    /// at most once. Whatever becomes of it, the post stays published: a refusal, a rate
+    /// window that stays full longer than [`COMMENT_WAIT`] or a lost answer is kept in the
+    /// step's journal row (the error, its code and hint) and named on the delivery as
+    /// degraded (`first_comment_failed`, `first_comment_unknown`). A comment whose answer
+    /// was lost is never sent again: the platforms offer no lookup of an account's comments
+    /// that Herald relies on, and a second comment is worse than a missing one.
+    ///
+    /// A window that frees within [`COMMENT_WAIT`] (Telegram's one message a second per
+    /// chat, right after the post) is waited for in place, once, with the row `failed`
+    /// meanwhile (nothing sent), so a worker stopped during the wait leaves nothing in doubt.
     async fn comment_step(
         &mut self,
         step: &Step,
@@ -323,59 +331,85 @@ impl Run<'_> {
         let journal = self.ctx.store.journal();
         let platform = step.platform;
         let key = step.key.as_str();
-        match journal.begin(self.delivery_id, key, None).await {
-            Ok(StepStart::AlreadyDone(_)) => return Ok(None),
-            // Sent by an earlier attempt that never heard back: never sent again.
-            Ok(StepStart::OutcomeUnknown(_)) => return Ok(Some(DegradedKind::FirstCommentUnknown)),
-            Ok(StepStart::Started(_)) => {}
-            // Nothing is sent without its journal row; the next attempt tries again.
-            Err(err) => return Err(Ended::Failed(store_failure(platform, &err))),
-        }
         let endpoint = format!("{platform}:{key}");
-        let admission = gates::admit(
-            self.ctx,
-            self.delivery_id,
-            &self.conn.connection,
-            &self.account(),
-            &endpoint,
-        )
-        .await;
-        let failure = match admission {
-            Ok(Admission::Go { request_id }) => {
-                let result = self.call(step, prior).await;
-                if let Some(id) = request_id {
-                    let status = match &result {
-                        Ok(_) => 200,
-                        Err(f) => f.status.unwrap_or(599),
-                    };
-                    let _ = self.ctx.store.windows().record_status(id, status).await;
+        let mut waited = false;
+        let request_id = loop {
+            match journal.begin(self.delivery_id, key, None).await {
+                Ok(StepStart::AlreadyDone(_)) => return Ok(None),
+                // Sent by an earlier attempt that never heard back: never sent again.
+                Ok(StepStart::OutcomeUnknown(_)) => {
+                    return Ok(Some(DegradedKind::FirstCommentUnknown));
                 }
-                match result {
-                    Ok(outcome) => {
-                        let detail = json!({"url": outcome.url});
-                        self.mark_done(key, Some(&outcome.remote_id), Some(&detail))
-                            .await;
-                        return Ok(None);
-                    }
-                    Err(failure) if failure.class == ErrorClass::UnknownOutcome => {
-                        // The row stays `sending`: whether it landed is unknown for good.
-                        tracing::warn!(%failure, delivery = %self.delivery_id, "the first comment's answer was lost; it is not sent again");
-                        return Ok(Some(DegradedKind::FirstCommentUnknown));
-                    }
-                    Err(failure) => failure,
-                }
+                Ok(StepStart::Started(_)) => {}
+                // Nothing is sent without its journal row; the next attempt tries again.
+                Err(err) => return Err(Ended::Failed(store_failure(platform, &err))),
             }
-            Ok(Admission::Wait { until, gate }) => PlatformFailure::new(
-                ErrorClass::RateLimited,
-                platform,
-                format!(
-                    "the {gate} rate window is full until {}: the first comment was not sent",
-                    until.to_rfc3339()
-                ),
+            let admission = gates::admit(
+                self.ctx,
+                self.delivery_id,
+                &self.conn.connection,
+                &self.account(),
+                &endpoint,
             )
-            .with_hint("The post is published; add the comment by hand, or leave first_comment out where the window is tight"),
-            Err(failure) => failure,
+            .await;
+            let failure = match admission {
+                Ok(Admission::Go { request_id }) => break request_id,
+                Ok(Admission::Wait { until, gate }) => {
+                    let wait = (until - Utc::now()).to_std().unwrap_or_default();
+                    if !waited && wait <= COMMENT_WAIT {
+                        waited = true;
+                        let detail = json!({"gate": gate.as_str(), "waiting_until": until});
+                        self.mark_failed(key, Some(&detail)).await;
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            () = self.ctx.stopping.cancelled() => return Err(Ended::Checkpoint),
+                        }
+                        if self.lease.is_lost() {
+                            return Err(Ended::LeaseLost);
+                        }
+                        continue;
+                    }
+                    PlatformFailure::new(
+                        ErrorClass::RateLimited,
+                        platform,
+                        format!(
+                            "the {gate} rate window is full until {}: the first comment was not sent",
+                            until.to_rfc3339()
+                        ),
+                    )
+                    .with_hint("The post is published; add the comment by hand, or leave first_comment out where the window is tight")
+                }
+                Err(failure) => failure,
+            };
+            return Ok(Some(self.comment_failed(key, failure).await));
         };
+        let result = self.call(step, prior).await;
+        if let Some(id) = request_id {
+            let status = match &result {
+                Ok(_) => 200,
+                Err(f) => f.status.unwrap_or(599),
+            };
+            let _ = self.ctx.store.windows().record_status(id, status).await;
+        }
+        match result {
+            Ok(outcome) => {
+                let detail = json!({"url": outcome.url});
+                self.mark_done(key, Some(&outcome.remote_id), Some(&detail))
+                    .await;
+                Ok(None)
+            }
+            Err(failure) if failure.class == ErrorClass::UnknownOutcome => {
+                // The row stays `sending`: whether it landed is unknown for good.
+                tracing::warn!(%failure, delivery = %self.delivery_id, "the first comment's answer was lost; it is not sent again");
+                Ok(Some(DegradedKind::FirstCommentUnknown))
+            }
+            Err(failure) => Ok(Some(self.comment_failed(key, failure).await)),
+        }
+    }
+
+    /// Records why the first comment was not published (its row `failed`, with the error,
+    /// code and hint) and says so.
+    async fn comment_failed(&self, key: &str, failure: PlatformFailure) -> DegradedKind {
         tracing::warn!(%failure, delivery = %self.delivery_id, "the first comment was not published");
         let detail = json!({
             "error": failure.to_string(),
@@ -384,7 +418,7 @@ impl Run<'_> {
             "hint": failure.hint,
         });
         self.mark_failed(key, Some(&detail)).await;
-        Ok(Some(DegradedKind::FirstCommentFailed))
+        DegradedKind::FirstCommentFailed
     }
 
     /// Starts a step again that was just settled as "send again".
