@@ -26,6 +26,9 @@ mod services;
 /// The video the demo uploads: 4 s, 720x1280, H.264 and AAC (one of the test videos).
 const DEMO_VIDEO: &[u8] = include_bytes!("../../../tests/fixtures/video/portrait-720x1280-4s.mp4");
 
+/// The first comment the demo puts under a post on X, a LinkedIn page and a Facebook Page.
+const FIRST_COMMENT: &str = "The first comment, published right after the post.";
+
 /// How long the whole batch may take before the demo gives up on it.
 const DEADLINE: Duration = Duration::from_secs(150);
 /// Where the OAuth callback sends the browser back to; the demo stops following there.
@@ -212,7 +215,18 @@ async fn demo(
     step("publishing (live)");
     let results = watch(&api, &plan, started).await?;
 
-    let ok = print_table(&results);
+    let mut ok = print_table(&results);
+    let comments = first_comments(&api, &sim).await?;
+    println!();
+    println!(
+        "First comments on the simulator, each under its post: {}",
+        if comments.is_empty() {
+            "none".to_owned()
+        } else {
+            comments.join(", ")
+        }
+    );
+    ok &= comments.len() == 3;
     println!();
     println!("Dashboard:    {api_url}/dashboard   (sign in with the API key below)");
     println!("API:          {api_url}   (OpenAPI at {api_url}/docs)");
@@ -568,7 +582,7 @@ async fn enqueue(
             "published",
             json!({"targets": ids(&["X", "LinkedIn page", "Facebook page"]),
                    "text": format!("A post with a first comment under it ({stamp})."),
-                   "first_comment": "The first comment, published right after the post."}),
+                   "first_comment": FIRST_COMMENT}),
         ),
         (
             "X thread",
@@ -628,6 +642,24 @@ async fn enqueue(
         }
     }
     Ok(plan)
+}
+
+/// The platforms where the demo's first comment stands under its post (`reply_to`).
+async fn first_comments(api: &Api, sim: &herald_sim::SimServer) -> anyhow::Result<Vec<String>> {
+    let posts: Value = api
+        .http
+        .get(sim.url("/_sim/posts"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(posts["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["text"] == FIRST_COMMENT && !p["reply_to"].is_null())
+        .filter_map(|p| p["platform"].as_str().map(str::to_owned))
+        .collect())
 }
 
 /// A delivery as last seen.
