@@ -232,3 +232,98 @@ async fn telegram_publishes_a_video_a_media_group_and_a_comment_in_the_discussio
     publishes_each_once(&h, connection, "telegram", &cases).await;
     worker.stop().await;
 }
+
+/// The comment's row in the delivery's journal.
+async fn comment_row(h: &Harness, delivery: herald_domain::DeliveryId) -> herald_store::Step {
+    h.store
+        .journal()
+        .steps(delivery)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.step == "comment")
+        .expect("a journal row for the first comment")
+}
+
+#[tokio::test]
+async fn a_first_comment_whose_answer_is_lost_is_never_sent_again_and_the_post_stays_published() {
+    let h = Harness::start(fast_sim()).await;
+    // The comment lands on the platform; its answer never reaches Herald.
+    h.fault(serde_json::json!({
+        "platform": "facebook",
+        "endpoint": "POST /{id}/comments",
+        "script": ["drop"],
+    }))
+    .await;
+    let worker = h.spawn_worker();
+    let connection = h.connect(Platform::Facebook, None).await;
+    let case = Case::new(
+        "a post whose comment's answer is lost",
+        Vec::new(),
+        Vec::new(),
+    )
+    .with_comment("a comment whose answer is lost");
+    let id = h.post(connection, case.content(), None).await;
+
+    let delivery = &h.until_final(&[id], Duration::from_secs(60)).await[0];
+    assert_eq!(
+        delivery.state,
+        DeliveryState::Published,
+        "{:?}",
+        delivery.error
+    );
+    assert_eq!(delivery.degraded, vec!["first_comment_unknown".to_owned()]);
+    assert_eq!(delivery.attempts, 1);
+    let on_sim = h.sim_posts("facebook").await;
+    let post = only(&on_sim, &case.text, "facebook");
+    let comment = only(&on_sim, "a comment whose answer is lost", "facebook");
+    assert_eq!(comment["reply_to"], post["id"]);
+    let row = comment_row(&h, id).await;
+    assert_eq!(
+        row.state,
+        herald_domain::StepState::Sending,
+        "left in doubt: {row:?}"
+    );
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_first_comment_x_refuses_is_reported_with_its_hint_and_the_post_stays_published() {
+    let mut sim = fast_sim();
+    sim.x.reply_policy = herald_sim::XReplyPolicy::SummonedOnly;
+    let h = Harness::start(sim).await;
+    let worker = h.spawn_worker();
+    let connection = h.connect(Platform::Twitter, None).await;
+    let case = Case::new("a tweet whose reply X refuses", Vec::new(), Vec::new())
+        .with_comment("a reply nobody summoned");
+    let id = h.post(connection, case.content(), None).await;
+
+    let delivery = &h.until_final(&[id], Duration::from_secs(60)).await[0];
+    assert_eq!(
+        delivery.state,
+        DeliveryState::Published,
+        "{:?}",
+        delivery.error
+    );
+    assert_eq!(delivery.degraded, vec!["first_comment_failed".to_owned()]);
+    let on_sim = h.sim_posts("twitter").await;
+    only(&on_sim, &case.text, "twitter");
+    assert!(
+        on_sim
+            .iter()
+            .all(|p| p["text"] != "a reply nobody summoned"),
+        "no reply on X: {on_sim:?}"
+    );
+    let row = comment_row(&h, id).await;
+    assert_eq!(row.state, herald_domain::StepState::Failed);
+    let hint = row
+        .detail
+        .as_ref()
+        .and_then(|d| d["hint"].as_str())
+        .unwrap_or_default();
+    assert!(
+        hint.contains("summoned"),
+        "the hint says why and what to do: {row:?}"
+    );
+    worker.stop().await;
+}
