@@ -71,7 +71,12 @@ async fn publishes_each_once(
             delivery.error
         );
         if !delivery.degraded.is_empty() {
-            let steps = h.store.journal().steps(delivery.id).await.unwrap();
+            let steps = h
+                .store
+                .journal()
+                .steps(delivery.id)
+                .await
+                .expect("the journal");
             panic!(
                 "`{}` on {platform} degraded: {:?}; journal: {steps:#?}",
                 case.text, delivery.degraded
@@ -239,7 +244,7 @@ async fn comment_row(h: &Harness, delivery: herald_domain::DeliveryId) -> herald
         .journal()
         .steps(delivery)
         .await
-        .unwrap()
+        .expect("the journal")
         .into_iter()
         .find(|s| s.step == "comment")
         .expect("a journal row for the first comment")
