@@ -44,17 +44,33 @@ async fn the_demo_publishes_its_whole_batch_and_exits_zero() {
         stdout.contains("Every delivery reached the state the demo expected."),
         "{stdout}"
     );
-    // One row per delivery: 17, each in its expected state (a `!` marks a miss).
+    // One row per delivery: 28, each in its expected state (a `!` marks a miss).
     let rows: Vec<&str> = stdout
         .lines()
         .skip_while(|l| !l.starts_with("target "))
         .skip(1)
         .take_while(|l| !l.is_empty())
         .collect();
-    assert_eq!(rows.len(), 17, "{stdout}");
+    assert_eq!(rows.len(), 28, "{stdout}");
     assert!(rows.iter().all(|r| !r.contains('!')), "{stdout}");
     let published = rows.iter().filter(|r| r.contains(" published ")).count();
-    assert_eq!(published, 16, "{stdout}");
+    assert_eq!(published, 27, "{stdout}");
+    // The uploaded video went out on all six platforms, the carousel on two, and the first
+    // comment stands under its post on X, LinkedIn and Facebook.
+    for (label, count) in [("video", 6), ("carousel", 2), ("first comment", 3)] {
+        let rows = rows
+            .iter()
+            .filter(|r| r.contains(&format!(" {label} ")) && r.contains(" published "))
+            .count();
+        assert_eq!(rows, count, "{label}: {stdout}");
+    }
+    let comments = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("First comments on the simulator, each under its post: "))
+        .unwrap_or_default();
+    let mut comments: Vec<&str> = comments.split(", ").collect();
+    comments.sort_unstable();
+    assert_eq!(comments, ["facebook", "linkedin", "twitter"], "{stdout}");
     assert!(
         stdout.contains("over the window  queued -> rate_limited")
             || stdout.contains("over the window  rate_limited"),
@@ -67,7 +83,7 @@ async fn the_demo_publishes_its_whole_batch_and_exits_zero() {
             .fetch_one(db.pool())
             .await
             .unwrap();
-    assert_eq!(deliveries, 16);
+    assert_eq!(deliveries, 27);
 }
 
 #[tokio::test]
