@@ -6,16 +6,8 @@ use base64::Engine;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::common::{Sim, fast_config};
+use crate::common::{Sim, fast_config, video};
 use crate::facebook::{APP, login, page};
-
-fn video(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/video/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// Chunks small enough that a test video takes several transfers.
 fn chunked_config() -> herald_sim::SimConfig {

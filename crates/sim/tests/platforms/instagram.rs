@@ -25,7 +25,7 @@ async fn container(
         .unwrap()
 }
 
-async fn publish(sim: &Sim, ig: &str, token: &str, creation_id: &str) -> Value {
+pub(crate) async fn publish(sim: &Sim, ig: &str, token: &str, creation_id: &str) -> Value {
     sim.http
         .post(sim.url(&format!("/graph/v24.0/{ig}/media_publish")))
         .form(&[("creation_id", creation_id), ("access_token", token)])

@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 
 use crate::common::{Sim, fast_config};
 
-fn method(sim: &Sim, name: &str) -> String {
+pub(crate) fn method(sim: &Sim, name: &str) -> String {
     sim.url(&format!("/telegram/bot{DEV_BOT_TOKEN}/{name}"))
 }
 
 /// Limits loose enough for a conversation of several messages.
-fn roomy() -> herald_sim::SimConfig {
+pub(crate) fn roomy() -> herald_sim::SimConfig {
     let mut config = fast_config();
     config.telegram.per_chat = Limit::new(100, 1.0);
     config

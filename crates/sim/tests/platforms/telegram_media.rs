@@ -1,29 +1,12 @@
 //! Telegram: `sendVideo` (MPEG4 only, the upload limit), `sendMediaGroup` (2-10 photos and
 //! videos, one post), and comments in a channel's linked discussion group.
 
-use herald_sim::{DEV_BOT_TOKEN, DEV_CHANNEL_ID, DEV_DISCUSSION_ID, Limit, UNLINKED_CHANNEL_ID};
+use herald_sim::{DEV_CHANNEL_ID, DEV_DISCUSSION_ID, UNLINKED_CHANNEL_ID};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::common::{Sim, fast_config};
-
-fn method(sim: &Sim, name: &str) -> String {
-    sim.url(&format!("/telegram/bot{DEV_BOT_TOKEN}/{name}"))
-}
-
-fn roomy() -> herald_sim::SimConfig {
-    let mut config = fast_config();
-    config.telegram.per_chat = Limit::new(100, 1.0);
-    config
-}
-
-fn video(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/video/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use crate::common::{Sim, video};
+use crate::telegram::{method, roomy};
 
 fn file(bytes: Vec<u8>, name: &str) -> Part {
     Part::bytes(bytes).file_name(name.to_owned())

@@ -5,16 +5,8 @@ use herald_sim::{SimConfig, XReplyPolicy};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::common::{REDIRECT, Sim, enc, fast_config, pkce};
+use crate::common::{REDIRECT, Sim, enc, fast_config, pkce, video};
 use crate::twitter::{login, login_as, tweet};
-
-fn video(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/video/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// Processing long enough to see each state, on the virtual clock.
 fn slow_processing() -> SimConfig {
