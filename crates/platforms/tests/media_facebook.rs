@@ -75,15 +75,10 @@ async fn a_page_video_goes_up_in_chunks_is_listed_as_video_mp4_and_takes_a_first
     let account = sim.account(Platform::Facebook, None).await;
     let mut post = content("Our launch video", 1);
     post.first_comment = Some("Tickets in the link".into());
-    let outcomes = common::publish(
-        &sim.platforms,
-        &account,
-        &post,
-        &[video("landscape-1280x720-4s.mp4")],
-        PublishOptions::default(),
-    )
-    .await
-    .expect("the video is published");
+    let outcomes = sim
+        .publish(&account, &post, &[video("landscape-1280x720-4s.mp4")])
+        .await
+        .expect("the video is published");
 
     let published = common::published(&outcomes);
     let page = account.page_id.clone().unwrap();
@@ -118,15 +113,14 @@ async fn a_transfer_whose_answer_is_lost_resumes_from_the_offsets_facebook_names
     // start and the first transfer answer; the second is taken, then its answer is lost.
     sim.fault(json!({"platform": "facebook", "endpoint": "POST /{id}/videos", "script": ["ok", "ok", "drop"]}))
         .await;
-    let outcomes = common::publish(
-        &sim.platforms,
-        &account,
-        &content("Resumed", 1),
-        &[video("landscape-1280x720-4s.mp4")],
-        PublishOptions::default(),
-    )
-    .await
-    .expect("the upload resumes and the video is published");
+    let outcomes = sim
+        .publish(
+            &account,
+            &content("Resumed", 1),
+            &[video("landscape-1280x720-4s.mp4")],
+        )
+        .await
+        .expect("the upload resumes and the video is published");
 
     // The lost window sent again (refused with 1363037 and where to resume), then the last.
     assert_eq!(requests_to(&sim, "/videos").await, 6);
@@ -206,15 +200,10 @@ async fn a_video_facebook_cannot_process_fails_the_delivery_and_never_shows() {
     let info =
         VideoInfo::read(std::fs::File::open(fixture("short-640x360-1s.mp4")).unwrap()).unwrap();
     let media = MediaInput::video(MediaBody::File(Arc::new(webm)), len, info);
-    let failure = common::publish(
-        &sim.platforms,
-        &account,
-        &content("Unreadable", 1),
-        &[media],
-        PublishOptions::default(),
-    )
-    .await
-    .expect_err("processing fails");
+    let failure = sim
+        .publish(&account, &content("Unreadable", 1), &[media])
+        .await
+        .expect_err("processing fails");
     assert_eq!(failure.class, ErrorClass::Permanent);
     assert!(
         failure.message.starts_with("video.processing_failed"),
@@ -232,15 +221,10 @@ async fn three_photos_make_one_post_with_their_types() {
         sim.image("1200x900").await,
         sim.image("1200x900").await,
     ];
-    let outcomes = common::publish(
-        &sim.platforms,
-        &account,
-        &content("Three photos", 3),
-        &media,
-        PublishOptions::default(),
-    )
-    .await
-    .expect("published");
+    let outcomes = sim
+        .publish(&account, &content("Three photos", 3), &media)
+        .await
+        .expect("published");
     let posts = sim.posts("facebook").await;
     assert_eq!(posts.len(), 1);
     assert_eq!(
@@ -263,15 +247,14 @@ async fn three_photos_make_one_post_with_their_types() {
 async fn a_video_with_photos_or_eleven_photos_are_refused_before_any_upload() {
     let sim = start().await;
     let account = sim.account(Platform::Facebook, None).await;
-    let mixed = common::publish(
-        &sim.platforms,
-        &account,
-        &content("Mixed", 2),
-        &[video("short-640x360-1s.mp4"), sim.image("1200x900").await],
-        PublishOptions::default(),
-    )
-    .await
-    .expect_err("a video and a photo do not mix");
+    let mixed = sim
+        .publish(
+            &account,
+            &content("Mixed", 2),
+            &[video("short-640x360-1s.mp4"), sim.image("1200x900").await],
+        )
+        .await
+        .expect_err("a video and a photo do not mix");
     assert_eq!(mixed.class, ErrorClass::Permanent);
     assert!(mixed.message.starts_with("media.mixed"), "{mixed}");
 
@@ -293,15 +276,10 @@ async fn a_first_comment_goes_under_a_text_post() {
     let account = sim.account(Platform::Facebook, None).await;
     let mut post = content("Hello Page", 0);
     post.first_comment = Some("More in the comments".into());
-    let outcomes = common::publish(
-        &sim.platforms,
-        &account,
-        &post,
-        &[],
-        PublishOptions::default(),
-    )
-    .await
-    .expect("published with its comment");
+    let outcomes = sim
+        .publish(&account, &post, &[])
+        .await
+        .expect("published with its comment");
     let keys: Vec<&str> = outcomes.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["publish", "comment"]);
     let posts = sim.posts("facebook").await;

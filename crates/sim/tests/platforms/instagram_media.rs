@@ -18,6 +18,13 @@ fn config() -> SimConfig {
     config
 }
 
+/// A long-lived user token with every Instagram scope, and the linked Instagram account.
+async fn connected(sim: &Sim) -> (String, String) {
+    let token = login_with(sim, SCOPES).await;
+    let (_, _, ig) = page(sim, &token).await;
+    (token, ig)
+}
+
 async fn create(sim: &Sim, ig: &str, token: &str, params: &[(&str, &str)]) -> Value {
     sim.http
         .post(sim.url(&format!("/graph/v24.0/{ig}/media")))
@@ -50,8 +57,7 @@ async fn settled(sim: &Sim, id: &str, token: &str) -> Value {
 #[tokio::test]
 async fn a_reel_is_downloaded_processed_and_published_as_a_reel() {
     let sim = Sim::start_with(config()).await;
-    let token = login_with(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let url = sim.host_video("portrait-720x1280-4s.mp4").await;
     let reel = id(&create(
         &sim,
@@ -93,8 +99,7 @@ async fn a_reel_is_downloaded_processed_and_published_as_a_reel() {
 #[tokio::test]
 async fn a_single_video_container_is_refused_as_the_api_does_since_2023() {
     let sim = Sim::start_with(config()).await;
-    let token = login_with(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let url = sim.host_video("portrait-720x1280-4s.mp4").await;
     let refused = create(
         &sim,
@@ -120,8 +125,7 @@ async fn videos_outside_the_reels_spec_end_in_error_with_their_subcode() {
     let mut config = config();
     config.fetch.timeout_ms = 300;
     let sim = Sim::start_with(config).await;
-    let token = login_with(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let short = sim.host_video("short-640x360-1s.mp4").await;
     let webm = sim.host_video("clip-640x360-3s.webm").await;
     let slow = format!(
@@ -159,8 +163,7 @@ async fn videos_outside_the_reels_spec_end_in_error_with_their_subcode() {
 #[tokio::test]
 async fn a_container_unpublished_for_a_day_expires() {
     let sim = Sim::start_with(config()).await;
-    let token = login_with(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let url = sim.host_video("portrait-720x1280-4s.mp4").await;
     let reel = id(&create(
         &sim,
@@ -178,8 +181,7 @@ async fn a_container_unpublished_for_a_day_expires() {
 #[tokio::test]
 async fn a_carousel_mixes_images_and_a_video_once_every_child_is_finished() {
     let sim = Sim::start_with(config()).await;
-    let token = login_with(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let video = sim.host_video("landscape-1280x720-4s.mp4").await;
     let mut children = Vec::new();
     for (w, h) in [(1080, 1080), (1080, 1350)] {
@@ -250,8 +252,7 @@ async fn a_carousel_mixes_images_and_a_video_once_every_child_is_finished() {
 #[tokio::test]
 async fn a_carousel_takes_two_to_ten_children() {
     let sim = Sim::start_with(config()).await;
-    let token = login_with(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let image = sim.image_url(1080, 1080);
     let mut children = Vec::new();
     for _ in 0..11 {
@@ -291,8 +292,7 @@ async fn a_carousel_takes_two_to_ten_children() {
 #[tokio::test]
 async fn a_container_status_has_no_error_message_field() {
     let sim = Sim::start_with(config()).await;
-    let token = login_with(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let image = sim.image_url(1080, 1080);
     let container = id(&create(&sim, &ig, &token, &[("image_url", &image)]).await);
     let refused = sim
@@ -306,8 +306,7 @@ async fn a_container_status_has_no_error_message_field() {
 #[tokio::test]
 async fn a_comment_on_the_published_media_is_listed_as_its_reply() {
     let sim = Sim::start_with(config()).await;
-    let token = login_with(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let image = sim.image_url(1080, 1080);
     let container = id(&create(&sim, &ig, &token, &[("image_url", &image)]).await);
     settled(&sim, &container, &token).await;
