@@ -222,6 +222,20 @@ pub(crate) fn enc(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// Sends `request` and returns the answer's status and JSON body.
+pub(crate) async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// [`answer`] for endpoints whose body may be empty (it reads as `null`).
+pub(crate) async fn answer_or_null(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 /// The bytes of a file from `tests/fixtures/video`.
 pub(crate) fn video(name: &str) -> Vec<u8> {
     let path = format!(

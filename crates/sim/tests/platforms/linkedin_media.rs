@@ -5,7 +5,7 @@
 use herald_sim::SimConfig;
 use serde_json::{Value, json};
 
-use crate::common::{Sim, enc, eventually, fast_config, video};
+use crate::common::{Sim, answer_or_null, enc, eventually, fast_config, video};
 use crate::linkedin::{
     COMPANY, COMPANY_SCOPES, PERSONAL, PERSONAL_SCOPES, login, post_body, rest, upload_image,
 };
@@ -95,23 +95,20 @@ async fn put_parts(sim: &Sim, upload: &Upload, bytes: &[u8]) -> Vec<String> {
 }
 
 async fn finalize(sim: &Sim, token: &str, upload: &Upload, etags: &[String]) -> (u16, Value) {
-    let response = rest(
-        sim,
-        reqwest::Method::POST,
-        "/linkedin/rest/videos?action=finalizeUpload",
-        token,
+    answer_or_null(
+        rest(
+            sim,
+            reqwest::Method::POST,
+            "/linkedin/rest/videos?action=finalizeUpload",
+            token,
+        )
+        .json(&json!({"finalizeUploadRequest": {
+            "video": upload.video,
+            "uploadToken": upload.token,
+            "uploadedPartIds": etags,
+        }})),
     )
-    .json(&json!({"finalizeUploadRequest": {
-        "video": upload.video,
-        "uploadToken": upload.token,
-        "uploadedPartIds": etags,
-    }}))
-    .send()
     .await
-    .unwrap();
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
 }
 
 async fn video_status(sim: &Sim, token: &str, video: &str) -> Value {

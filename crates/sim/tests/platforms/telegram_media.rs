@@ -5,35 +5,19 @@ use herald_sim::{DEV_CHANNEL_ID, DEV_DISCUSSION_ID, UNLINKED_CHANNEL_ID};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::common::{Sim, video};
-use crate::telegram::{method, roomy};
+use crate::common::{Sim, answer, video};
+use crate::telegram::{call, method, roomy};
 
 fn file(bytes: Vec<u8>, name: &str) -> Part {
     Part::bytes(bytes).file_name(name.to_owned())
 }
 
 async fn send(sim: &Sim, name: &str, form: Form) -> (u16, Value) {
-    let response = sim
-        .http
-        .post(method(sim, name))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    answer(sim.http.post(method(sim, name)).multipart(form)).await
 }
 
 async fn send_json(sim: &Sim, name: &str, body: Value) -> (u16, Value) {
-    let response = sim
-        .http
-        .post(method(sim, name))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    call(sim, method(sim, name), body).await
 }
 
 fn video_form(chat: i64, bytes: Vec<u8>, name: &str) -> Form {

@@ -5,7 +5,7 @@ use herald_sim::{SimConfig, XReplyPolicy};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::common::{REDIRECT, Sim, enc, fast_config, pkce, video};
+use crate::common::{REDIRECT, Sim, answer_or_null, enc, fast_config, pkce, video};
 use crate::twitter::{login, login_as, tweet};
 
 /// Processing long enough to see each state, on the virtual clock.
@@ -20,9 +20,7 @@ async fn post_json(sim: &Sim, token: &str, path: &str, body: Option<Value>) -> (
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    answer_or_null(request).await
 }
 
 async fn initialize(sim: &Sim, token: &str, media_type: &str, total: usize) -> (u16, Value) {
@@ -44,16 +42,13 @@ async fn append(sim: &Sim, token: &str, id: &str, segment: usize, chunk: &[u8]) 
     let form = Form::new()
         .part("media", Part::bytes(chunk.to_vec()).file_name("blob"))
         .text("segment_index", segment.to_string());
-    let response = sim
-        .http
-        .post(sim.url(&format!("/x/2/media/upload/{id}/append")))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    answer_or_null(
+        sim.http
+            .post(sim.url(&format!("/x/2/media/upload/{id}/append")))
+            .bearer_auth(token)
+            .multipart(form),
+    )
+    .await
 }
 
 /// INIT, APPEND in `chunk`-byte segments, FINALIZE: the media id and FINALIZE's answer.
