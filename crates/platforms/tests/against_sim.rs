@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use common::sim::Sim;
+use common::sim::{Sim, settings};
 use common::{published, secret, text};
 use herald_domain::{AppType, ErrorClass, MediaRef, Platform, PostContent};
 use herald_platforms::{
@@ -28,21 +28,16 @@ fn fast(mut config: SimConfig) -> SimConfig {
     config
 }
 
-fn settings() -> HttpSettings {
-    HttpSettings {
-        request_timeout: Duration::from_secs(2),
-        poll_interval: Duration::from_millis(50),
-        container_wait: Duration::from_secs(10),
-        ..common::settings()
-    }
-}
-
 async fn start() -> Sim {
     start_with(fast(SimConfig::default()), &[]).await
 }
 
 async fn start_with(config: SimConfig, extra: &[(&str, &str)]) -> Sim {
-    Sim::start(config, extra, &settings()).await
+    let settings = HttpSettings {
+        request_timeout: Duration::from_secs(2),
+        ..settings()
+    };
+    Sim::start(config, extra, &settings).await
 }
 
 fn image_post(text: &str) -> PostContent {

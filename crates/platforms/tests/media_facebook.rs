@@ -15,8 +15,8 @@ use std::time::Duration;
 use base64::Engine;
 use chrono::{TimeDelta, Utc};
 use common::secret;
-use common::sim::{Sim, fixture, video};
-use herald_domain::{ErrorClass, MediaRef, Platform, PostContent, VideoInfo};
+use common::sim::{Sim, fixture, media_post, settings, video};
+use herald_domain::{ErrorClass, Platform, PostContent, VideoInfo};
 use herald_platforms::steps::MediaBody;
 use herald_platforms::{
     Account, HttpSettings, Lookup, MediaInput, PriorResults, PublishOptions, StepContext, StepKey,
@@ -33,23 +33,10 @@ async fn start() -> Sim {
     config.facebook.video_chunk_bytes = 32 * 1024;
     config.facebook.video_processing_ms = 150;
     let settings = HttpSettings {
-        poll_interval: Duration::from_millis(50),
         container_wait: Duration::from_secs(5),
-        ..common::settings()
+        ..settings()
     };
     Sim::start(config, &[], &settings).await
-}
-
-fn content(text: &str, media: usize) -> PostContent {
-    PostContent {
-        text: Some(text.to_owned()),
-        media: (0..media)
-            .map(|i| MediaRef::Url {
-                url: format!("https://media.example/{i}"),
-            })
-            .collect(),
-        ..PostContent::default()
-    }
 }
 
 /// Requests the simulator counted on Facebook endpoints containing `part`.
@@ -73,7 +60,7 @@ async fn code(sim: &Sim) -> (String, String) {
 async fn a_page_video_goes_up_in_chunks_is_listed_as_video_mp4_and_takes_a_first_comment() {
     let sim = start().await;
     let account = sim.account(Platform::Facebook, None).await;
-    let mut post = content("Our launch video", 1);
+    let mut post = media_post("Our launch video", 1);
     post.first_comment = Some("Tickets in the link".into());
     let outcomes = sim
         .publish(&account, &post, &[video("landscape-1280x720-4s.mp4")])
@@ -116,7 +103,7 @@ async fn a_transfer_whose_answer_is_lost_resumes_from_the_offsets_facebook_names
     let outcomes = sim
         .publish(
             &account,
-            &content("Resumed", 1),
+            &media_post("Resumed", 1),
             &[video("landscape-1280x720-4s.mp4")],
         )
         .await
@@ -138,7 +125,7 @@ async fn a_transfer_whose_answer_is_lost_resumes_from_the_offsets_facebook_names
 async fn a_video_finish_whose_answer_is_lost_is_found_by_the_lookup() {
     let sim = start().await;
     let account = sim.account(Platform::Facebook, None).await;
-    let post = content("Did it go out?", 1);
+    let post = media_post("Did it go out?", 1);
     let media = [video("short-640x360-1s.mp4")];
     let steps = sim.platforms.plan(&account, &post).unwrap();
     let mut prior = PriorResults::new();
@@ -201,7 +188,7 @@ async fn a_video_facebook_cannot_process_fails_the_delivery_and_never_shows() {
         VideoInfo::read(std::fs::File::open(fixture("short-640x360-1s.mp4")).unwrap()).unwrap();
     let media = MediaInput::video(MediaBody::File(Arc::new(webm)), len, info);
     let failure = sim
-        .publish(&account, &content("Unreadable", 1), &[media])
+        .publish(&account, &media_post("Unreadable", 1), &[media])
         .await
         .expect_err("processing fails");
     assert_eq!(failure.class, ErrorClass::Permanent);
@@ -222,7 +209,7 @@ async fn three_photos_make_one_post_with_their_types() {
         sim.image("1200x900").await,
     ];
     let outcomes = sim
-        .publish(&account, &content("Three photos", 3), &media)
+        .publish(&account, &media_post("Three photos", 3), &media)
         .await
         .expect("published");
     let posts = sim.posts("facebook").await;
@@ -250,7 +237,7 @@ async fn a_video_with_photos_or_eleven_photos_are_refused_before_any_upload() {
     let mixed = sim
         .publish(
             &account,
-            &content("Mixed", 2),
+            &media_post("Mixed", 2),
             &[video("short-640x360-1s.mp4"), sim.image("1200x900").await],
         )
         .await
@@ -260,7 +247,7 @@ async fn a_video_with_photos_or_eleven_photos_are_refused_before_any_upload() {
 
     let eleven = sim
         .platforms
-        .plan(&account, &content("Eleven", 11))
+        .plan(&account, &media_post("Eleven", 11))
         .expect_err("Herald posts at most 10 photos");
     assert!(eleven.message.starts_with("media.too_many"), "{eleven}");
     assert!(eleven.message.contains("10") && eleven.message.contains("11"));
@@ -274,7 +261,7 @@ async fn a_video_with_photos_or_eleven_photos_are_refused_before_any_upload() {
 async fn a_first_comment_goes_under_a_text_post() {
     let sim = start().await;
     let account = sim.account(Platform::Facebook, None).await;
-    let mut post = content("Hello Page", 0);
+    let mut post = media_post("Hello Page", 0);
     post.first_comment = Some("More in the comments".into());
     let outcomes = sim
         .publish(&account, &post, &[])
@@ -324,7 +311,7 @@ async fn a_code_exchanged_with_basic_credentials_gives_a_token_herald_can_use() 
 async fn a_finish_retried_after_its_upload_session_expired_uploads_the_video_again() {
     let sim = start().await;
     let account = sim.account(Platform::Facebook, None).await;
-    let post = content("Finished late", 1);
+    let post = media_post("Finished late", 1);
     let media = [video("short-640x360-1s.mp4")];
     let steps = sim.platforms.plan(&account, &post).unwrap();
     let mut prior = PriorResults::new();

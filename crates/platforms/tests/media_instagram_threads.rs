@@ -7,12 +7,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::published;
-use common::sim::{Sim, keys, outcome};
-use herald_domain::{ErrorClass, MediaRef, Platform, PostContent};
-use herald_platforms::{HttpSettings, hints};
+use common::sim::{Sim, keys, media_post, outcome, settings};
+use herald_domain::{ErrorClass, Platform, PostContent};
+use herald_platforms::hints;
 use herald_sim::SimConfig;
 use serde_json::json;
 
@@ -27,26 +25,14 @@ async fn start_with(extra: &[(&str, &str)]) -> Sim {
     config.instagram.reels.processing_ms = 400;
     config.threads.container_processing_ms = 200;
     config.threads.video.processing_ms = 400;
-    let settings = HttpSettings {
-        request_timeout: Duration::from_secs(5),
-        poll_interval: Duration::from_millis(50),
-        container_wait: Duration::from_secs(10),
-        ..common::settings()
-    };
-    Sim::start(config, extra, &settings).await
+    Sim::start(config, extra, &settings()).await
 }
 
 /// A post with `text`, `items` media references and an optional first comment.
 fn post(text: &str, items: usize, first_comment: Option<&str>) -> PostContent {
     PostContent {
-        text: Some(text.to_owned()),
-        media: (0..items)
-            .map(|i| MediaRef::Url {
-                url: format!("https://media.example/{i}"),
-            })
-            .collect(),
         first_comment: first_comment.map(str::to_owned),
-        ..PostContent::default()
+        ..media_post(text, items)
     }
 }
 

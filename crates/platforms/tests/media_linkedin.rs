@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::published;
-use common::sim::{Sim, keys, video};
-use herald_domain::{Code, ErrorClass, MediaRef, Platform, PostContent};
+use common::sim::{Sim, keys, media_post, settings, video};
+use herald_domain::{Code, ErrorClass, Platform};
 use herald_platforms::HttpSettings;
 use herald_sim::SimConfig;
 use serde_json::json;
@@ -33,24 +33,11 @@ async fn start(config: SimConfig) -> Sim {
 
 async fn start_with(config: SimConfig, extra: &[(&str, &str)]) -> Sim {
     let settings = HttpSettings {
-        request_timeout: Duration::from_secs(5),
         poll_interval: Duration::from_millis(25),
         container_wait: Duration::from_secs(5),
-        ..common::settings()
+        ..settings()
     };
     Sim::start(config, extra, &settings).await
-}
-
-fn post(text: &str, media: usize) -> PostContent {
-    PostContent {
-        text: Some(text.to_owned()),
-        media: (0..media)
-            .map(|i| MediaRef::Url {
-                url: format!("https://media.example/{i}"),
-            })
-            .collect(),
-        ..PostContent::default()
-    }
 }
 
 #[tokio::test]
@@ -60,7 +47,7 @@ async fn a_video_goes_up_in_parts_and_its_post_lists_video_mp4() {
     let media = [video("landscape-1280x720-4s.mp4")];
     assert!(media[0].len > 2 * PART, "the video takes several parts");
     let outcomes = sim
-        .publish(&account, &post("Our launch video", 1), &media)
+        .publish(&account, &media_post("Our launch video", 1), &media)
         .await
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(keys(&outcomes), ["media:0", "media:0:ready", "publish"]);
@@ -86,7 +73,7 @@ async fn three_images_make_one_multi_image_post() {
         sim.image("1200x627").await,
     ];
     let outcomes = sim
-        .publish(&account, &post("three (3) pictures", 3), &media)
+        .publish(&account, &media_post("three (3) pictures", 3), &media)
         .await
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(
@@ -124,7 +111,7 @@ async fn a_part_etag_mismatch_is_retryable_and_the_next_attempt_uploads_again() 
     let account = sim.account(Platform::Linkedin, None).await;
     let media = [video("portrait-720x1280-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("a video", 1), &media)
+        .publish(&account, &media_post("a video", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Retryable, "{failure}");
@@ -142,7 +129,7 @@ async fn a_part_etag_mismatch_is_retryable_and_the_next_attempt_uploads_again() 
     sim.patch_config(json!({"linkedin": {"video_etag_mismatch_part": null}}))
         .await;
     let outcomes = sim
-        .publish(&account, &post("a video", 1), &media)
+        .publish(&account, &media_post("a video", 1), &media)
         .await
         .unwrap_or_else(|f| panic!("{f}"));
     assert_ne!(outcomes[0].1.remote_id, "");
@@ -157,7 +144,7 @@ async fn an_expired_upload_url_is_retryable_with_a_hint_and_never_named() {
     let account = sim.account(Platform::Linkedin, None).await;
     let media = [video("landscape-1280x720-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("too slow", 1), &media)
+        .publish(&account, &media_post("too slow", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Retryable, "{failure}");
@@ -186,7 +173,7 @@ async fn a_video_linkedin_cannot_process_fails_permanently_with_the_reason() {
     let account = sim.account(Platform::Linkedin, None).await;
     let media = [video("short-640x360-1s.mp4")];
     let failure = sim
-        .publish(&account, &post("one second", 1), &media)
+        .publish(&account, &media_post("one second", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Permanent, "{failure}");
@@ -206,7 +193,7 @@ async fn a_video_linkedin_cannot_process_fails_permanently_with_the_reason() {
 async fn a_first_comment_lands_under_the_post() {
     let sim = start(config()).await;
     let account = sim.account(Platform::Linkedin, None).await;
-    let mut content = post("Read the thread below", 0);
+    let mut content = media_post("Read the thread below", 0);
     content.first_comment = Some("The link: https://herald.example/launch".into());
     let outcomes = sim
         .publish(&account, &content, &[])
@@ -238,7 +225,7 @@ async fn a_video_among_images_is_refused_before_anything_is_uploaded() {
         video("landscape-1280x720-4s.mp4"),
     ];
     let failure = sim
-        .publish(&account, &post("mixed", 2), &media)
+        .publish(&account, &media_post("mixed", 2), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Permanent);
@@ -261,7 +248,7 @@ async fn a_video_among_images_is_refused_before_anything_is_uploaded() {
     // More than twenty images never get a plan.
     let failure = sim
         .platforms
-        .plan(&account, &post("too many", 21))
+        .plan(&account, &media_post("too many", 21))
         .unwrap_err();
     assert_eq!(failure.herald_code, Some(Code::Content));
     assert!(failure.message.contains("at most 20 images"), "{failure}");
@@ -275,7 +262,7 @@ async fn a_video_over_the_size_limit_is_refused_naming_the_field_and_the_limit()
     let account = sim.account(Platform::Linkedin, None).await;
     let media = [video("landscape-1280x720-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("too big", 1), &media)
+        .publish(&account, &media_post("too big", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Permanent, "{failure}");
@@ -299,13 +286,13 @@ async fn a_server_error_on_a_part_is_retryable() {
     sim.fault(rule).await;
     let media = [video("landscape-1280x720-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("flaky storage", 1), &media)
+        .publish(&account, &media_post("flaky storage", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Retryable, "{failure}");
     assert_eq!(failure.status, Some(503));
     // The script is spent: the next attempt goes through.
-    sim.publish(&account, &post("flaky storage", 1), &media)
+    sim.publish(&account, &media_post("flaky storage", 1), &media)
         .await
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(sim.posts("linkedin").await.len(), 1);
@@ -322,7 +309,7 @@ async fn the_legacy_flow_comments_through_v2_and_posts_no_video() {
     )
     .await;
     let account = sim.account(Platform::Linkedin, None).await;
-    let mut content = post("the legacy way", 0);
+    let mut content = media_post("the legacy way", 0);
     content.first_comment = Some("and a comment".into());
     let outcomes = sim
         .publish(&account, &content, &[])
@@ -337,7 +324,7 @@ async fn the_legacy_flow_comments_through_v2_and_posts_no_video() {
 
     let media = [video("landscape-1280x720-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("a video", 1), &media)
+        .publish(&account, &media_post("a video", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.herald_code, Some(Code::Content));
@@ -350,7 +337,7 @@ async fn the_legacy_flow_comments_through_v2_and_posts_no_video() {
     );
     let failure = sim
         .platforms
-        .plan(&account, &post("two images", 2))
+        .plan(&account, &media_post("two images", 2))
         .unwrap_err();
     assert!(failure.message.contains("one image, not 2"), "{failure}");
 }

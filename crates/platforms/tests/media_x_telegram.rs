@@ -9,13 +9,14 @@
 mod common;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use common::sim::{Outcomes, Sim, fixture, keys, outcome, video, video_file};
+use common::sim::{
+    Outcomes, Sim, fixture, keys, media_post, outcome, settings, video, video_file, with_comment,
+};
 use common::{published, secret};
-use herald_domain::{ErrorClass, MediaRef, Platform, PlatformFailure, PostContent, VideoInfo};
+use herald_domain::{ErrorClass, Platform, PlatformFailure, PostContent, VideoInfo};
 use herald_platforms::steps::MediaBody;
-use herald_platforms::{Account, ChatId, HttpSettings, MediaInput, Platforms, PublishOptions};
+use herald_platforms::{Account, ChatId, MediaInput, Platforms, PublishOptions};
 use herald_sim::{DEV_DISCUSSION_ID, SimConfig, UNLINKED_CHANNEL_ID, XReplyPolicy};
 
 fn fast() -> SimConfig {
@@ -26,13 +27,7 @@ fn fast() -> SimConfig {
 }
 
 async fn start(config: SimConfig) -> Sim {
-    let settings = HttpSettings {
-        request_timeout: Duration::from_secs(5),
-        poll_interval: Duration::from_millis(50),
-        container_wait: Duration::from_secs(10),
-        ..common::settings()
-    };
-    Sim::start(config, &[], &settings).await
+    Sim::start(config, &[], &settings()).await
 }
 
 /// A fixture video grown past `extra` bytes by a trailing `free` box (valid MP4 padding), so
@@ -50,23 +45,6 @@ fn padded_video(name: &str, extra: usize) -> (MediaInput, PathBuf) {
     ));
     std::fs::write(&path, &bytes).expect("temp video");
     (video_file(path.clone()), path)
-}
-
-fn content(text: &str, items: usize) -> PostContent {
-    PostContent {
-        text: Some(text.to_owned()),
-        media: (0..items)
-            .map(|i| MediaRef::Url {
-                url: format!("https://media.example/{i}"),
-            })
-            .collect(),
-        ..PostContent::default()
-    }
-}
-
-fn with_comment(mut content: PostContent, comment: &str) -> PostContent {
-    content.first_comment = Some(comment.to_owned());
-    content
 }
 
 /// Runs every step like the worker with the default options, keeping the outcomes of the
@@ -95,7 +73,7 @@ async fn an_x_video_is_uploaded_in_segments_processed_and_posted() {
     let account = sim.account(Platform::Twitter, None).await;
     // Over 5 MB: two APPEND segments.
     let (media, path) = padded_video("landscape-1280x720-4s.mp4", 6 * 1024 * 1024);
-    let post = content("A video", 1);
+    let post = media_post("A video", 1);
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[media]).await;
     let _ = std::fs::remove_file(path);
     assert!(failure.is_none(), "{failure:?}");
@@ -128,7 +106,7 @@ async fn an_x_video_is_uploaded_in_segments_processed_and_posted() {
 async fn an_x_video_x_cannot_process_fails_permanently_with_x_s_reason() {
     let sim = start(fast()).await;
     let account = sim.account(Platform::Twitter, None).await;
-    let post = content("Too long", 1);
+    let post = media_post("Too long", 1);
     let (outcomes, failure) = run(
         &sim.platforms,
         &account,
@@ -161,7 +139,7 @@ async fn four_images_go_out_in_one_x_post() {
     for size in ["1200x675", "800x800", "640x480", "1080x1350"] {
         media.push(sim.image(size).await);
     }
-    let post = content("Four pictures", 4);
+    let post = media_post("Four pictures", 4);
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &media).await;
     assert!(failure.is_none(), "{failure:?}");
     let posts = sim.posts("twitter").await;
@@ -182,7 +160,7 @@ async fn an_x_post_mixing_a_video_and_an_image_is_refused_before_any_upload() {
         video("landscape-1280x720-4s.mp4"),
         sim.image("800x800").await,
     ];
-    let post = content("Mixed", 2);
+    let post = media_post("Mixed", 2);
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &media).await;
     let (step, failure) = failure.expect("the mix is refused");
     assert_eq!(step, "media:0");
@@ -205,7 +183,7 @@ async fn an_x_post_mixing_a_video_and_an_image_is_refused_before_any_upload() {
 async fn an_x_first_comment_is_a_reply_to_the_post() {
     let sim = start(fast()).await;
     let account = sim.account(Platform::Twitter, None).await;
-    let post = with_comment(content("The post", 0), "The first comment");
+    let post = with_comment(media_post("The post", 0), "The first comment");
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
     assert!(failure.is_none(), "{failure:?}");
     assert_eq!(keys(&outcomes), ["publish", "comment"]);
@@ -223,7 +201,7 @@ async fn x_summoned_only_replies_refuse_the_first_comment_with_a_hint() {
     config.x.reply_policy = XReplyPolicy::SummonedOnly;
     let sim = start(config).await;
     let account = sim.account(Platform::Twitter, None).await;
-    let post = with_comment(content("The post", 0), "The first comment");
+    let post = with_comment(media_post("The post", 0), "The first comment");
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
     assert_eq!(keys(&outcomes), ["publish"], "the post itself went out");
     let (step, failure) = failure.expect("the reply is refused");
@@ -250,7 +228,7 @@ async fn x_summoned_only_replies_refuse_the_first_comment_with_a_hint() {
 async fn a_telegram_video_is_sent_with_send_video() {
     let sim = start(fast()).await;
     let account = sim.telegram(None).await;
-    let post = content("A video", 1);
+    let post = media_post("A video", 1);
     let (outcomes, failure) = run(
         &sim.platforms,
         &account,
@@ -276,7 +254,7 @@ async fn a_telegram_video_known_only_by_its_url_is_sent_by_url() {
     let mut media = MediaInput::video(MediaBody::Memory(bytes.into()), info.bytes, info);
     media.body = None;
     media.public_url = Some(hosted);
-    let post = content("By URL", 1);
+    let post = media_post("By URL", 1);
     let (_, failure) = run(&sim.platforms, &account, &post, &[media]).await;
     assert!(failure.is_none(), "{failure:?}");
     let posts = sim.posts("telegram").await;
@@ -290,7 +268,7 @@ async fn a_telegram_upload_over_the_bot_limit_is_permanent_with_a_hint() {
     config.telegram.file_upload_max_bytes = 50_000;
     let sim = start(config).await;
     let account = sim.telegram(None).await;
-    let post = content("Too big", 1);
+    let post = media_post("Too big", 1);
     let (_, failure) = run(
         &sim.platforms,
         &account,
@@ -310,7 +288,7 @@ async fn a_telegram_upload_over_the_bot_limit_is_permanent_with_a_hint() {
 async fn a_quicktime_video_is_refused_for_telegram_before_sending() {
     let sim = start(fast()).await;
     let account = sim.telegram(None).await;
-    let post = content("A mov", 1);
+    let post = media_post("A mov", 1);
     let (_, failure) = run(
         &sim.platforms,
         &account,
@@ -337,7 +315,7 @@ async fn a_telegram_media_group_mixes_photos_and_a_video_in_one_post() {
         video("landscape-1280x720-4s.mp4"),
         sim.image("640x480").await,
     ];
-    let post = content("An album", 3);
+    let post = media_post("An album", 3);
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &media).await;
     assert!(failure.is_none(), "{failure:?}");
     let posts = sim.posts("telegram").await;
@@ -365,7 +343,7 @@ async fn a_telegram_media_group_mixes_photos_and_a_video_in_one_post() {
 async fn a_telegram_first_comment_is_a_reply_in_the_linked_discussion_group() {
     let sim = start(fast()).await;
     let account = sim.telegram(None).await;
-    let post = with_comment(content("The post", 0), "The first comment");
+    let post = with_comment(media_post("The post", 0), "The first comment");
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
     assert!(failure.is_none(), "{failure:?}");
     assert_eq!(keys(&outcomes), ["publish", "comment"]);
@@ -397,7 +375,7 @@ async fn a_telegram_channel_without_a_discussion_group_takes_no_first_comment() 
         UNLINKED_CHANNEL_ID
     );
     let account = sim.telegram(Some(UNLINKED_CHANNEL_ID)).await;
-    let post = with_comment(content("The post", 0), "The first comment");
+    let post = with_comment(media_post("The post", 0), "The first comment");
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
     assert_eq!(keys(&outcomes), ["publish"]);
     let (step, failure) = failure.expect("the comment is refused");

@@ -9,8 +9,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use herald_domain::{AppType, Platform, PlatformFailure, PostContent, VideoInfo};
+use herald_domain::{AppType, MediaRef, Platform, PlatformFailure, PostContent, VideoInfo};
 use herald_platforms::{
     Account, AuthorizeRequest, AuthorizeUrl, ChatId, CodeExchange, HttpSettings, MediaBody,
     MediaInput, Platforms, PublishOptions, StepOutcome, TargetKind, TokenSet,
@@ -331,6 +332,36 @@ impl Sim {
         )
         .await
     }
+}
+
+/// Herald's client settings for the simulator: its processing takes a fraction of a second,
+/// so polling every 50 ms and waiting up to 10 s is ample.
+pub fn settings() -> HttpSettings {
+    HttpSettings {
+        poll_interval: Duration::from_millis(50),
+        container_wait: Duration::from_secs(10),
+        ..super::settings()
+    }
+}
+
+/// A post with `text` and `items` media references (the media themselves are handed to
+/// the steps separately).
+pub fn media_post(text: &str, items: usize) -> PostContent {
+    PostContent {
+        text: Some(text.to_owned()),
+        media: (0..items)
+            .map(|i| MediaRef::Url {
+                url: format!("https://media.example/{i}"),
+            })
+            .collect(),
+        ..PostContent::default()
+    }
+}
+
+/// `content` with a first comment.
+pub fn with_comment(mut content: PostContent, comment: &str) -> PostContent {
+    content.first_comment = Some(comment.to_owned());
+    content
 }
 
 /// A file of `tests/fixtures/video`.
