@@ -39,6 +39,22 @@ async fn start() -> Sim {
     Sim::start(config, &[], &settings).await
 }
 
+/// What a step runs with, with the default options, for the tests that run steps one by one.
+fn ctx<'a>(
+    account: &'a Account,
+    content: &'a PostContent,
+    media: &'a [MediaInput],
+    prior: &'a PriorResults,
+) -> StepContext<'a> {
+    StepContext {
+        account,
+        content,
+        media,
+        prior,
+        options: PublishOptions::default(),
+    }
+}
+
 /// Requests the simulator counted on Facebook endpoints containing `part`.
 async fn requests_to(sim: &Sim, part: &str) -> u64 {
     sim.count("facebook", |e| e.contains(part)).await
@@ -129,20 +145,6 @@ async fn a_video_finish_whose_answer_is_lost_is_found_by_the_lookup() {
     let media = [video("short-640x360-1s.mp4")];
     let steps = sim.platforms.plan(&account, &post).unwrap();
     let mut prior = PriorResults::new();
-    fn ctx<'a>(
-        account: &'a Account,
-        content: &'a PostContent,
-        media: &'a [MediaInput],
-        prior: &'a PriorResults,
-    ) -> StepContext<'a> {
-        StepContext {
-            account,
-            content,
-            media,
-            prior,
-            options: PublishOptions::default(),
-        }
-    }
     let since = Utc::now() - TimeDelta::seconds(1);
     let uploaded = sim
         .platforms
@@ -317,16 +319,7 @@ async fn a_finish_retried_after_its_upload_session_expired_uploads_the_video_aga
     let mut prior = PriorResults::new();
     let uploaded = sim
         .platforms
-        .execute(
-            &steps[0],
-            &StepContext {
-                account: &account,
-                content: &post,
-                media: &media,
-                prior: &prior,
-                options: PublishOptions::default(),
-            },
-        )
+        .execute(&steps[0], &ctx(&account, &post, &media, &prior))
         .await
         .unwrap();
     let first_video = uploaded.remote_id.split_once(':').unwrap().0.to_owned();
@@ -335,16 +328,7 @@ async fn a_finish_retried_after_its_upload_session_expired_uploads_the_video_aga
     sim.advance(3_601).await;
     let published = sim
         .platforms
-        .execute(
-            &steps[1],
-            &StepContext {
-                account: &account,
-                content: &post,
-                media: &media,
-                prior: &prior,
-                options: PublishOptions::default(),
-            },
-        )
+        .execute(&steps[1], &ctx(&account, &post, &media, &prior))
         .await
         .expect("published from a new upload");
     assert_ne!(published.remote_id, first_video);
