@@ -6,9 +6,9 @@
 use herald_sim::SimConfig;
 use serde_json::Value;
 
-use crate::common::{Sim, eventually, fast_config, id};
+use crate::common::{Sim, fast_config, id};
 use crate::facebook::{login_with, page};
-use crate::instagram::publish;
+use crate::instagram::{publish, settled, status};
 
 const SCOPES: &str = "pages_show_list,pages_read_engagement,instagram_basic,instagram_content_publish,instagram_manage_comments";
 
@@ -36,22 +36,6 @@ async fn create(sim: &Sim, ig: &str, token: &str, params: &[(&str, &str)]) -> Va
         .json()
         .await
         .unwrap()
-}
-
-async fn status(sim: &Sim, id: &str, token: &str) -> Value {
-    sim.get_json(&format!(
-        "/graph/v24.0/{id}?fields=status_code,status&access_token={token}"
-    ))
-    .await
-}
-
-/// Polls until the container leaves IN_PROGRESS; returns its status.
-async fn settled(sim: &Sim, id: &str, token: &str) -> Value {
-    eventually("container processed", || async {
-        let status = status(sim, id, token).await;
-        (status["status_code"] != "IN_PROGRESS").then_some(status)
-    })
-    .await
 }
 
 #[tokio::test]

@@ -83,16 +83,22 @@ pub(crate) async fn publish(sim: &Sim, token: &str, user: &str, id: &str) -> Val
         .unwrap()
 }
 
-async fn publish_when_ready(sim: &Sim, token: &str, user: &str, id: &str) -> String {
-    eventually("container FINISHED", || async {
+/// Polls `fields=status,error_message` until the container leaves IN_PROGRESS.
+pub(crate) async fn settled(sim: &Sim, token: &str, id: &str) -> Value {
+    eventually("container processed", || async {
         let status = sim
             .get_json(&format!(
                 "/threads/v1.0/{id}?fields=status,error_message&access_token={token}"
             ))
             .await;
-        (status["status"] == "FINISHED").then_some(())
+        (status["status"] != "IN_PROGRESS").then_some(status)
     })
-    .await;
+    .await
+}
+
+async fn publish_when_ready(sim: &Sim, token: &str, user: &str, id: &str) -> String {
+    let status = settled(sim, token, id).await;
+    assert_eq!(status["status"], "FINISHED", "{status}");
     publish(sim, token, user, id).await["id"]
         .as_str()
         .expect("thread id")

@@ -3,28 +3,15 @@
 //! their media types, and replies that need `threads_manage_replies`.
 
 use herald_sim::SimConfig;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::{Sim, eventually, fast_config, id};
-use crate::threads::{create, publish, short_login};
+use crate::common::{Sim, fast_config, id};
+use crate::threads::{create, publish, settled, short_login};
 
 fn config() -> SimConfig {
     let mut config = fast_config();
     config.threads.video.processing_ms = 300;
     config
-}
-
-/// Polls `fields=status,error_message` until the container leaves IN_PROGRESS.
-async fn settled(sim: &Sim, token: &str, id: &str) -> Value {
-    eventually("container processed", || async {
-        let status = sim
-            .get_json(&format!(
-                "/threads/v1.0/{id}?fields=status,error_message&access_token={token}"
-            ))
-            .await;
-        (status["status"] != "IN_PROGRESS").then_some(status)
-    })
-    .await
 }
 
 #[tokio::test]
