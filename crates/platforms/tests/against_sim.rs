@@ -11,21 +11,15 @@ mod common;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
+use common::sim::{Sim, settings};
 use common::{published, secret, text};
 use herald_domain::{AppType, ErrorClass, MediaRef, Platform, PostContent};
 use herald_platforms::{
-    Account, AuthorizeRequest, ChatId, CodeExchange, DegradedKind, HttpSettings, Lookup,
-    MediaInput, Platforms, PublishOptions, TargetKind, TokenSet,
+    Account, ChatId, DegradedKind, HttpSettings, Lookup, MediaInput, TargetKind,
 };
-use herald_sim::{SimConfig, SimServer};
+use herald_sim::SimConfig;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-
-struct Sim {
-    server: SimServer,
-    platforms: Platforms,
-    http: reqwest::Client,
-}
 
 fn fast(mut config: SimConfig) -> SimConfig {
     config.linkedin.image_processing_ms = 200;
@@ -39,226 +33,11 @@ async fn start() -> Sim {
 }
 
 async fn start_with(config: SimConfig, extra: &[(&str, &str)]) -> Sim {
-    let server = herald_sim::spawn(config).await.expect("simulator starts");
     let settings = HttpSettings {
         request_timeout: Duration::from_secs(2),
-        poll_interval: Duration::from_millis(50),
-        container_wait: Duration::from_secs(10),
-        ..common::settings()
+        ..settings()
     };
-    let platforms = common::platforms_with(&server.base_url(), extra, &settings);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    Sim {
-        server,
-        platforms,
-        http,
-    }
-}
-
-impl Sim {
-    /// Opens the authorize URL like a browser, takes the code from the callback redirect and
-    /// exchanges it.
-    async fn connect(&self, platform: Platform, app_type: Option<AppType>) -> TokenSet {
-        let auth = self
-            .platforms
-            .authorize_url(&AuthorizeRequest {
-                platform,
-                app_type,
-                state: None,
-            })
-            .expect("authorize URL");
-        let answer = self
-            .http
-            .get(&auth.url)
-            .send()
-            .await
-            .expect("authorize answers");
-        let location = answer
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| {
-                panic!(
-                    "{platform}: authorize did not redirect ({})",
-                    answer.status()
-                )
-            })
-            .to_owned();
-        let callback = url::Url::parse(&location).expect("callback URL");
-        let query: std::collections::HashMap<_, _> = callback.query_pairs().into_owned().collect();
-        assert_eq!(
-            query.get("state"),
-            Some(&auth.state),
-            "{platform}: the state comes back"
-        );
-        let code = query
-            .get("code")
-            .unwrap_or_else(|| panic!("{platform}: no code in {location}"));
-        self.platforms
-            .exchange_code(&CodeExchange {
-                platform,
-                app_type: auth.app_type,
-                code: secret(code),
-                pkce_verifier: auth.pkce_verifier,
-            })
-            .await
-            .unwrap_or_else(|f| panic!("{platform}: exchange failed: {f}"))
-    }
-
-    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self.http.request(method, self.server.url(path));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let answer = request.send().await.expect("control API answers");
-        assert!(answer.status().is_success(), "{path}: {}", answer.status());
-        answer.json().await.expect("control API JSON")
-    }
-
-    async fn posts(&self, platform: &str) -> Vec<Value> {
-        let posts = self
-            .control(
-                reqwest::Method::GET,
-                &format!("/_sim/posts?platform={platform}"),
-                None,
-            )
-            .await;
-        posts["data"].as_array().cloned().unwrap_or_default()
-    }
-
-    async fn fault(&self, rule: Value) {
-        self.control(reqwest::Method::POST, "/_sim/faults", Some(rule))
-            .await;
-    }
-
-    async fn image(&self, size: &str) -> MediaInput {
-        let url = self.server.url(&format!("/_sim/images/{size}.jpg"));
-        let bytes = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .expect("image")
-            .bytes()
-            .await
-            .expect("bytes");
-        MediaInput::from_bytes(bytes, "image/jpeg").with_public_url(url)
-    }
-
-    async fn publish(
-        &self,
-        account: &Account,
-        content: &PostContent,
-        media: &[MediaInput],
-    ) -> Result<Vec<(String, herald_platforms::StepOutcome)>, herald_domain::PlatformFailure> {
-        common::publish(
-            &self.platforms,
-            account,
-            content,
-            media,
-            PublishOptions::default(),
-        )
-        .await
-    }
-
-    /// A connected account for `platform`, as the API would store it.
-    async fn account(&self, platform: Platform) -> Account {
-        match platform {
-            Platform::Twitter => {
-                let tokens = self.connect(platform, None).await;
-                let me = self
-                    .platforms
-                    .identity(platform, &tokens.access_token)
-                    .await
-                    .expect("identity");
-                let mut account = Account::new(platform, me.account_id, tokens.access_token);
-                account.username = me.username;
-                account
-            }
-            Platform::Linkedin => {
-                let tokens = self.connect(platform, Some(AppType::Personal)).await;
-                let me = self
-                    .platforms
-                    .identity(platform, &tokens.access_token)
-                    .await
-                    .expect("identity");
-                Account::new(platform, me.account_id, tokens.access_token)
-                    .with_app_type(AppType::Personal)
-            }
-            Platform::Facebook => {
-                let tokens = self.connect(platform, None).await;
-                let me = self
-                    .platforms
-                    .identity(platform, &tokens.access_token)
-                    .await
-                    .expect("identity");
-                let pages = self
-                    .platforms
-                    .targets(platform, None, &tokens.access_token)
-                    .await
-                    .expect("pages");
-                let page = &pages[0];
-                Account::new(
-                    platform,
-                    me.account_id,
-                    page.access_token.clone().expect("page token"),
-                )
-                .on_page(page.id.clone())
-            }
-            Platform::Instagram => {
-                let tokens = self.connect(platform, None).await;
-                let accounts = self
-                    .platforms
-                    .targets(platform, None, &tokens.access_token)
-                    .await
-                    .expect("IG accounts");
-                let ig = &accounts[0];
-                assert_eq!(ig.kind, TargetKind::InstagramAccount);
-                let mut account = Account::new(platform, ig.id.clone(), tokens.access_token);
-                account.page_id = ig.page_id.clone();
-                account.username = ig.username.clone();
-                account
-            }
-            Platform::Threads => {
-                let tokens = self.connect(platform, None).await;
-                let me = self
-                    .platforms
-                    .identity(platform, &tokens.access_token)
-                    .await
-                    .expect("identity");
-                assert_eq!(
-                    tokens.user_id.as_deref().unwrap_or(&me.account_id),
-                    me.account_id
-                );
-                Account::new(platform, me.account_id, tokens.access_token)
-            }
-            Platform::Telegram => {
-                let fixtures = self
-                    .control(reqwest::Method::GET, "/_sim/fixtures", None)
-                    .await;
-                let token = secret(
-                    fixtures["telegram"]["bot_token"]
-                        .as_str()
-                        .expect("bot token"),
-                );
-                let chat = fixtures["telegram"]["channel"].as_str().map_or_else(
-                    || fixtures["telegram"]["chat_id"].to_string(),
-                    str::to_owned,
-                );
-                let channel = self
-                    .platforms
-                    .connect_telegram(&token, &ChatId::parse(&chat).expect("chat id"))
-                    .await
-                    .expect("the development bot may post in its channel");
-                let mut account = Account::new(platform, channel.chat_id.to_string(), token);
-                account.username = channel.username;
-                account
-            }
-        }
-    }
+    Sim::start(config, extra, &settings).await
 }
 
 fn image_post(text: &str) -> PostContent {
@@ -284,7 +63,7 @@ async fn every_platform_connects_and_publishes_a_text_post_exactly_once() {
         Platform::Threads,
         Platform::Telegram,
     ] {
-        let account = sim.account(platform).await;
+        let account = sim.account(platform, None).await;
         let body = format!("Hello from Herald to {platform}");
         let outcomes = sim
             .publish(&account, &text(&body), &[])
@@ -310,7 +89,7 @@ async fn every_platform_connects_and_publishes_a_text_post_exactly_once() {
 async fn every_platform_that_takes_images_publishes_one() {
     let sim = start().await;
     for platform in Platform::ALL {
-        let account = sim.account(platform).await;
+        let account = sim.account(platform, None).await;
         let media = [sim.image("1080x1080").await];
         let outcomes = sim
             .publish(
@@ -338,7 +117,7 @@ async fn every_platform_that_takes_images_publishes_one() {
 #[tokio::test]
 async fn an_x_thread_is_a_reply_chain() {
     let sim = start().await;
-    let account = sim.account(Platform::Twitter).await;
+    let account = sim.account(Platform::Twitter, None).await;
     let mut content = text("thread 1/3");
     content.thread = vec!["thread 2/3".into(), "thread 3/3".into()];
     let outcomes = sim.publish(&account, &content, &[]).await.unwrap();
@@ -410,7 +189,7 @@ async fn the_legacy_linkedin_flow_posts_through_assets_and_ugc_posts() {
         ],
     )
     .await;
-    let account = sim.account(Platform::Linkedin).await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let media = [sim.image("1200x627").await];
     let outcomes = sim
         .publish(&account, &image_post("the legacy way"), &media)
@@ -478,7 +257,7 @@ async fn meta_and_threads_tokens_are_long_lived_and_extendable() {
 #[tokio::test]
 async fn linkedin_without_partner_status_asks_for_a_reconnect() {
     let sim = start().await;
-    let account = sim.account(Platform::Linkedin).await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let failure = sim.platforms.refresh(&account, None).await.unwrap_err();
     assert_eq!(failure.class, ErrorClass::ReconnectRequired);
 }
@@ -492,7 +271,7 @@ async fn a_revoked_token_is_a_reconnect_on_every_platform() {
         Platform::Facebook,
         Platform::Threads,
     ] {
-        let account = sim.account(platform).await;
+        let account = sim.account(platform, None).await;
         sim.control(
             reqwest::Method::POST,
             "/_sim/tokens/revoke",
@@ -519,7 +298,7 @@ async fn x_free_tier_media_refusal_posts_text_only_and_reports_it() {
     let mut config = fast(SimConfig::default());
     config.x.free_tier_rejects_media = true;
     let sim = start_with(config, &[]).await;
-    let account = sim.account(Platform::Twitter).await;
+    let account = sim.account(Platform::Twitter, None).await;
     let media = [sim.image("800x800").await];
     let outcomes = sim
         .publish(&account, &image_post("free tier"), &media)
@@ -537,7 +316,7 @@ async fn linkedin_media_urn_rejection_posts_text_only_and_reports_it() {
     let mut config = fast(SimConfig::default());
     config.linkedin.rejects_media_urn = true;
     let sim = start_with(config, &[]).await;
-    let account = sim.account(Platform::Linkedin).await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let media = [sim.image("1200x627").await];
     let outcomes = sim
         .publish(&account, &image_post("media rejected"), &media)
@@ -580,7 +359,7 @@ fn content_for(platform: Platform, body: &str) -> PostContent {
 async fn server_errors_and_rate_limits_on_publish_are_classified_on_every_platform() {
     let sim = start().await;
     for platform in Platform::ALL {
-        let account = sim.account(platform).await;
+        let account = sim.account(platform, None).await;
         let media = [sim.image("1080x1080").await];
         let media: &[MediaInput] = if platform == Platform::Instagram {
             &media
@@ -631,7 +410,7 @@ async fn a_publish_dropped_after_processing_is_an_unknown_outcome_resolved_by_lo
     )
     .await;
     for platform in Platform::ALL {
-        let account = sim.account(platform).await;
+        let account = sim.account(platform, None).await;
         let media = [sim.image("1080x1080").await];
         let media: &[MediaInput] = if platform == Platform::Instagram {
             &media
@@ -677,7 +456,7 @@ async fn a_publish_dropped_after_processing_is_an_unknown_outcome_resolved_by_lo
 #[tokio::test]
 async fn a_hung_or_reset_publish_is_an_unknown_outcome_and_a_hung_read_is_retryable() {
     let sim = start().await;
-    let account = sim.account(Platform::Twitter).await;
+    let account = sim.account(Platform::Twitter, None).await;
     sim.fault(json!({"platform": "twitter", "hang_ms": 5000, "script": ["hang", "reset"]}))
         .await;
     let hung = sim.publish(&account, &text("hang"), &[]).await.unwrap_err();
@@ -707,7 +486,7 @@ async fn x_answers_carry_the_rate_budget_and_the_daily_cap_is_rate_limited_until
     let mut config = fast(SimConfig::default());
     config.x.user_daily_limit = Some(2);
     let sim = start_with(config, &[]).await;
-    let account = sim.account(Platform::Twitter).await;
+    let account = sim.account(Platform::Twitter, None).await;
     let first = sim.publish(&account, &text("one"), &[]).await.unwrap();
     let rate = &published(&first).rate;
     assert!(
@@ -758,7 +537,7 @@ async fn an_expired_token_is_a_reconnect_and_only_x_is_worth_a_forced_refresh() 
         Platform::Facebook,
         Platform::Threads,
     ] {
-        let account = sim.account(platform).await;
+        let account = sim.account(platform, None).await;
         sim.control(
             reqwest::Method::POST,
             "/_sim/tokens/expire",
@@ -813,7 +592,7 @@ async fn a_retired_linkedin_version_says_which_setting_to_change() {
         &[("HERALD_PLATFORMS__LINKEDIN__VERSION", "202001")],
     )
     .await;
-    let account = sim.account(Platform::Linkedin).await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let failure = sim
         .publish(&account, &text("old version"), &[])
         .await
@@ -830,7 +609,7 @@ async fn the_instagram_daily_quota_is_a_rate_limit() {
     let mut config = fast(SimConfig::default());
     config.instagram.publishing_quota.limit = 1;
     let sim = start_with(config, &[]).await;
-    let account = sim.account(Platform::Instagram).await;
+    let account = sim.account(Platform::Instagram, None).await;
     let media = [sim.image("1080x1080").await];
     sim.publish(&account, &image_post("first of the day"), &media)
         .await

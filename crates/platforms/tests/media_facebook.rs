@@ -9,29 +9,22 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use chrono::{TimeDelta, Utc};
 use common::secret;
-use herald_domain::{ErrorClass, MediaRef, Platform, PostContent, VideoInfo};
+use common::sim::{Sim, fixture, media_post, settings, video};
+use herald_domain::{ErrorClass, Platform, PostContent, VideoInfo};
 use herald_platforms::steps::MediaBody;
 use herald_platforms::{
-    Account, AuthorizeRequest, CodeExchange, HttpSettings, Lookup, MediaInput, Platforms,
-    PriorResults, PublishOptions, StepContext, StepKey,
+    Account, HttpSettings, Lookup, MediaInput, PriorResults, PublishOptions, StepContext, StepKey,
 };
-use herald_sim::{SimConfig, SimServer};
+use herald_sim::SimConfig;
 use serde_json::{Value, json};
 
 const APP: (&str, &str) = ("herald-dev-facebook", "herald-dev-facebook-secret");
-
-struct Sim {
-    server: SimServer,
-    platforms: Platforms,
-    http: reqwest::Client,
-}
 
 /// A simulator whose video windows are 32 KiB (so a test video takes several transfers) and
 /// whose processing takes 150 ms, and a client that polls every 50 ms.
@@ -39,182 +32,56 @@ async fn start() -> Sim {
     let mut config = SimConfig::default();
     config.facebook.video_chunk_bytes = 32 * 1024;
     config.facebook.video_processing_ms = 150;
-    let server = herald_sim::spawn(config).await.expect("simulator starts");
     let settings = HttpSettings {
-        poll_interval: Duration::from_millis(50),
         container_wait: Duration::from_secs(5),
-        ..common::settings()
+        ..settings()
     };
-    let platforms = common::platforms_with(&server.base_url(), &[], &settings);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    Sim {
-        server,
-        platforms,
-        http,
+    Sim::start(config, &[], &settings).await
+}
+
+/// What a step runs with, with the default options, for the tests that run steps one by one.
+fn ctx<'a>(
+    account: &'a Account,
+    content: &'a PostContent,
+    media: &'a [MediaInput],
+    prior: &'a PriorResults,
+) -> StepContext<'a> {
+    StepContext {
+        account,
+        content,
+        media,
+        prior,
+        options: PublishOptions::default(),
     }
 }
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/fixtures/video/{name}"))
+/// Requests the simulator counted on Facebook endpoints containing `part`.
+async fn requests_to(sim: &Sim, part: &str) -> u64 {
+    sim.count("facebook", |e| e.contains(part)).await
 }
 
-/// A test video as the worker hands it over: a file on disk with the facts read from it.
-fn video(name: &str) -> MediaInput {
-    let path = fixture(name);
-    let info = VideoInfo::read(std::fs::File::open(&path).expect("fixture")).expect("an MP4");
-    MediaInput::video(MediaBody::File(Arc::new(path)), info.bytes, info)
-}
-
-fn content(text: &str, media: usize) -> PostContent {
-    PostContent {
-        text: Some(text.to_owned()),
-        media: (0..media)
-            .map(|i| MediaRef::Url {
-                url: format!("https://media.example/{i}"),
-            })
-            .collect(),
-        ..PostContent::default()
-    }
-}
-
-impl Sim {
-    async fn get(&self, path: &str) -> Value {
-        self.http
-            .get(self.server.url(path))
-            .send()
-            .await
-            .expect("control API answers")
-            .json()
-            .await
-            .expect("JSON")
-    }
-
-    async fn posts(&self) -> Vec<Value> {
-        self.get("/_sim/posts?platform=facebook").await["data"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// Requests the simulator counted on Facebook endpoints containing `part`.
-    async fn requests_to(&self, part: &str) -> u64 {
-        let requests = self.get("/_sim/requests").await;
-        requests["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["platform"] == "facebook")
-            .filter(|r| r["endpoint"].as_str().is_some_and(|e| e.contains(part)))
-            .map(|r| r["count"].as_u64().unwrap_or(0))
-            .sum()
-    }
-
-    async fn fault(&self, rule: Value) {
-        let answer = self
-            .http
-            .post(self.server.url("/_sim/faults"))
-            .json(&rule)
-            .send()
-            .await
-            .expect("faults");
-        assert!(answer.status().is_success());
-    }
-
-    async fn image(&self) -> MediaInput {
-        let url = self.server.url("/_sim/images/1200x900.jpg");
-        let bytes = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        MediaInput::from_bytes(bytes, "image/jpeg").with_public_url(url)
-    }
-
-    /// The authorize URL opened like a browser: the code and the redirect URI it came with.
-    async fn code(&self) -> (String, String) {
-        let auth = self
-            .platforms
-            .authorize_url(&AuthorizeRequest {
-                platform: Platform::Facebook,
-                app_type: None,
-                state: None,
-            })
-            .expect("authorize URL");
-        let redirect_uri = url::Url::parse(&auth.url)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "redirect_uri")
-            .map(|(_, v)| v.into_owned())
-            .expect("redirect_uri");
-        let answer = self.http.get(&auth.url).send().await.unwrap();
-        let location = answer.headers()["location"].to_str().unwrap().to_owned();
-        let code = url::Url::parse(&location)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .expect("a code");
-        (code, redirect_uri)
-    }
-
-    /// A connected Page, as the API would store it.
-    async fn page(&self) -> Account {
-        let (code, _) = self.code().await;
-        let tokens = self
-            .platforms
-            .exchange_code(&CodeExchange {
-                platform: Platform::Facebook,
-                app_type: None,
-                code: secret(&code),
-                pkce_verifier: None,
-            })
-            .await
-            .expect("exchange");
-        self.account_with(&tokens.access_token).await
-    }
-
-    async fn account_with(&self, user_token: &secrecy::SecretString) -> Account {
-        let me = self
-            .platforms
-            .identity(Platform::Facebook, user_token)
-            .await
-            .expect("identity");
-        let pages = self
-            .platforms
-            .targets(Platform::Facebook, None, user_token)
-            .await
-            .expect("pages");
-        Account::new(
-            Platform::Facebook,
-            me.account_id,
-            pages[0].access_token.clone().expect("page token"),
-        )
-        .on_page(pages[0].id.clone())
-    }
+/// The authorize URL opened like a browser: the code and the redirect URI it came with.
+async fn code(sim: &Sim) -> (String, String) {
+    let (auth, code) = sim.authorize(Platform::Facebook, None).await;
+    let redirect_uri = url::Url::parse(&auth.url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .expect("redirect_uri");
+    (code, redirect_uri)
 }
 
 #[tokio::test]
 async fn a_page_video_goes_up_in_chunks_is_listed_as_video_mp4_and_takes_a_first_comment() {
     let sim = start().await;
-    let account = sim.page().await;
-    let mut post = content("Our launch video", 1);
+    let account = sim.account(Platform::Facebook, None).await;
+    let mut post = media_post("Our launch video", 1);
     post.first_comment = Some("Tickets in the link".into());
-    let outcomes = common::publish(
-        &sim.platforms,
-        &account,
-        &post,
-        &[video("landscape-1280x720-4s.mp4")],
-        PublishOptions::default(),
-    )
-    .await
-    .expect("the video is published");
+    let outcomes = sim
+        .publish(&account, &post, &[video("landscape-1280x720-4s.mp4")])
+        .await
+        .expect("the video is published");
 
     let published = common::published(&outcomes);
     let page = account.page_id.clone().unwrap();
@@ -229,9 +96,9 @@ async fn a_page_video_goes_up_in_chunks_is_listed_as_video_mp4_and_takes_a_first
         )
     );
     // start, three 32 KiB windows of the 94,091-byte file, finish.
-    assert_eq!(sim.requests_to("/videos").await, 5);
+    assert_eq!(requests_to(&sim, "/videos").await, 5);
 
-    let posts = sim.posts().await;
+    let posts = sim.posts("facebook").await;
     assert_eq!(posts.len(), 2, "{posts:?}");
     assert_eq!(posts[0]["id"], published.remote_id.as_str());
     assert_eq!(posts[0]["text"], "Our launch video");
@@ -245,23 +112,22 @@ async fn a_page_video_goes_up_in_chunks_is_listed_as_video_mp4_and_takes_a_first
 #[tokio::test]
 async fn a_transfer_whose_answer_is_lost_resumes_from_the_offsets_facebook_names() {
     let sim = start().await;
-    let account = sim.page().await;
+    let account = sim.account(Platform::Facebook, None).await;
     // start and the first transfer answer; the second is taken, then its answer is lost.
     sim.fault(json!({"platform": "facebook", "endpoint": "POST /{id}/videos", "script": ["ok", "ok", "drop"]}))
         .await;
-    let outcomes = common::publish(
-        &sim.platforms,
-        &account,
-        &content("Resumed", 1),
-        &[video("landscape-1280x720-4s.mp4")],
-        PublishOptions::default(),
-    )
-    .await
-    .expect("the upload resumes and the video is published");
+    let outcomes = sim
+        .publish(
+            &account,
+            &media_post("Resumed", 1),
+            &[video("landscape-1280x720-4s.mp4")],
+        )
+        .await
+        .expect("the upload resumes and the video is published");
 
     // The lost window sent again (refused with 1363037 and where to resume), then the last.
-    assert_eq!(sim.requests_to("/videos").await, 6);
-    let posts = sim.posts().await;
+    assert_eq!(requests_to(&sim, "/videos").await, 6);
+    let posts = sim.posts("facebook").await;
     assert_eq!(posts.len(), 1);
     assert_eq!(
         posts[0]["id"],
@@ -274,25 +140,11 @@ async fn a_transfer_whose_answer_is_lost_resumes_from_the_offsets_facebook_names
 #[tokio::test]
 async fn a_video_finish_whose_answer_is_lost_is_found_by_the_lookup() {
     let sim = start().await;
-    let account = sim.page().await;
-    let post = content("Did it go out?", 1);
+    let account = sim.account(Platform::Facebook, None).await;
+    let post = media_post("Did it go out?", 1);
     let media = [video("short-640x360-1s.mp4")];
     let steps = sim.platforms.plan(&account, &post).unwrap();
     let mut prior = PriorResults::new();
-    fn ctx<'a>(
-        account: &'a Account,
-        content: &'a PostContent,
-        media: &'a [MediaInput],
-        prior: &'a PriorResults,
-    ) -> StepContext<'a> {
-        StepContext {
-            account,
-            content,
-            media,
-            prior,
-            options: PublishOptions::default(),
-        }
-    }
     let since = Utc::now() - TimeDelta::seconds(1);
     let uploaded = sim
         .platforms
@@ -309,7 +161,10 @@ async fn a_video_finish_whose_answer_is_lost_is_found_by_the_lookup() {
         .expect_err("the answer is lost");
     assert_eq!(lost.class, ErrorClass::UnknownOutcome);
 
-    let video_id = sim.posts().await[0]["id"].as_str().unwrap().to_owned();
+    let video_id = sim.posts("facebook").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     match sim
         .platforms
         .lookup(&account, "Did it go out?", since)
@@ -327,45 +182,39 @@ async fn a_video_finish_whose_answer_is_lost_is_found_by_the_lookup() {
 #[tokio::test]
 async fn a_video_facebook_cannot_process_fails_the_delivery_and_never_shows() {
     let sim = start().await;
-    let account = sim.page().await;
+    let account = sim.account(Platform::Facebook, None).await;
     // WebM bytes handed over as an MP4 (the facts of another file).
     let webm = fixture("clip-640x360-3s.webm");
     let len = std::fs::metadata(&webm).unwrap().len();
     let info =
         VideoInfo::read(std::fs::File::open(fixture("short-640x360-1s.mp4")).unwrap()).unwrap();
     let media = MediaInput::video(MediaBody::File(Arc::new(webm)), len, info);
-    let failure = common::publish(
-        &sim.platforms,
-        &account,
-        &content("Unreadable", 1),
-        &[media],
-        PublishOptions::default(),
-    )
-    .await
-    .expect_err("processing fails");
+    let failure = sim
+        .publish(&account, &media_post("Unreadable", 1), &[media])
+        .await
+        .expect_err("processing fails");
     assert_eq!(failure.class, ErrorClass::Permanent);
     assert!(
         failure.message.starts_with("video.processing_failed"),
         "{failure}"
     );
-    assert!(sim.posts().await.is_empty());
+    assert!(sim.posts("facebook").await.is_empty());
 }
 
 #[tokio::test]
 async fn three_photos_make_one_post_with_their_types() {
     let sim = start().await;
-    let account = sim.page().await;
-    let media = [sim.image().await, sim.image().await, sim.image().await];
-    let outcomes = common::publish(
-        &sim.platforms,
-        &account,
-        &content("Three photos", 3),
-        &media,
-        PublishOptions::default(),
-    )
-    .await
-    .expect("published");
-    let posts = sim.posts().await;
+    let account = sim.account(Platform::Facebook, None).await;
+    let media = [
+        sim.image("1200x900").await,
+        sim.image("1200x900").await,
+        sim.image("1200x900").await,
+    ];
+    let outcomes = sim
+        .publish(&account, &media_post("Three photos", 3), &media)
+        .await
+        .expect("published");
+    let posts = sim.posts("facebook").await;
     assert_eq!(posts.len(), 1);
     assert_eq!(
         posts[0]["id"],
@@ -386,49 +235,43 @@ async fn three_photos_make_one_post_with_their_types() {
 #[tokio::test]
 async fn a_video_with_photos_or_eleven_photos_are_refused_before_any_upload() {
     let sim = start().await;
-    let account = sim.page().await;
-    let mixed = common::publish(
-        &sim.platforms,
-        &account,
-        &content("Mixed", 2),
-        &[video("short-640x360-1s.mp4"), sim.image().await],
-        PublishOptions::default(),
-    )
-    .await
-    .expect_err("a video and a photo do not mix");
+    let account = sim.account(Platform::Facebook, None).await;
+    let mixed = sim
+        .publish(
+            &account,
+            &media_post("Mixed", 2),
+            &[video("short-640x360-1s.mp4"), sim.image("1200x900").await],
+        )
+        .await
+        .expect_err("a video and a photo do not mix");
     assert_eq!(mixed.class, ErrorClass::Permanent);
     assert!(mixed.message.starts_with("media.mixed"), "{mixed}");
 
     let eleven = sim
         .platforms
-        .plan(&account, &content("Eleven", 11))
+        .plan(&account, &media_post("Eleven", 11))
         .expect_err("Herald posts at most 10 photos");
     assert!(eleven.message.starts_with("media.too_many"), "{eleven}");
     assert!(eleven.message.contains("10") && eleven.message.contains("11"));
 
-    assert_eq!(sim.requests_to("/videos").await, 0);
-    assert_eq!(sim.requests_to("/photos").await, 0);
-    assert!(sim.posts().await.is_empty());
+    assert_eq!(requests_to(&sim, "/videos").await, 0);
+    assert_eq!(requests_to(&sim, "/photos").await, 0);
+    assert!(sim.posts("facebook").await.is_empty());
 }
 
 #[tokio::test]
 async fn a_first_comment_goes_under_a_text_post() {
     let sim = start().await;
-    let account = sim.page().await;
-    let mut post = content("Hello Page", 0);
+    let account = sim.account(Platform::Facebook, None).await;
+    let mut post = media_post("Hello Page", 0);
     post.first_comment = Some("More in the comments".into());
-    let outcomes = common::publish(
-        &sim.platforms,
-        &account,
-        &post,
-        &[],
-        PublishOptions::default(),
-    )
-    .await
-    .expect("published with its comment");
+    let outcomes = sim
+        .publish(&account, &post, &[])
+        .await
+        .expect("published with its comment");
     let keys: Vec<&str> = outcomes.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["publish", "comment"]);
-    let posts = sim.posts().await;
+    let posts = sim.posts("facebook").await;
     assert_eq!(posts.len(), 2);
     assert_eq!(posts[1]["reply_to"], posts[0]["id"]);
     assert_eq!(posts[1]["text"], "More in the comments");
@@ -437,7 +280,7 @@ async fn a_first_comment_goes_under_a_text_post() {
 #[tokio::test]
 async fn a_code_exchanged_with_basic_credentials_gives_a_token_herald_can_use() {
     let sim = start().await;
-    let (code, redirect_uri) = sim.code().await;
+    let (code, redirect_uri) = code(&sim).await;
     let exchange = |secret: &str| {
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", APP.0));
         sim.http
@@ -462,59 +305,34 @@ async fn a_code_exchanged_with_basic_credentials_gives_a_token_herald_can_use() 
     assert_eq!(answer.status(), 200);
     let tokens: Value = answer.json().await.unwrap();
     let token = secret(tokens["access_token"].as_str().unwrap());
-    let account = sim.account_with(&token).await;
+    let account = sim.account_with(Platform::Facebook, token, None).await;
     assert_eq!(account.page_id.as_deref(), Some("200000000000001"));
 }
 
 #[tokio::test]
 async fn a_finish_retried_after_its_upload_session_expired_uploads_the_video_again() {
     let sim = start().await;
-    let account = sim.page().await;
-    let post = content("Finished late", 1);
+    let account = sim.account(Platform::Facebook, None).await;
+    let post = media_post("Finished late", 1);
     let media = [video("short-640x360-1s.mp4")];
     let steps = sim.platforms.plan(&account, &post).unwrap();
     let mut prior = PriorResults::new();
     let uploaded = sim
         .platforms
-        .execute(
-            &steps[0],
-            &StepContext {
-                account: &account,
-                content: &post,
-                media: &media,
-                prior: &prior,
-                options: PublishOptions::default(),
-            },
-        )
+        .execute(&steps[0], &ctx(&account, &post, &media, &prior))
         .await
         .unwrap();
     let first_video = uploaded.remote_id.split_once(':').unwrap().0.to_owned();
     prior.insert(StepKey::media(0), uploaded.remote_id);
     // The next attempt comes after the session's hour is over.
-    let advanced = sim
-        .http
-        .post(sim.server.url("/_sim/clock/advance"))
-        .json(&json!({"seconds": 3_601}))
-        .send()
-        .await
-        .unwrap();
-    assert!(advanced.status().is_success());
+    sim.advance(3_601).await;
     let published = sim
         .platforms
-        .execute(
-            &steps[1],
-            &StepContext {
-                account: &account,
-                content: &post,
-                media: &media,
-                prior: &prior,
-                options: PublishOptions::default(),
-            },
-        )
+        .execute(&steps[1], &ctx(&account, &post, &media, &prior))
         .await
         .expect("published from a new upload");
     assert_ne!(published.remote_id, first_video);
-    let posts = sim.posts().await;
+    let posts = sim.posts("facebook").await;
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0]["id"], published.remote_id.as_str());
 }

@@ -7,23 +7,12 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{published, secret};
-use herald_domain::{ErrorClass, MediaRef, Platform, PlatformFailure, PostContent, VideoInfo};
-use herald_platforms::steps::MediaBody;
-use herald_platforms::{
-    Account, AuthorizeRequest, CodeExchange, HttpSettings, MediaInput, Platforms, PublishOptions,
-    StepOutcome, hints,
-};
-use herald_sim::{SimConfig, SimServer};
-use serde_json::{Value, json};
-
-struct Sim {
-    server: SimServer,
-    platforms: Platforms,
-    http: reqwest::Client,
-}
+use common::published;
+use common::sim::{Sim, keys, media_post, outcome, settings};
+use herald_domain::{ErrorClass, Platform, PostContent};
+use herald_platforms::hints;
+use herald_sim::SimConfig;
+use serde_json::json;
 
 async fn start() -> Sim {
     start_with(&[]).await
@@ -36,178 +25,22 @@ async fn start_with(extra: &[(&str, &str)]) -> Sim {
     config.instagram.reels.processing_ms = 400;
     config.threads.container_processing_ms = 200;
     config.threads.video.processing_ms = 400;
-    let server = herald_sim::spawn(config).await.expect("simulator starts");
-    let settings = HttpSettings {
-        request_timeout: Duration::from_secs(5),
-        poll_interval: Duration::from_millis(50),
-        container_wait: Duration::from_secs(10),
-        ..common::settings()
-    };
-    let platforms = common::platforms_with(&server.base_url(), extra, &settings);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    Sim {
-        server,
-        platforms,
-        http,
-    }
-}
-
-impl Sim {
-    /// Connects `platform` as a user would (authorize, callback code, exchange) with Herald's
-    /// configured scopes, and returns the account Herald would store.
-    async fn account(&self, platform: Platform) -> Account {
-        let auth = self
-            .platforms
-            .authorize_url(&AuthorizeRequest {
-                platform,
-                app_type: None,
-                state: None,
-            })
-            .expect("authorize URL");
-        let answer = self.http.get(&auth.url).send().await.expect("authorize");
-        let location = answer
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .expect("authorize redirects")
-            .to_owned();
-        let callback = url::Url::parse(&location).expect("callback URL");
-        let code = callback
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .expect("a code");
-        let tokens = self
-            .platforms
-            .exchange_code(&CodeExchange {
-                platform,
-                app_type: None,
-                code: secret(&code),
-                pkce_verifier: auth.pkce_verifier,
-            })
-            .await
-            .expect("exchange");
-        if platform == Platform::Instagram {
-            let targets = self
-                .platforms
-                .targets(platform, None, &tokens.access_token)
-                .await
-                .expect("Instagram accounts");
-            let mut account = Account::new(platform, targets[0].id.clone(), tokens.access_token);
-            account.page_id = targets[0].page_id.clone();
-            account
-        } else {
-            let me = self
-                .platforms
-                .identity(platform, &tokens.access_token)
-                .await
-                .expect("identity");
-            Account::new(platform, me.account_id, tokens.access_token)
-        }
-    }
-
-    /// A test video, hosted on the simulator, as the worker hands it to a step.
-    async fn video(&self, name: &str) -> MediaInput {
-        let path = format!(
-            "{}/../../tests/fixtures/video/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(&path).expect("fixture");
-        let info = VideoInfo::read(std::io::Cursor::new(&bytes)).expect("a readable video");
-        let hosted: Value = self
-            .http
-            .post(self.server.url("/_sim/media"))
-            .header("content-type", info.container.mime_type())
-            .body(bytes.clone())
-            .send()
-            .await
-            .expect("host")
-            .json()
-            .await
-            .expect("hosted");
-        let len = bytes.len() as u64;
-        MediaInput::video(MediaBody::Memory(bytes.into()), len, info)
-            .with_public_url(hosted["url"].as_str().expect("url"))
-    }
-
-    async fn image(&self, size: &str) -> MediaInput {
-        let url = self.server.url(&format!("/_sim/images/{size}.jpg"));
-        let bytes = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .expect("image")
-            .bytes()
-            .await
-            .expect("bytes");
-        MediaInput::from_bytes(bytes, "image/jpeg").with_public_url(url)
-    }
-
-    async fn posts(&self, platform: &str) -> Vec<Value> {
-        let posts: Value = self
-            .http
-            .get(self.server.url(&format!("/_sim/posts?platform={platform}")))
-            .send()
-            .await
-            .expect("posts")
-            .json()
-            .await
-            .expect("json");
-        posts["data"].as_array().cloned().unwrap_or_default()
-    }
-
-    async fn publish(
-        &self,
-        account: &Account,
-        content: &PostContent,
-        media: &[MediaInput],
-    ) -> Result<Vec<(String, StepOutcome)>, PlatformFailure> {
-        common::publish(
-            &self.platforms,
-            account,
-            content,
-            media,
-            PublishOptions::default(),
-        )
-        .await
-    }
+    Sim::start(config, extra, &settings()).await
 }
 
 /// A post with `text`, `items` media references and an optional first comment.
 fn post(text: &str, items: usize, first_comment: Option<&str>) -> PostContent {
     PostContent {
-        text: Some(text.to_owned()),
-        media: (0..items)
-            .map(|i| MediaRef::Url {
-                url: format!("https://media.example/{i}"),
-            })
-            .collect(),
         first_comment: first_comment.map(str::to_owned),
-        ..PostContent::default()
+        ..media_post(text, items)
     }
-}
-
-fn keys(outcomes: &[(String, StepOutcome)]) -> Vec<&str> {
-    outcomes.iter().map(|(k, _)| k.as_str()).collect()
-}
-
-fn outcome<'a>(outcomes: &'a [(String, StepOutcome)], key: &str) -> &'a StepOutcome {
-    &outcomes
-        .iter()
-        .find(|(k, _)| k == key)
-        .unwrap_or_else(|| panic!("no step {key}"))
-        .1
 }
 
 #[tokio::test]
 async fn an_instagram_video_is_published_as_a_reel_once_processed() {
     let sim = start().await;
-    let account = sim.account(Platform::Instagram).await;
-    let video = sim.video("portrait-720x1280-4s.mp4").await;
+    let account = sim.account(Platform::Instagram, None).await;
+    let video = sim.hosted_video("portrait-720x1280-4s.mp4").await;
     let outcomes = sim
         .publish(&account, &post("A reel", 1, None), &[video])
         .await
@@ -224,11 +57,11 @@ async fn an_instagram_video_is_published_as_a_reel_once_processed() {
 #[tokio::test]
 async fn an_instagram_carousel_of_two_images_and_a_video_is_one_post_of_three_media() {
     let sim = start().await;
-    let account = sim.account(Platform::Instagram).await;
+    let account = sim.account(Platform::Instagram, None).await;
     let media = [
         sim.image("1080x1080").await,
         sim.image("1080x1350").await,
-        sim.video("landscape-1280x720-4s.mp4").await,
+        sim.hosted_video("landscape-1280x720-4s.mp4").await,
     ];
     let outcomes = sim
         .publish(&account, &post("Three", 3, None), &media)
@@ -260,8 +93,8 @@ async fn an_instagram_carousel_of_two_images_and_a_video_is_one_post_of_three_me
 #[tokio::test]
 async fn a_threads_video_is_published_once_processed() {
     let sim = start().await;
-    let account = sim.account(Platform::Threads).await;
-    let video = sim.video("clip-640x360-3s.mov").await;
+    let account = sim.account(Platform::Threads, None).await;
+    let video = sim.hosted_video("clip-640x360-3s.mov").await;
     let outcomes = sim
         .publish(&account, &post("A clip", 1, None), &[video])
         .await
@@ -275,9 +108,9 @@ async fn a_threads_video_is_published_once_processed() {
 #[tokio::test]
 async fn a_threads_carousel_mixes_an_image_and_a_video() {
     let sim = start().await;
-    let account = sim.account(Platform::Threads).await;
+    let account = sim.account(Platform::Threads, None).await;
     let media = [
-        sim.video("portrait-720x1280-4s.mp4").await,
+        sim.hosted_video("portrait-720x1280-4s.mp4").await,
         sim.image("1080x1350").await,
     ];
     let outcomes = sim
@@ -296,8 +129,8 @@ async fn a_threads_carousel_mixes_an_image_and_a_video() {
 #[tokio::test]
 async fn a_video_instagram_fails_is_permanent_and_says_which_reels_rule_it_breaks() {
     let sim = start().await;
-    let account = sim.account(Platform::Instagram).await;
-    let video = sim.video("short-640x360-1s.mp4").await;
+    let account = sim.account(Platform::Instagram, None).await;
+    let video = sim.hosted_video("short-640x360-1s.mp4").await;
     let failure = sim
         .publish(&account, &post("Too short", 1, None), &[video])
         .await
@@ -319,8 +152,8 @@ async fn a_video_instagram_fails_is_permanent_and_says_which_reels_rule_it_break
 #[tokio::test]
 async fn a_video_threads_fails_carries_its_error_message_a_hint_and_the_rule_it_breaks() {
     let sim = start().await;
-    let account = sim.account(Platform::Threads).await;
-    let video = sim.video("long-320x240-320s.mp4").await;
+    let account = sim.account(Platform::Threads, None).await;
+    let video = sim.hosted_video("long-320x240-320s.mp4").await;
     let failure = sim
         .publish(&account, &post("Too long", 1, None), &[video])
         .await
@@ -340,7 +173,7 @@ async fn a_video_threads_fails_carries_its_error_message_a_hint_and_the_rule_it_
 async fn a_first_comment_is_published_under_the_post_on_instagram_and_threads() {
     let sim = start().await;
     for platform in [Platform::Instagram, Platform::Threads] {
-        let account = sim.account(platform).await;
+        let account = sim.account(platform, None).await;
         let (content, media) = if platform == Platform::Instagram {
             (
                 post("With a comment", 1, Some("Link in bio")),
@@ -401,7 +234,7 @@ async fn a_first_comment_without_the_comment_permission_fails_with_a_hint_to_rec
         r#"["pages_show_list","instagram_basic","instagram_content_publish"]"#,
     )])
     .await;
-    let account = sim.account(Platform::Instagram).await;
+    let account = sim.account(Platform::Instagram, None).await;
     let media = [sim.image("1080x1080").await];
     let failure = sim
         .publish(&account, &post("Commented", 1, Some("Hello")), &media)

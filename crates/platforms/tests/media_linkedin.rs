@@ -7,27 +7,17 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::published;
-use herald_domain::{AppType, Code, ErrorClass, MediaRef, Platform, PostContent, VideoInfo};
-use herald_platforms::{
-    Account, AuthorizeRequest, CodeExchange, HttpSettings, MediaBody, MediaInput, Platforms,
-    PublishOptions, StepOutcome,
-};
-use herald_sim::{SimConfig, SimServer};
-use serde_json::{Value, json};
+use common::sim::{Sim, keys, media_post, settings, video};
+use herald_domain::{Code, ErrorClass, Platform};
+use herald_platforms::HttpSettings;
+use herald_sim::SimConfig;
+use serde_json::json;
 
 /// The simulator's part size in these tests.
 const PART: u64 = 32 * 1024;
-
-struct Sim {
-    server: SimServer,
-    platforms: Platforms,
-    http: reqwest::Client,
-}
 
 fn config() -> SimConfig {
     let mut config = SimConfig::default();
@@ -42,162 +32,28 @@ async fn start(config: SimConfig) -> Sim {
 }
 
 async fn start_with(config: SimConfig, extra: &[(&str, &str)]) -> Sim {
-    let server = herald_sim::spawn(config).await.expect("simulator starts");
     let settings = HttpSettings {
-        request_timeout: Duration::from_secs(5),
         poll_interval: Duration::from_millis(25),
         container_wait: Duration::from_secs(5),
-        ..common::settings()
+        ..settings()
     };
-    let platforms = common::platforms_with(&server.base_url(), extra, &settings);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    Sim {
-        server,
-        platforms,
-        http,
-    }
-}
-
-impl Sim {
-    /// A member connected through the personal app, the way a user connects.
-    async fn account(&self) -> Account {
-        let auth = self
-            .platforms
-            .authorize_url(&AuthorizeRequest {
-                platform: Platform::Linkedin,
-                app_type: Some(AppType::Personal),
-                state: None,
-            })
-            .expect("authorize URL");
-        let answer = self.http.get(&auth.url).send().await.expect("authorize");
-        let location = answer.headers()["location"]
-            .to_str()
-            .expect("an ASCII location")
-            .to_owned();
-        let callback = url::Url::parse(&location).expect("callback URL");
-        let code = callback
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_else(|| panic!("no code in {location}"));
-        let tokens = self
-            .platforms
-            .exchange_code(&CodeExchange {
-                platform: Platform::Linkedin,
-                app_type: auth.app_type,
-                code: common::secret(&code),
-                pkce_verifier: None,
-            })
-            .await
-            .expect("exchange");
-        let me = self
-            .platforms
-            .identity(Platform::Linkedin, &tokens.access_token)
-            .await
-            .expect("identity");
-        Account::new(Platform::Linkedin, me.account_id, tokens.access_token)
-            .with_app_type(AppType::Personal)
-    }
-
-    async fn posts(&self) -> Vec<Value> {
-        let body: Value = self
-            .http
-            .get(self.server.url("/_sim/posts?platform=linkedin"))
-            .send()
-            .await
-            .expect("posts")
-            .json()
-            .await
-            .expect("json");
-        body["data"].as_array().cloned().unwrap_or_default()
-    }
-
-    async fn patch_config(&self, patch: Value) {
-        let answer = self
-            .http
-            .patch(self.server.url("/_sim/config"))
-            .json(&patch)
-            .send()
-            .await
-            .expect("config");
-        assert!(answer.status().is_success());
-    }
-
-    async fn image(&self) -> MediaInput {
-        let url = self.server.url("/_sim/images/1200x627.jpg");
-        let bytes = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .expect("image")
-            .bytes()
-            .await;
-        MediaInput::from_bytes(bytes.expect("image bytes"), "image/jpeg")
-    }
-
-    async fn publish(
-        &self,
-        account: &Account,
-        content: &PostContent,
-        media: &[MediaInput],
-    ) -> Result<Vec<(String, StepOutcome)>, herald_domain::PlatformFailure> {
-        common::publish(
-            &self.platforms,
-            account,
-            content,
-            media,
-            PublishOptions::default(),
-        )
-        .await
-    }
-}
-
-/// A fixture video as the worker hands it over: a file on disk, its size and its facts.
-fn video(name: &str) -> MediaInput {
-    let path = PathBuf::from(format!(
-        "{}/../../tests/fixtures/video/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ));
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let info = VideoInfo::read(file).expect("a readable video");
-    let len = std::fs::metadata(&path).expect("its size").len();
-    MediaInput::video(MediaBody::File(Arc::new(path)), len, info)
-}
-
-fn post(text: &str, media: usize) -> PostContent {
-    PostContent {
-        text: Some(text.to_owned()),
-        media: (0..media)
-            .map(|i| MediaRef::Url {
-                url: format!("https://media.example/{i}"),
-            })
-            .collect(),
-        ..PostContent::default()
-    }
-}
-
-fn keys(outcomes: &[(String, StepOutcome)]) -> Vec<&str> {
-    outcomes.iter().map(|(key, _)| key.as_str()).collect()
+    Sim::start(config, extra, &settings).await
 }
 
 #[tokio::test]
 async fn a_video_goes_up_in_parts_and_its_post_lists_video_mp4() {
     let sim = start(config()).await;
-    let account = sim.account().await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let media = [video("landscape-1280x720-4s.mp4")];
     assert!(media[0].len > 2 * PART, "the video takes several parts");
     let outcomes = sim
-        .publish(&account, &post("Our launch video", 1), &media)
+        .publish(&account, &media_post("Our launch video", 1), &media)
         .await
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(keys(&outcomes), ["media:0", "media:0:ready", "publish"]);
     let video_urn = &outcomes[0].1.remote_id;
     assert!(video_urn.starts_with("urn:li:video:"), "{video_urn}");
-    let posts = sim.posts().await;
+    let posts = sim.posts("linkedin").await;
     let made = posts
         .iter()
         .find(|p| p["id"] == published(&outcomes).remote_id.as_str())
@@ -210,10 +66,14 @@ async fn a_video_goes_up_in_parts_and_its_post_lists_video_mp4() {
 #[tokio::test]
 async fn three_images_make_one_multi_image_post() {
     let sim = start(config()).await;
-    let account = sim.account().await;
-    let media = [sim.image().await, sim.image().await, sim.image().await];
+    let account = sim.account(Platform::Linkedin, None).await;
+    let media = [
+        sim.image("1200x627").await,
+        sim.image("1200x627").await,
+        sim.image("1200x627").await,
+    ];
     let outcomes = sim
-        .publish(&account, &post("three (3) pictures", 3), &media)
+        .publish(&account, &media_post("three (3) pictures", 3), &media)
         .await
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(
@@ -233,7 +93,7 @@ async fn three_images_make_one_multi_image_post() {
         .step_by(2)
         .map(|(_, o)| o.remote_id.as_str())
         .collect();
-    let posts = sim.posts().await;
+    let posts = sim.posts("linkedin").await;
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0]["media"], json!(images));
     assert_eq!(
@@ -248,10 +108,10 @@ async fn a_part_etag_mismatch_is_retryable_and_the_next_attempt_uploads_again() 
     let mut config = config();
     config.linkedin.video_etag_mismatch_part = Some(1);
     let sim = start(config).await;
-    let account = sim.account().await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let media = [video("portrait-720x1280-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("a video", 1), &media)
+        .publish(&account, &media_post("a video", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Retryable, "{failure}");
@@ -263,17 +123,17 @@ async fn a_part_etag_mismatch_is_retryable_and_the_next_attempt_uploads_again() 
             .is_some_and(|h| h.contains("uploads the whole video again")),
         "{failure:?}"
     );
-    assert!(sim.posts().await.is_empty());
+    assert!(sim.posts("linkedin").await.is_empty());
 
     // The store behaves again: the retry starts a new upload and posts.
     sim.patch_config(json!({"linkedin": {"video_etag_mismatch_part": null}}))
         .await;
     let outcomes = sim
-        .publish(&account, &post("a video", 1), &media)
+        .publish(&account, &media_post("a video", 1), &media)
         .await
         .unwrap_or_else(|f| panic!("{f}"));
     assert_ne!(outcomes[0].1.remote_id, "");
-    assert_eq!(sim.posts().await.len(), 1);
+    assert_eq!(sim.posts("linkedin").await.len(), 1);
 }
 
 #[tokio::test]
@@ -281,10 +141,10 @@ async fn an_expired_upload_url_is_retryable_with_a_hint_and_never_named() {
     let mut config = config();
     config.linkedin.video_upload_url_secs = 0.0;
     let sim = start(config).await;
-    let account = sim.account().await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let media = [video("landscape-1280x720-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("too slow", 1), &media)
+        .publish(&account, &media_post("too slow", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Retryable, "{failure}");
@@ -301,7 +161,7 @@ async fn an_expired_upload_url_is_retryable_with_a_hint_and_never_named() {
         !shown.contains("_video_upload"),
         "the pre-signed URL stays out of the failure: {shown}"
     );
-    assert!(sim.posts().await.is_empty());
+    assert!(sim.posts("linkedin").await.is_empty());
 }
 
 #[tokio::test]
@@ -310,10 +170,10 @@ async fn a_video_linkedin_cannot_process_fails_permanently_with_the_reason() {
     // The fixture is under the 75 KB minimum size; what fails here is its duration.
     config.linkedin.video_min_bytes = 0;
     let sim = start(config).await;
-    let account = sim.account().await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let media = [video("short-640x360-1s.mp4")];
     let failure = sim
-        .publish(&account, &post("one second", 1), &media)
+        .publish(&account, &media_post("one second", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Permanent, "{failure}");
@@ -326,14 +186,14 @@ async fn a_video_linkedin_cannot_process_fails_permanently_with_the_reason() {
             .is_some_and(|h| h.contains("3 seconds to 30 minutes")),
         "{failure:?}"
     );
-    assert!(sim.posts().await.is_empty());
+    assert!(sim.posts("linkedin").await.is_empty());
 }
 
 #[tokio::test]
 async fn a_first_comment_lands_under_the_post() {
     let sim = start(config()).await;
-    let account = sim.account().await;
-    let mut content = post("Read the thread below", 0);
+    let account = sim.account(Platform::Linkedin, None).await;
+    let mut content = media_post("Read the thread below", 0);
     content.first_comment = Some("The link: https://herald.example/launch".into());
     let outcomes = sim
         .publish(&account, &content, &[])
@@ -343,7 +203,7 @@ async fn a_first_comment_lands_under_the_post() {
     let post_urn = &published(&outcomes).remote_id;
     let comment_urn = &outcomes[1].1.remote_id;
     assert!(comment_urn.starts_with("urn:li:comment:"), "{comment_urn}");
-    let posts = sim.posts().await;
+    let posts = sim.posts("linkedin").await;
     let comment = posts
         .iter()
         .find(|p| p["id"] == comment_urn.as_str())
@@ -359,24 +219,19 @@ async fn a_first_comment_lands_under_the_post() {
 #[tokio::test]
 async fn a_video_among_images_is_refused_before_anything_is_uploaded() {
     let sim = start(config()).await;
-    let account = sim.account().await;
-    let media = [sim.image().await, video("landscape-1280x720-4s.mp4")];
+    let account = sim.account(Platform::Linkedin, None).await;
+    let media = [
+        sim.image("1200x627").await,
+        video("landscape-1280x720-4s.mp4"),
+    ];
     let failure = sim
-        .publish(&account, &post("mixed", 2), &media)
+        .publish(&account, &media_post("mixed", 2), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Permanent);
     assert_eq!(failure.herald_code, Some(Code::Content));
     assert!(failure.message.contains("one video alone"), "{failure}");
-    let requests: Value = sim
-        .http
-        .get(sim.server.url("/_sim/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests = sim.get("/_sim/requests").await;
     let uploads = requests["data"]
         .as_array()
         .unwrap()
@@ -393,7 +248,7 @@ async fn a_video_among_images_is_refused_before_anything_is_uploaded() {
     // More than twenty images never get a plan.
     let failure = sim
         .platforms
-        .plan(&account, &post("too many", 21))
+        .plan(&account, &media_post("too many", 21))
         .unwrap_err();
     assert_eq!(failure.herald_code, Some(Code::Content));
     assert!(failure.message.contains("at most 20 images"), "{failure}");
@@ -404,10 +259,10 @@ async fn a_video_over_the_size_limit_is_refused_naming_the_field_and_the_limit()
     let mut config = config();
     config.linkedin.video_max_bytes = 50_000;
     let sim = start(config).await;
-    let account = sim.account().await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let media = [video("landscape-1280x720-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("too big", 1), &media)
+        .publish(&account, &media_post("too big", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Permanent, "{failure}");
@@ -426,28 +281,21 @@ async fn a_video_over_the_size_limit_is_refused_naming_the_field_and_the_limit()
 #[tokio::test]
 async fn a_server_error_on_a_part_is_retryable() {
     let sim = start(config()).await;
-    let account = sim.account().await;
+    let account = sim.account(Platform::Linkedin, None).await;
     let rule = json!({"platform": "linkedin", "endpoint": "PUT /_video_upload/{id}", "script": ["ok", "503"]});
-    let added = sim
-        .http
-        .post(sim.server.url("/_sim/faults"))
-        .json(&rule)
-        .send()
-        .await
-        .expect("faults");
-    assert!(added.status().is_success());
+    sim.fault(rule).await;
     let media = [video("landscape-1280x720-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("flaky storage", 1), &media)
+        .publish(&account, &media_post("flaky storage", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.class, ErrorClass::Retryable, "{failure}");
     assert_eq!(failure.status, Some(503));
     // The script is spent: the next attempt goes through.
-    sim.publish(&account, &post("flaky storage", 1), &media)
+    sim.publish(&account, &media_post("flaky storage", 1), &media)
         .await
         .unwrap_or_else(|f| panic!("{f}"));
-    assert_eq!(sim.posts().await.len(), 1);
+    assert_eq!(sim.posts("linkedin").await.len(), 1);
 }
 
 #[tokio::test]
@@ -460,14 +308,14 @@ async fn the_legacy_flow_comments_through_v2_and_posts_no_video() {
         ],
     )
     .await;
-    let account = sim.account().await;
-    let mut content = post("the legacy way", 0);
+    let account = sim.account(Platform::Linkedin, None).await;
+    let mut content = media_post("the legacy way", 0);
     content.first_comment = Some("and a comment".into());
     let outcomes = sim
         .publish(&account, &content, &[])
         .await
         .unwrap_or_else(|f| panic!("{f}"));
-    let posts = sim.posts().await;
+    let posts = sim.posts("linkedin").await;
     let comment = posts
         .iter()
         .find(|p| p["id"] == outcomes[1].1.remote_id.as_str())
@@ -476,7 +324,7 @@ async fn the_legacy_flow_comments_through_v2_and_posts_no_video() {
 
     let media = [video("landscape-1280x720-4s.mp4")];
     let failure = sim
-        .publish(&account, &post("a video", 1), &media)
+        .publish(&account, &media_post("a video", 1), &media)
         .await
         .unwrap_err();
     assert_eq!(failure.herald_code, Some(Code::Content));
@@ -489,7 +337,7 @@ async fn the_legacy_flow_comments_through_v2_and_posts_no_video() {
     );
     let failure = sim
         .platforms
-        .plan(&account, &post("two images", 2))
+        .plan(&account, &media_post("two images", 2))
         .unwrap_err();
     assert!(failure.message.contains("one image, not 2"), "{failure}");
 }

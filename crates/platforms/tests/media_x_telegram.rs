@@ -9,24 +9,15 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
-use common::{published, secret};
-use herald_domain::{ErrorClass, MediaRef, Platform, PlatformFailure, PostContent, VideoInfo};
-use herald_platforms::steps::MediaBody;
-use herald_platforms::{
-    Account, AuthorizeRequest, ChatId, CodeExchange, HttpSettings, MediaInput, Platforms,
-    PriorResults, PublishOptions, StepContext, StepOutcome,
+use common::sim::{
+    Outcomes, Sim, fixture, keys, media_post, outcome, settings, video, video_file, with_comment,
 };
-use herald_sim::{DEV_DISCUSSION_ID, SimConfig, SimServer, UNLINKED_CHANNEL_ID, XReplyPolicy};
-use serde_json::Value;
-
-struct Sim {
-    server: SimServer,
-    platforms: Platforms,
-    http: reqwest::Client,
-}
+use common::{published, secret};
+use herald_domain::{ErrorClass, Platform, PlatformFailure, PostContent, VideoInfo};
+use herald_platforms::steps::MediaBody;
+use herald_platforms::{Account, ChatId, MediaInput, Platforms, PublishOptions};
+use herald_sim::{DEV_DISCUSSION_ID, SimConfig, UNLINKED_CHANNEL_ID, XReplyPolicy};
 
 fn fast() -> SimConfig {
     let mut config = SimConfig::default();
@@ -36,153 +27,13 @@ fn fast() -> SimConfig {
 }
 
 async fn start(config: SimConfig) -> Sim {
-    let server = herald_sim::spawn(config).await.expect("simulator starts");
-    let settings = HttpSettings {
-        request_timeout: Duration::from_secs(5),
-        poll_interval: Duration::from_millis(50),
-        container_wait: Duration::from_secs(10),
-        ..common::settings()
-    };
-    let platforms = common::platforms_with(&server.base_url(), &[], &settings);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    Sim {
-        server,
-        platforms,
-        http,
-    }
-}
-
-impl Sim {
-    async fn get(&self, path: &str) -> Value {
-        let answer = self
-            .http
-            .get(self.server.url(path))
-            .send()
-            .await
-            .expect("control API answers");
-        assert!(answer.status().is_success(), "{path}: {}", answer.status());
-        answer.json().await.expect("control API JSON")
-    }
-
-    async fn posts(&self, platform: &str) -> Vec<Value> {
-        let posts = self.get(&format!("/_sim/posts?platform={platform}")).await;
-        posts["data"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// How many requests the simulator counted on `platform`'s endpoints that `which` picks
-    /// (endpoints read `METHOD /path` with ids as `{id}`).
-    async fn count(&self, platform: &str, which: impl Fn(&str) -> bool) -> u64 {
-        let body = self.get("/_sim/requests").await;
-        body["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|row| row["platform"] == platform)
-            .filter(|row| which(row["endpoint"].as_str().unwrap_or_default()))
-            .filter_map(|row| row["count"].as_u64())
-            .sum()
-    }
-
-    /// The X fixture user, connected through the authorize page and the code exchange.
-    async fn x_account(&self) -> Account {
-        let platform = Platform::Twitter;
-        let auth = self
-            .platforms
-            .authorize_url(&AuthorizeRequest {
-                platform,
-                app_type: None,
-                state: None,
-            })
-            .expect("authorize URL");
-        let answer = self.http.get(&auth.url).send().await.expect("authorize");
-        let location = answer
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .expect("authorize redirects")
-            .to_owned();
-        let callback = url::Url::parse(&location).expect("callback URL");
-        let code = callback
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .expect("a code");
-        let tokens = self
-            .platforms
-            .exchange_code(&CodeExchange {
-                platform,
-                app_type: None,
-                code: secret(&code),
-                pkce_verifier: auth.pkce_verifier,
-            })
-            .await
-            .expect("exchange");
-        let me = self
-            .platforms
-            .identity(platform, &tokens.access_token)
-            .await
-            .expect("identity");
-        let mut account = Account::new(platform, me.account_id, tokens.access_token);
-        account.username = me.username;
-        account
-    }
-
-    /// The development bot on `chat` (the development channel unless given).
-    async fn telegram_account(&self, chat: Option<i64>) -> Account {
-        let fixtures = self.get("/_sim/fixtures").await;
-        let token = secret(fixtures["telegram"]["bot_token"].as_str().expect("token"));
-        let chat = chat.map_or_else(
-            || fixtures["telegram"]["chat_id"].to_string(),
-            |c| c.to_string(),
-        );
-        let channel = self
-            .platforms
-            .connect_telegram(&token, &ChatId::parse(&chat).expect("chat id"))
-            .await
-            .expect("the development bot may post in the channel");
-        let mut account = Account::new(Platform::Telegram, channel.chat_id.to_string(), token);
-        account.username = channel.username;
-        account
-    }
-
-    async fn image(&self, size: &str) -> MediaInput {
-        let url = self.server.url(&format!("/_sim/images/{size}.jpg"));
-        let bytes = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .expect("image")
-            .bytes()
-            .await
-            .expect("bytes");
-        MediaInput::from_bytes(bytes, "image/jpeg").with_public_url(url)
-    }
-}
-
-fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/fixtures/video/{name}"))
-}
-
-/// A test video as the worker hands it over: a file on disk with its facts.
-fn video_file(path: PathBuf) -> MediaInput {
-    let file = std::fs::File::open(&path).expect("video file");
-    let len = file.metadata().expect("metadata").len();
-    let info = VideoInfo::read(std::io::BufReader::new(file)).expect("a readable video");
-    MediaInput::video(MediaBody::File(Arc::new(path)), len, info)
-}
-
-fn video(name: &str) -> MediaInput {
-    video_file(fixture_path(name))
+    Sim::start(config, &[], &settings()).await
 }
 
 /// A fixture video grown past `extra` bytes by a trailing `free` box (valid MP4 padding), so
 /// its upload takes several segments.
 fn padded_video(name: &str, extra: usize) -> (MediaInput, PathBuf) {
-    let mut bytes = std::fs::read(fixture_path(name)).expect("fixture");
+    let mut bytes = std::fs::read(fixture(name)).expect("fixture");
     let size = u32::try_from(extra + 8).expect("box size");
     bytes.extend_from_slice(&size.to_be_bytes());
     bytes.extend_from_slice(b"free");
@@ -196,68 +47,22 @@ fn padded_video(name: &str, extra: usize) -> (MediaInput, PathBuf) {
     (video_file(path.clone()), path)
 }
 
-fn content(text: &str, items: usize) -> PostContent {
-    PostContent {
-        text: Some(text.to_owned()),
-        media: (0..items)
-            .map(|i| MediaRef::Url {
-                url: format!("https://media.example/{i}"),
-            })
-            .collect(),
-        ..PostContent::default()
-    }
-}
-
-fn with_comment(mut content: PostContent, comment: &str) -> PostContent {
-    content.first_comment = Some(comment.to_owned());
-    content
-}
-
-type Outcomes = Vec<(String, StepOutcome)>;
-
-/// Runs every step like the worker, keeping the outcomes of the steps that ran when one
-/// fails (a failed first comment leaves the post published).
+/// Runs every step like the worker with the default options, keeping the outcomes of the
+/// steps that ran when one fails (a failed first comment leaves the post published).
 async fn run(
     platforms: &Platforms,
     account: &Account,
     content: &PostContent,
     media: &[MediaInput],
 ) -> (Outcomes, Option<(String, PlatformFailure)>) {
-    let steps = match platforms.plan(account, content) {
-        Ok(steps) => steps,
-        Err(failure) => return (Vec::new(), Some(("plan".to_owned(), failure))),
-    };
-    let mut prior = PriorResults::new();
-    let mut outcomes = Vec::new();
-    for step in &steps {
-        let ctx = StepContext {
-            account,
-            content,
-            media,
-            prior: &prior,
-            options: PublishOptions::default(),
-        };
-        match platforms.execute(step, &ctx).await {
-            Ok(outcome) => {
-                prior.insert(step.key.clone(), outcome.remote_id.clone());
-                outcomes.push((step.key.to_string(), outcome));
-            }
-            Err(failure) => return (outcomes, Some((step.key.to_string(), failure))),
-        }
-    }
-    (outcomes, None)
-}
-
-fn keys(outcomes: &Outcomes) -> Vec<&str> {
-    outcomes.iter().map(|(k, _)| k.as_str()).collect()
-}
-
-fn outcome<'a>(outcomes: &'a Outcomes, key: &str) -> &'a StepOutcome {
-    &outcomes
-        .iter()
-        .find(|(k, _)| k == key)
-        .unwrap_or_else(|| panic!("no `{key}` step ran"))
-        .1
+    common::run(
+        platforms,
+        account,
+        content,
+        media,
+        PublishOptions::default(),
+    )
+    .await
 }
 
 // ---- X ----------------------------------------------------------------------------------
@@ -265,10 +70,10 @@ fn outcome<'a>(outcomes: &'a Outcomes, key: &str) -> &'a StepOutcome {
 #[tokio::test]
 async fn an_x_video_is_uploaded_in_segments_processed_and_posted() {
     let sim = start(fast()).await;
-    let account = sim.x_account().await;
+    let account = sim.account(Platform::Twitter, None).await;
     // Over 5 MB: two APPEND segments.
     let (media, path) = padded_video("landscape-1280x720-4s.mp4", 6 * 1024 * 1024);
-    let post = content("A video", 1);
+    let post = media_post("A video", 1);
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[media]).await;
     let _ = std::fs::remove_file(path);
     assert!(failure.is_none(), "{failure:?}");
@@ -300,8 +105,8 @@ async fn an_x_video_is_uploaded_in_segments_processed_and_posted() {
 #[tokio::test]
 async fn an_x_video_x_cannot_process_fails_permanently_with_x_s_reason() {
     let sim = start(fast()).await;
-    let account = sim.x_account().await;
-    let post = content("Too long", 1);
+    let account = sim.account(Platform::Twitter, None).await;
+    let post = media_post("Too long", 1);
     let (outcomes, failure) = run(
         &sim.platforms,
         &account,
@@ -329,12 +134,12 @@ async fn an_x_video_x_cannot_process_fails_permanently_with_x_s_reason() {
 #[tokio::test]
 async fn four_images_go_out_in_one_x_post() {
     let sim = start(fast()).await;
-    let account = sim.x_account().await;
+    let account = sim.account(Platform::Twitter, None).await;
     let mut media = Vec::new();
     for size in ["1200x675", "800x800", "640x480", "1080x1350"] {
         media.push(sim.image(size).await);
     }
-    let post = content("Four pictures", 4);
+    let post = media_post("Four pictures", 4);
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &media).await;
     assert!(failure.is_none(), "{failure:?}");
     let posts = sim.posts("twitter").await;
@@ -350,12 +155,12 @@ async fn four_images_go_out_in_one_x_post() {
 #[tokio::test]
 async fn an_x_post_mixing_a_video_and_an_image_is_refused_before_any_upload() {
     let sim = start(fast()).await;
-    let account = sim.x_account().await;
+    let account = sim.account(Platform::Twitter, None).await;
     let media = [
         video("landscape-1280x720-4s.mp4"),
         sim.image("800x800").await,
     ];
-    let post = content("Mixed", 2);
+    let post = media_post("Mixed", 2);
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &media).await;
     let (step, failure) = failure.expect("the mix is refused");
     assert_eq!(step, "media:0");
@@ -377,8 +182,8 @@ async fn an_x_post_mixing_a_video_and_an_image_is_refused_before_any_upload() {
 #[tokio::test]
 async fn an_x_first_comment_is_a_reply_to_the_post() {
     let sim = start(fast()).await;
-    let account = sim.x_account().await;
-    let post = with_comment(content("The post", 0), "The first comment");
+    let account = sim.account(Platform::Twitter, None).await;
+    let post = with_comment(media_post("The post", 0), "The first comment");
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
     assert!(failure.is_none(), "{failure:?}");
     assert_eq!(keys(&outcomes), ["publish", "comment"]);
@@ -395,8 +200,8 @@ async fn x_summoned_only_replies_refuse_the_first_comment_with_a_hint() {
     let mut config = fast();
     config.x.reply_policy = XReplyPolicy::SummonedOnly;
     let sim = start(config).await;
-    let account = sim.x_account().await;
-    let post = with_comment(content("The post", 0), "The first comment");
+    let account = sim.account(Platform::Twitter, None).await;
+    let post = with_comment(media_post("The post", 0), "The first comment");
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
     assert_eq!(keys(&outcomes), ["publish"], "the post itself went out");
     let (step, failure) = failure.expect("the reply is refused");
@@ -422,8 +227,8 @@ async fn x_summoned_only_replies_refuse_the_first_comment_with_a_hint() {
 #[tokio::test]
 async fn a_telegram_video_is_sent_with_send_video() {
     let sim = start(fast()).await;
-    let account = sim.telegram_account(None).await;
-    let post = content("A video", 1);
+    let account = sim.telegram(None).await;
+    let post = media_post("A video", 1);
     let (outcomes, failure) = run(
         &sim.platforms,
         &account,
@@ -442,24 +247,14 @@ async fn a_telegram_video_is_sent_with_send_video() {
 #[tokio::test]
 async fn a_telegram_video_known_only_by_its_url_is_sent_by_url() {
     let sim = start(fast()).await;
-    let account = sim.telegram_account(None).await;
-    let bytes = std::fs::read(fixture_path("short-640x360-1s.mp4")).expect("fixture");
-    let hosted: Value = sim
-        .http
-        .post(sim.server.url("/_sim/media"))
-        .header("content-type", "video/mp4")
-        .body(bytes.clone())
-        .send()
-        .await
-        .expect("hosted")
-        .json()
-        .await
-        .expect("JSON");
+    let account = sim.telegram(None).await;
+    let bytes = std::fs::read(fixture("short-640x360-1s.mp4")).expect("fixture");
+    let hosted = sim.host(&bytes, "video/mp4").await;
     let info = VideoInfo::read(std::io::Cursor::new(&bytes)).expect("readable");
     let mut media = MediaInput::video(MediaBody::Memory(bytes.into()), info.bytes, info);
     media.body = None;
-    media.public_url = hosted["url"].as_str().map(str::to_owned);
-    let post = content("By URL", 1);
+    media.public_url = Some(hosted);
+    let post = media_post("By URL", 1);
     let (_, failure) = run(&sim.platforms, &account, &post, &[media]).await;
     assert!(failure.is_none(), "{failure:?}");
     let posts = sim.posts("telegram").await;
@@ -472,8 +267,8 @@ async fn a_telegram_upload_over_the_bot_limit_is_permanent_with_a_hint() {
     let mut config = fast();
     config.telegram.file_upload_max_bytes = 50_000;
     let sim = start(config).await;
-    let account = sim.telegram_account(None).await;
-    let post = content("Too big", 1);
+    let account = sim.telegram(None).await;
+    let post = media_post("Too big", 1);
     let (_, failure) = run(
         &sim.platforms,
         &account,
@@ -492,8 +287,8 @@ async fn a_telegram_upload_over_the_bot_limit_is_permanent_with_a_hint() {
 #[tokio::test]
 async fn a_quicktime_video_is_refused_for_telegram_before_sending() {
     let sim = start(fast()).await;
-    let account = sim.telegram_account(None).await;
-    let post = content("A mov", 1);
+    let account = sim.telegram(None).await;
+    let post = media_post("A mov", 1);
     let (_, failure) = run(
         &sim.platforms,
         &account,
@@ -514,13 +309,13 @@ async fn a_quicktime_video_is_refused_for_telegram_before_sending() {
 #[tokio::test]
 async fn a_telegram_media_group_mixes_photos_and_a_video_in_one_post() {
     let sim = start(fast()).await;
-    let account = sim.telegram_account(None).await;
+    let account = sim.telegram(None).await;
     let media = [
         sim.image("800x800").await,
         video("landscape-1280x720-4s.mp4"),
         sim.image("640x480").await,
     ];
-    let post = content("An album", 3);
+    let post = media_post("An album", 3);
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &media).await;
     assert!(failure.is_none(), "{failure:?}");
     let posts = sim.posts("telegram").await;
@@ -547,8 +342,8 @@ async fn a_telegram_media_group_mixes_photos_and_a_video_in_one_post() {
 #[tokio::test]
 async fn a_telegram_first_comment_is_a_reply_in_the_linked_discussion_group() {
     let sim = start(fast()).await;
-    let account = sim.telegram_account(None).await;
-    let post = with_comment(content("The post", 0), "The first comment");
+    let account = sim.telegram(None).await;
+    let post = with_comment(media_post("The post", 0), "The first comment");
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
     assert!(failure.is_none(), "{failure:?}");
     assert_eq!(keys(&outcomes), ["publish", "comment"]);
@@ -579,8 +374,8 @@ async fn a_telegram_channel_without_a_discussion_group_takes_no_first_comment() 
         fixtures["telegram"]["unlinked_chat_id"],
         UNLINKED_CHANNEL_ID
     );
-    let account = sim.telegram_account(Some(UNLINKED_CHANNEL_ID)).await;
-    let post = with_comment(content("The post", 0), "The first comment");
+    let account = sim.telegram(Some(UNLINKED_CHANNEL_ID)).await;
+    let post = with_comment(media_post("The post", 0), "The first comment");
     let (outcomes, failure) = run(&sim.platforms, &account, &post, &[]).await;
     assert_eq!(keys(&outcomes), ["publish"]);
     let (step, failure) = failure.expect("the comment is refused");

@@ -5,6 +5,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod sim;
+
 use std::time::Duration;
 
 use herald_config::Config;
@@ -89,7 +91,29 @@ pub async fn publish(
     media: &[MediaInput],
     options: PublishOptions,
 ) -> Result<Vec<(String, StepOutcome)>, PlatformFailure> {
-    let steps = platforms.plan(account, content)?;
+    match run(platforms, account, content, media, options).await {
+        (outcomes, None) => Ok(outcomes),
+        (_, Some((_, failure))) => Err(failure),
+    }
+}
+
+/// Runs every step like [`publish`], keeping the outcomes of the steps that ran when one
+/// fails (a failed first comment leaves the post published), with the key of the step that
+/// failed (`plan` when no plan was made).
+pub async fn run(
+    platforms: &Platforms,
+    account: &Account,
+    content: &PostContent,
+    media: &[MediaInput],
+    options: PublishOptions,
+) -> (
+    Vec<(String, StepOutcome)>,
+    Option<(String, PlatformFailure)>,
+) {
+    let steps = match platforms.plan(account, content) {
+        Ok(steps) => steps,
+        Err(failure) => return (Vec::new(), Some(("plan".to_owned(), failure))),
+    };
     let mut prior = PriorResults::new();
     let mut outcomes = Vec::new();
     for step in &steps {
@@ -100,11 +124,15 @@ pub async fn publish(
             prior: &prior,
             options,
         };
-        let outcome = platforms.execute(step, &ctx).await?;
-        prior.insert(step.key.clone(), outcome.remote_id.clone());
-        outcomes.push((step.key.to_string(), outcome));
+        match platforms.execute(step, &ctx).await {
+            Ok(outcome) => {
+                prior.insert(step.key.clone(), outcome.remote_id.clone());
+                outcomes.push((step.key.to_string(), outcome));
+            }
+            Err(failure) => return (outcomes, Some((step.key.to_string(), failure))),
+        }
     }
-    Ok(outcomes)
+    (outcomes, None)
 }
 
 /// The outcome of the `publish` step.

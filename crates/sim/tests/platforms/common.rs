@@ -142,6 +142,30 @@ impl Sim {
         self.url(&format!("/_sim/images/{width}x{height}.jpg"))
     }
 
+    /// Hosts a file from `tests/fixtures/video` on the simulator (`POST /_sim/media`), the
+    /// way a platform's `video_url` is served to it; returns its URL.
+    pub(crate) async fn host_video(&self, name: &str) -> String {
+        let kind = if name.ends_with(".mov") {
+            "video/quicktime"
+        } else if name.ends_with(".webm") {
+            "video/webm"
+        } else {
+            "video/mp4"
+        };
+        let hosted: Value = self
+            .http
+            .post(self.url("/_sim/media"))
+            .header("content-type", kind)
+            .body(video(name))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        hosted["url"].as_str().unwrap().to_owned()
+    }
+
     /// The total count of one endpoint in `/_sim/requests`.
     pub(crate) async fn request_count(&self, platform: &str, endpoint: &str) -> u64 {
         let body = self.get_json("/_sim/requests").await;
@@ -196,4 +220,35 @@ where
 
 pub(crate) fn enc(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Sends `request` and returns the answer's status and JSON body.
+pub(crate) async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// [`answer`] for endpoints whose body may be empty (it reads as `null`).
+pub(crate) async fn answer_or_null(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The bytes of a file from `tests/fixtures/video`.
+pub(crate) fn video(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../tests/fixtures/video/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The `id` of a created object (a container, an upload), or a panic showing the answer.
+pub(crate) fn id(created: &Value) -> String {
+    created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id: {created}"))
+        .to_owned()
 }

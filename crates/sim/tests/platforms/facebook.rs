@@ -11,12 +11,17 @@ const SCOPES: &str = "public_profile,business_management,pages_show_list,pages_m
 
 /// Dialog, code exchange, long-lived exchange; returns the long-lived user token.
 pub(crate) async fn login(sim: &Sim) -> String {
+    login_with(sim, SCOPES).await
+}
+
+/// [`login`] granting `scopes`.
+pub(crate) async fn login_with(sim: &Sim, scopes: &str) -> String {
     let redirect = sim
         .authorize(&format!(
             "/facebook/v24.0/dialog/oauth?client_id={}&redirect_uri={}&state=fb-state&scope={}",
             APP.0,
             enc(REDIRECT),
-            enc(SCOPES)
+            enc(scopes)
         ))
         .await;
     assert_eq!(redirect.fragment.as_deref(), Some("_=_"));

@@ -6,16 +6,8 @@ use base64::Engine;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::common::{Sim, fast_config};
+use crate::common::{Sim, answer, fast_config, video};
 use crate::facebook::{APP, login, page};
-
-fn video(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/video/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// Chunks small enough that a test video takes several transfers.
 fn chunked_config() -> herald_sim::SimConfig {
@@ -33,14 +25,7 @@ async fn connected(sim: &Sim) -> (String, String) {
 
 /// A form POST on a Graph path; the status and the JSON answer.
 async fn post_form(sim: &Sim, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let answer = sim
-        .http
-        .post(sim.url(path))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (answer.status().as_u16(), answer.json().await.unwrap())
+    answer(sim.http.post(sim.url(path)).form(form)).await
 }
 
 async fn start(sim: &Sim, host: &str, page_id: &str, token: &str, size: usize) -> (u16, Value) {
@@ -75,15 +60,13 @@ async fn transfer(
                 .mime_str("application/octet-stream")
                 .unwrap(),
         );
-    let answer = sim
-        .http
-        .post(sim.url(&format!("/graph/v24.0/{page_id}/videos")))
-        .query(&[("access_token", token)])
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    (answer.status().as_u16(), answer.json().await.unwrap())
+    answer(
+        sim.http
+            .post(sim.url(&format!("/graph/v24.0/{page_id}/videos")))
+            .query(&[("access_token", token)])
+            .multipart(form),
+    )
+    .await
 }
 
 fn offsets(answer: &Value) -> (u64, u64) {

@@ -25,7 +25,7 @@ async fn container(
         .unwrap()
 }
 
-async fn publish(sim: &Sim, ig: &str, token: &str, creation_id: &str) -> Value {
+pub(crate) async fn publish(sim: &Sim, ig: &str, token: &str, creation_id: &str) -> Value {
     sim.http
         .post(sim.url(&format!("/graph/v24.0/{ig}/media_publish")))
         .form(&[("creation_id", creation_id), ("access_token", token)])
@@ -37,16 +37,26 @@ async fn publish(sim: &Sim, ig: &str, token: &str, creation_id: &str) -> Value {
         .unwrap()
 }
 
-async fn wait_finished(sim: &Sim, id: &str, token: &str) {
-    eventually("container FINISHED", || async {
-        let status = sim
-            .get_json(&format!(
-                "/graph/v24.0/{id}?fields=status_code&access_token={token}"
-            ))
-            .await;
-        (status["status_code"] == "FINISHED").then_some(())
+/// A container's `status_code` and `status`.
+pub(crate) async fn status(sim: &Sim, id: &str, token: &str) -> Value {
+    sim.get_json(&format!(
+        "/graph/v24.0/{id}?fields=status_code,status&access_token={token}"
+    ))
+    .await
+}
+
+/// Polls until the container leaves IN_PROGRESS; returns its status.
+pub(crate) async fn settled(sim: &Sim, id: &str, token: &str) -> Value {
+    eventually("container processed", || async {
+        let status = status(sim, id, token).await;
+        (status["status_code"] != "IN_PROGRESS").then_some(status)
     })
-    .await;
+    .await
+}
+
+async fn wait_finished(sim: &Sim, id: &str, token: &str) {
+    let status = settled(sim, id, token).await;
+    assert_eq!(status["status_code"], "FINISHED", "{status}");
 }
 
 #[tokio::test]

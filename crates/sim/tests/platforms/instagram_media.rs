@@ -6,8 +6,9 @@
 use herald_sim::SimConfig;
 use serde_json::Value;
 
-use crate::common::{REDIRECT, Sim, enc, eventually, fast_config};
-use crate::facebook::{APP, page};
+use crate::common::{Sim, fast_config, id};
+use crate::facebook::{login_with, page};
+use crate::instagram::{publish, settled, status};
 
 const SCOPES: &str = "pages_show_list,pages_read_engagement,instagram_basic,instagram_content_publish,instagram_manage_comments";
 
@@ -17,61 +18,11 @@ fn config() -> SimConfig {
     config
 }
 
-/// A long-lived user token with `scopes`.
-async fn login(sim: &Sim, scopes: &str) -> String {
-    let redirect = sim
-        .authorize(&format!(
-            "/facebook/v24.0/dialog/oauth?client_id={}&redirect_uri={}&state=ig&scope={}",
-            APP.0,
-            enc(REDIRECT),
-            enc(scopes)
-        ))
-        .await;
-    let short = sim
-        .get_json(&format!(
-            "/graph/v24.0/oauth/access_token?client_id={}&redirect_uri={}&client_secret={}&code={}",
-            APP.0,
-            enc(REDIRECT),
-            APP.1,
-            redirect.code()
-        ))
-        .await;
-    let short = short["access_token"].as_str().unwrap();
-    let long = sim
-        .get_json(&format!(
-            "/graph/v24.0/oauth/access_token?grant_type=fb_exchange_token&client_id={}&client_secret={}&fb_exchange_token={short}",
-            APP.0, APP.1
-        ))
-        .await;
-    long["access_token"].as_str().unwrap().to_owned()
-}
-
-/// Hosts a file from `tests/fixtures/video` on the simulator; returns its URL.
-pub(crate) async fn host_video(sim: &Sim, name: &str) -> String {
-    let path = format!(
-        "{}/../../tests/fixtures/video/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let bytes = std::fs::read(&path).unwrap();
-    let kind = if name.ends_with(".mov") {
-        "video/quicktime"
-    } else if name.ends_with(".webm") {
-        "video/webm"
-    } else {
-        "video/mp4"
-    };
-    let hosted: Value = sim
-        .http
-        .post(sim.url("/_sim/media"))
-        .header("content-type", kind)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    hosted["url"].as_str().unwrap().to_owned()
+/// A long-lived user token with every Instagram scope, and the linked Instagram account.
+async fn connected(sim: &Sim) -> (String, String) {
+    let token = login_with(sim, SCOPES).await;
+    let (_, _, ig) = page(sim, &token).await;
+    (token, ig)
 }
 
 async fn create(sim: &Sim, ig: &str, token: &str, params: &[(&str, &str)]) -> Value {
@@ -87,47 +38,11 @@ async fn create(sim: &Sim, ig: &str, token: &str, params: &[(&str, &str)]) -> Va
         .unwrap()
 }
 
-fn id(created: &Value) -> String {
-    created["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id: {created}"))
-        .to_owned()
-}
-
-async fn status(sim: &Sim, id: &str, token: &str) -> Value {
-    sim.get_json(&format!(
-        "/graph/v24.0/{id}?fields=status_code,status&access_token={token}"
-    ))
-    .await
-}
-
-/// Polls until the container leaves IN_PROGRESS; returns its status.
-async fn settled(sim: &Sim, id: &str, token: &str) -> Value {
-    eventually("container processed", || async {
-        let status = status(sim, id, token).await;
-        (status["status_code"] != "IN_PROGRESS").then_some(status)
-    })
-    .await
-}
-
-async fn publish(sim: &Sim, ig: &str, token: &str, creation_id: &str) -> Value {
-    sim.http
-        .post(sim.url(&format!("/graph/v24.0/{ig}/media_publish")))
-        .form(&[("creation_id", creation_id), ("access_token", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_reel_is_downloaded_processed_and_published_as_a_reel() {
     let sim = Sim::start_with(config()).await;
-    let token = login(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
-    let url = host_video(&sim, "portrait-720x1280-4s.mp4").await;
+    let (token, ig) = connected(&sim).await;
+    let url = sim.host_video("portrait-720x1280-4s.mp4").await;
     let reel = id(&create(
         &sim,
         &ig,
@@ -168,9 +83,8 @@ async fn a_reel_is_downloaded_processed_and_published_as_a_reel() {
 #[tokio::test]
 async fn a_single_video_container_is_refused_as_the_api_does_since_2023() {
     let sim = Sim::start_with(config()).await;
-    let token = login(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
-    let url = host_video(&sim, "portrait-720x1280-4s.mp4").await;
+    let (token, ig) = connected(&sim).await;
+    let url = sim.host_video("portrait-720x1280-4s.mp4").await;
     let refused = create(
         &sim,
         &ig,
@@ -195,13 +109,12 @@ async fn videos_outside_the_reels_spec_end_in_error_with_their_subcode() {
     let mut config = config();
     config.fetch.timeout_ms = 300;
     let sim = Sim::start_with(config).await;
-    let token = login(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
-    let short = host_video(&sim, "short-640x360-1s.mp4").await;
-    let webm = host_video(&sim, "clip-640x360-3s.webm").await;
+    let (token, ig) = connected(&sim).await;
+    let short = sim.host_video("short-640x360-1s.mp4").await;
+    let webm = sim.host_video("clip-640x360-3s.webm").await;
     let slow = format!(
         "{}?delay_ms=1500",
-        host_video(&sim, "portrait-720x1280-4s.mp4").await
+        sim.host_video("portrait-720x1280-4s.mp4").await
     );
     for (url, subcode) in [
         (short.as_str(), "2207026"),
@@ -234,9 +147,8 @@ async fn videos_outside_the_reels_spec_end_in_error_with_their_subcode() {
 #[tokio::test]
 async fn a_container_unpublished_for_a_day_expires() {
     let sim = Sim::start_with(config()).await;
-    let token = login(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
-    let url = host_video(&sim, "portrait-720x1280-4s.mp4").await;
+    let (token, ig) = connected(&sim).await;
+    let url = sim.host_video("portrait-720x1280-4s.mp4").await;
     let reel = id(&create(
         &sim,
         &ig,
@@ -253,9 +165,8 @@ async fn a_container_unpublished_for_a_day_expires() {
 #[tokio::test]
 async fn a_carousel_mixes_images_and_a_video_once_every_child_is_finished() {
     let sim = Sim::start_with(config()).await;
-    let token = login(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
-    let video = host_video(&sim, "landscape-1280x720-4s.mp4").await;
+    let (token, ig) = connected(&sim).await;
+    let video = sim.host_video("landscape-1280x720-4s.mp4").await;
     let mut children = Vec::new();
     for (w, h) in [(1080, 1080), (1080, 1350)] {
         let image = sim.image_url(w, h);
@@ -325,8 +236,7 @@ async fn a_carousel_mixes_images_and_a_video_once_every_child_is_finished() {
 #[tokio::test]
 async fn a_carousel_takes_two_to_ten_children() {
     let sim = Sim::start_with(config()).await;
-    let token = login(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let image = sim.image_url(1080, 1080);
     let mut children = Vec::new();
     for _ in 0..11 {
@@ -366,8 +276,7 @@ async fn a_carousel_takes_two_to_ten_children() {
 #[tokio::test]
 async fn a_container_status_has_no_error_message_field() {
     let sim = Sim::start_with(config()).await;
-    let token = login(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let image = sim.image_url(1080, 1080);
     let container = id(&create(&sim, &ig, &token, &[("image_url", &image)]).await);
     let refused = sim
@@ -381,8 +290,7 @@ async fn a_container_status_has_no_error_message_field() {
 #[tokio::test]
 async fn a_comment_on_the_published_media_is_listed_as_its_reply() {
     let sim = Sim::start_with(config()).await;
-    let token = login(&sim, SCOPES).await;
-    let (_, _, ig) = page(&sim, &token).await;
+    let (token, ig) = connected(&sim).await;
     let image = sim.image_url(1080, 1080);
     let container = id(&create(&sim, &ig, &token, &[("image_url", &image)]).await);
     settled(&sim, &container, &token).await;
@@ -411,7 +319,7 @@ async fn a_comment_on_the_published_media_is_listed_as_its_reply() {
         .await;
     assert_eq!(read["comments_count"], 1);
 
-    let without = login(
+    let without = login_with(
         &sim,
         "pages_show_list,instagram_basic,instagram_content_publish",
     )

@@ -5,7 +5,7 @@
 use herald_sim::SimConfig;
 use serde_json::{Value, json};
 
-use crate::common::{Sim, enc, eventually, fast_config};
+use crate::common::{Sim, answer_or_null, enc, eventually, fast_config, video};
 use crate::linkedin::{
     COMPANY, COMPANY_SCOPES, PERSONAL, PERSONAL_SCOPES, login, post_body, rest, upload_image,
 };
@@ -14,14 +14,6 @@ const MEMBER: &str = "urn:li:person:hrldDev01";
 const ORGANIZATION: &str = "urn:li:organization:100000001";
 /// A small part size, so a fixture of about 94 KB goes up in three parts.
 const PART: u64 = 32 * 1024;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/video/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn video_config() -> SimConfig {
     let mut config = fast_config();
@@ -103,23 +95,20 @@ async fn put_parts(sim: &Sim, upload: &Upload, bytes: &[u8]) -> Vec<String> {
 }
 
 async fn finalize(sim: &Sim, token: &str, upload: &Upload, etags: &[String]) -> (u16, Value) {
-    let response = rest(
-        sim,
-        reqwest::Method::POST,
-        "/linkedin/rest/videos?action=finalizeUpload",
-        token,
+    answer_or_null(
+        rest(
+            sim,
+            reqwest::Method::POST,
+            "/linkedin/rest/videos?action=finalizeUpload",
+            token,
+        )
+        .json(&json!({"finalizeUploadRequest": {
+            "video": upload.video,
+            "uploadToken": upload.token,
+            "uploadedPartIds": etags,
+        }})),
     )
-    .json(&json!({"finalizeUploadRequest": {
-        "video": upload.video,
-        "uploadToken": upload.token,
-        "uploadedPartIds": etags,
-    }}))
-    .send()
     .await
-    .unwrap();
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
 }
 
 async fn video_status(sim: &Sim, token: &str, video: &str) -> Value {
@@ -176,7 +165,7 @@ fn multi_image(author: &str, commentary: &str, images: &[String]) -> Value {
 async fn a_video_goes_up_in_parts_processes_and_is_posted() {
     let sim = Sim::start_with(video_config()).await;
     let token = member(&sim).await;
-    let bytes = fixture("landscape-1280x720-4s.mp4");
+    let bytes = video("landscape-1280x720-4s.mp4");
     let upload = start_upload(&sim, &token, MEMBER, bytes.len() as u64).await;
     assert!(upload.video.starts_with("urn:li:video:"));
     // Consecutive ranges covering the file, each a full part but the last.
@@ -239,7 +228,7 @@ async fn a_video_goes_up_in_parts_processes_and_is_posted() {
 async fn a_wrong_part_size_a_short_list_a_missing_part_and_a_wrong_etag_are_refused() {
     let sim = Sim::start_with(video_config()).await;
     let token = member(&sim).await;
-    let bytes = fixture("portrait-720x1280-4s.mp4");
+    let bytes = video("portrait-720x1280-4s.mp4");
     let upload = start_upload(&sim, &token, MEMBER, bytes.len() as u64).await;
     assert!(upload.parts.len() >= 3);
 
@@ -336,7 +325,7 @@ async fn a_part_etag_mismatch_fault_fails_the_finalize() {
     config.linkedin.video_etag_mismatch_part = Some(1);
     let sim = Sim::start_with(config).await;
     let token = member(&sim).await;
-    let bytes = fixture("landscape-1280x720-4s.mp4");
+    let bytes = video("landscape-1280x720-4s.mp4");
     let upload = start_upload(&sim, &token, MEMBER, bytes.len() as u64).await;
     let etags = put_parts(&sim, &upload, &bytes).await;
     let (status, body) = finalize(&sim, &token, &upload, &etags).await;
@@ -354,7 +343,7 @@ async fn a_part_etag_mismatch_fault_fails_the_finalize() {
 async fn an_upload_url_expires_at_upload_urls_expire_at() {
     let sim = Sim::start_with(video_config()).await;
     let token = member(&sim).await;
-    let bytes = fixture("landscape-1280x720-4s.mp4");
+    let bytes = video("landscape-1280x720-4s.mp4");
     let init: Value = initialize(&sim, &token, MEMBER, bytes.len() as u64)
         .await
         .json()
@@ -391,7 +380,7 @@ async fn videos_outside_linkedins_rules_fail_processing_with_a_reason() {
         ("clip-640x360-3s.mov", "container video/quicktime"),
         ("clip-640x360-3s.webm", "Unsupported video format"),
     ] {
-        let video = upload_video(&sim, &token, MEMBER, &fixture(name)).await;
+        let video = upload_video(&sim, &token, MEMBER, &video(name)).await;
         let done = settled(&sim, &token, &video).await;
         assert_eq!(done["status"], "PROCESSING_FAILED", "{name}: {done}");
         let why = done["processingFailureReason"].as_str().unwrap();
@@ -445,7 +434,7 @@ async fn a_video_belongs_to_its_member_or_to_an_organization_the_caller_administ
     }
     let company = login(&sim, COMPANY, COMPANY_SCOPES).await;
     let company = company["access_token"].as_str().unwrap();
-    let bytes = fixture("portrait-720x1280-4s.mp4");
+    let bytes = video("portrait-720x1280-4s.mp4");
     let video = upload_video(&sim, company, ORGANIZATION, &bytes).await;
     // The member's personal token may not read the organization's video.
     let read = rest(
@@ -514,7 +503,7 @@ async fn a_multi_image_post_takes_two_to_twenty_available_images_and_no_video() 
         );
     }
     // A video among the images.
-    let video = upload_video(&sim, &token, MEMBER, &fixture("landscape-1280x720-4s.mp4")).await;
+    let video = upload_video(&sim, &token, MEMBER, &video("landscape-1280x720-4s.mp4")).await;
     settled(&sim, &token, &video).await;
     let mixed = vec![images[0].clone(), video];
     let refused = create_post(&sim, &token, &multi_image(MEMBER, "mixed", &mixed)).await;

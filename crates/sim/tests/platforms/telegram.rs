@@ -5,14 +5,14 @@ use herald_sim::{CLOSED_CHANNEL_ID, DEV_BOT_TOKEN, DEV_CHANNEL_ID, Limit};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::common::{Sim, fast_config};
+use crate::common::{Sim, answer, fast_config};
 
-fn method(sim: &Sim, name: &str) -> String {
+pub(crate) fn method(sim: &Sim, name: &str) -> String {
     sim.url(&format!("/telegram/bot{DEV_BOT_TOKEN}/{name}"))
 }
 
 /// Limits loose enough for a conversation of several messages.
-fn roomy() -> herald_sim::SimConfig {
+pub(crate) fn roomy() -> herald_sim::SimConfig {
     let mut config = fast_config();
     config.telegram.per_chat = Limit::new(100, 1.0);
     config
@@ -128,10 +128,9 @@ async fn a_bot_checks_its_channel_and_sends_text_and_photos() {
     assert_eq!(posts[3]["text"], "from a URL");
 }
 
-async fn call(sim: &Sim, url: String, body: Value) -> (u16, Value) {
-    let response = sim.http.post(url).json(&body).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+/// Posts `body` as JSON to a Bot API `url`: the status and the JSON answer.
+pub(crate) async fn call(sim: &Sim, url: String, body: Value) -> (u16, Value) {
+    answer(sim.http.post(url).json(&body)).await
 }
 
 #[tokio::test]

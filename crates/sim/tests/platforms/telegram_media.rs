@@ -1,56 +1,23 @@
 //! Telegram: `sendVideo` (MPEG4 only, the upload limit), `sendMediaGroup` (2-10 photos and
 //! videos, one post), and comments in a channel's linked discussion group.
 
-use herald_sim::{DEV_BOT_TOKEN, DEV_CHANNEL_ID, DEV_DISCUSSION_ID, Limit, UNLINKED_CHANNEL_ID};
+use herald_sim::{DEV_CHANNEL_ID, DEV_DISCUSSION_ID, UNLINKED_CHANNEL_ID};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::common::{Sim, fast_config};
-
-fn method(sim: &Sim, name: &str) -> String {
-    sim.url(&format!("/telegram/bot{DEV_BOT_TOKEN}/{name}"))
-}
-
-fn roomy() -> herald_sim::SimConfig {
-    let mut config = fast_config();
-    config.telegram.per_chat = Limit::new(100, 1.0);
-    config
-}
-
-fn video(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/video/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use crate::common::{Sim, answer, video};
+use crate::telegram::{call, method, roomy};
 
 fn file(bytes: Vec<u8>, name: &str) -> Part {
     Part::bytes(bytes).file_name(name.to_owned())
 }
 
 async fn send(sim: &Sim, name: &str, form: Form) -> (u16, Value) {
-    let response = sim
-        .http
-        .post(method(sim, name))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    answer(sim.http.post(method(sim, name)).multipart(form)).await
 }
 
 async fn send_json(sim: &Sim, name: &str, body: Value) -> (u16, Value) {
-    let response = sim
-        .http
-        .post(method(sim, name))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    call(sim, method(sim, name), body).await
 }
 
 fn video_form(chat: i64, bytes: Vec<u8>, name: &str) -> Form {

@@ -9,9 +9,26 @@ const APP: (&str, &str) = ("herald-dev-threads", "herald-dev-threads-secret");
 
 /// Authorize, exchange the code (short-lived), then th_exchange_token (long-lived).
 async fn login(sim: &Sim) -> (String, String) {
+    let (short, user_id) = short_login(
+        sim,
+        "threads_basic,threads_content_publish,threads_manage_replies",
+    )
+    .await;
+    let long = sim
+        .get_json(&format!(
+            "/threads/access_token?grant_type=th_exchange_token&client_secret={}&access_token={short}",
+            APP.1
+        ))
+        .await;
+    assert_eq!(long["expires_in"], 5_184_000);
+    (long["access_token"].as_str().unwrap().to_owned(), user_id)
+}
+
+/// Authorize with `scopes` and exchange the code: a short-lived token and the user id.
+pub(crate) async fn short_login(sim: &Sim, scopes: &str) -> (String, String) {
     let redirect = sim
         .authorize(&format!(
-            "/threads/oauth/authorize?client_id={}&redirect_uri={}&scope=threads_basic,threads_content_publish,threads_manage_replies&response_type=code&state=th",
+            "/threads/oauth/authorize?client_id={}&redirect_uri={}&scope={scopes}&response_type=code&state=th",
             APP.0,
             enc(REDIRECT)
         ))
@@ -37,18 +54,10 @@ async fn login(sim: &Sim) -> (String, String) {
         .as_u64()
         .expect("numeric user_id")
         .to_string();
-    let short = short["access_token"].as_str().unwrap();
-    let long = sim
-        .get_json(&format!(
-            "/threads/access_token?grant_type=th_exchange_token&client_secret={}&access_token={short}",
-            APP.1
-        ))
-        .await;
-    assert_eq!(long["expires_in"], 5_184_000);
-    (long["access_token"].as_str().unwrap().to_owned(), user_id)
+    (short["access_token"].as_str().unwrap().to_owned(), user_id)
 }
 
-async fn create(sim: &Sim, token: &str, params: &[(&str, &str)]) -> Value {
+pub(crate) async fn create(sim: &Sim, token: &str, params: &[(&str, &str)]) -> Value {
     sim.http
         .post(sim.url("/threads/v1.0/me/threads"))
         .bearer_auth(token)
@@ -61,7 +70,7 @@ async fn create(sim: &Sim, token: &str, params: &[(&str, &str)]) -> Value {
         .unwrap()
 }
 
-async fn publish(sim: &Sim, token: &str, user: &str, id: &str) -> Value {
+pub(crate) async fn publish(sim: &Sim, token: &str, user: &str, id: &str) -> Value {
     sim.http
         .post(sim.url(&format!(
             "/threads/v1.0/{user}/threads_publish?creation_id={id}&access_token={token}"
@@ -74,16 +83,22 @@ async fn publish(sim: &Sim, token: &str, user: &str, id: &str) -> Value {
         .unwrap()
 }
 
-async fn publish_when_ready(sim: &Sim, token: &str, user: &str, id: &str) -> String {
-    eventually("container FINISHED", || async {
+/// Polls `fields=status,error_message` until the container leaves IN_PROGRESS.
+pub(crate) async fn settled(sim: &Sim, token: &str, id: &str) -> Value {
+    eventually("container processed", || async {
         let status = sim
             .get_json(&format!(
                 "/threads/v1.0/{id}?fields=status,error_message&access_token={token}"
             ))
             .await;
-        (status["status"] == "FINISHED").then_some(())
+        (status["status"] != "IN_PROGRESS").then_some(status)
     })
-    .await;
+    .await
+}
+
+async fn publish_when_ready(sim: &Sim, token: &str, user: &str, id: &str) -> String {
+    let status = settled(sim, token, id).await;
+    assert_eq!(status["status"], "FINISHED", "{status}");
     publish(sim, token, user, id).await["id"]
         .as_str()
         .expect("thread id")

@@ -3,12 +3,10 @@
 //! their media types, and replies that need `threads_manage_replies`.
 
 use herald_sim::SimConfig;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::{REDIRECT, Sim, enc, eventually, fast_config};
-use crate::instagram_media::host_video;
-
-const APP: (&str, &str) = ("herald-dev-threads", "herald-dev-threads-secret");
+use crate::common::{Sim, fast_config, id};
+use crate::threads::{create, publish, settled, short_login};
 
 fn config() -> SimConfig {
     let mut config = fast_config();
@@ -16,88 +14,11 @@ fn config() -> SimConfig {
     config
 }
 
-/// A short-lived token with `scopes`, and the user id.
-async fn login(sim: &Sim, scopes: &str) -> (String, String) {
-    let redirect = sim
-        .authorize(&format!(
-            "/threads/oauth/authorize?client_id={}&redirect_uri={}&scope={scopes}&response_type=code&state=th",
-            APP.0,
-            enc(REDIRECT)
-        ))
-        .await;
-    let short: Value = sim
-        .http
-        .post(sim.url("/threads/oauth/access_token"))
-        .form(&[
-            ("client_id", APP.0),
-            ("client_secret", APP.1),
-            ("grant_type", "authorization_code"),
-            ("redirect_uri", REDIRECT),
-            ("code", &redirect.code()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        short["access_token"].as_str().unwrap().to_owned(),
-        short["user_id"].as_u64().unwrap().to_string(),
-    )
-}
-
-async fn create(sim: &Sim, token: &str, params: &[(&str, &str)]) -> Value {
-    sim.http
-        .post(sim.url("/threads/v1.0/me/threads"))
-        .bearer_auth(token)
-        .form(params)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-fn id(created: &Value) -> String {
-    created["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id: {created}"))
-        .to_owned()
-}
-
-/// Polls `fields=status,error_message` until the container leaves IN_PROGRESS.
-async fn settled(sim: &Sim, token: &str, id: &str) -> Value {
-    eventually("container processed", || async {
-        let status = sim
-            .get_json(&format!(
-                "/threads/v1.0/{id}?fields=status,error_message&access_token={token}"
-            ))
-            .await;
-        (status["status"] != "IN_PROGRESS").then_some(status)
-    })
-    .await
-}
-
-async fn publish(sim: &Sim, token: &str, user: &str, id: &str) -> Value {
-    sim.http
-        .post(sim.url(&format!(
-            "/threads/v1.0/{user}/threads_publish?creation_id={id}&access_token={token}"
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_video_is_downloaded_processed_and_published() {
     let sim = Sim::start_with(config()).await;
-    let (token, user) = login(&sim, "threads_basic,threads_content_publish").await;
-    let url = host_video(&sim, "clip-640x360-3s.mov").await;
+    let (token, user) = short_login(&sim, "threads_basic,threads_content_publish").await;
+    let url = sim.host_video("clip-640x360-3s.mov").await;
     let video = id(&create(
         &sim,
         &token,
@@ -123,9 +44,9 @@ async fn a_video_is_downloaded_processed_and_published() {
 #[tokio::test]
 async fn a_video_threads_cannot_take_ends_in_error_with_the_documented_message() {
     let sim = Sim::start_with(config()).await;
-    let (token, user) = login(&sim, "threads_basic,threads_content_publish").await;
-    let long = host_video(&sim, "long-320x240-320s.mp4").await;
-    let webm = host_video(&sim, "clip-640x360-3s.webm").await;
+    let (token, user) = short_login(&sim, "threads_basic,threads_content_publish").await;
+    let long = sim.host_video("long-320x240-320s.mp4").await;
+    let webm = sim.host_video("clip-640x360-3s.webm").await;
     for (url, message) in [
         (long.as_str(), "INVALID_DURATION"),
         (webm.as_str(), "FAILED_PROCESSING_VIDEO"),
@@ -143,8 +64,8 @@ async fn a_video_threads_cannot_take_ends_in_error_with_the_documented_message()
 #[tokio::test]
 async fn a_carousel_mixes_an_image_and_a_video() {
     let sim = Sim::start_with(config()).await;
-    let (token, user) = login(&sim, "threads_basic,threads_content_publish").await;
-    let video = host_video(&sim, "portrait-720x1280-4s.mp4").await;
+    let (token, user) = short_login(&sim, "threads_basic,threads_content_publish").await;
+    let video = sim.host_video("portrait-720x1280-4s.mp4").await;
     let image = sim.image_url(1080, 1350);
     let items = [
         id(&create(
@@ -206,7 +127,7 @@ async fn a_carousel_mixes_an_image_and_a_video() {
 #[tokio::test]
 async fn a_reply_needs_threads_manage_replies() {
     let sim = Sim::start_with(config()).await;
-    let (token, user) = login(
+    let (token, user) = short_login(
         &sim,
         "threads_basic,threads_content_publish,threads_manage_replies",
     )
@@ -226,7 +147,7 @@ async fn a_reply_needs_threads_manage_replies() {
     assert_eq!(posts[1]["id"], answer.as_str());
     assert_eq!(posts[1]["reply_to"], root.as_str());
 
-    let (without, _) = login(&sim, "threads_basic,threads_content_publish").await;
+    let (without, _) = short_login(&sim, "threads_basic,threads_content_publish").await;
     let refused = create(&sim, &without, &reply).await;
     assert_eq!(refused["error"]["code"], 10, "{refused}");
 }

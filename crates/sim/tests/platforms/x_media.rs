@@ -5,16 +5,8 @@ use herald_sim::{SimConfig, XReplyPolicy};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::common::{REDIRECT, Sim, enc, fast_config, pkce};
+use crate::common::{REDIRECT, Sim, answer_or_null, enc, fast_config, pkce, video};
 use crate::twitter::{login, login_as, tweet};
-
-fn video(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/video/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// Processing long enough to see each state, on the virtual clock.
 fn slow_processing() -> SimConfig {
@@ -28,9 +20,7 @@ async fn post_json(sim: &Sim, token: &str, path: &str, body: Option<Value>) -> (
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    answer_or_null(request).await
 }
 
 async fn initialize(sim: &Sim, token: &str, media_type: &str, total: usize) -> (u16, Value) {
@@ -52,16 +42,13 @@ async fn append(sim: &Sim, token: &str, id: &str, segment: usize, chunk: &[u8]) 
     let form = Form::new()
         .part("media", Part::bytes(chunk.to_vec()).file_name("blob"))
         .text("segment_index", segment.to_string());
-    let response = sim
-        .http
-        .post(sim.url(&format!("/x/2/media/upload/{id}/append")))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    answer_or_null(
+        sim.http
+            .post(sim.url(&format!("/x/2/media/upload/{id}/append")))
+            .bearer_auth(token)
+            .multipart(form),
+    )
+    .await
 }
 
 /// INIT, APPEND in `chunk`-byte segments, FINALIZE: the media id and FINALIZE's answer.
