@@ -48,7 +48,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router, middleware};
-use herald_config::{Config, MediaStoreKind};
+use herald_config::Config;
 use herald_platforms::Platforms;
 use herald_queue::{JobQueue, RateLimiter, RedisKeys};
 use herald_store::{MediaStore, Store};
@@ -100,26 +100,6 @@ pub enum StartError {
     MediaClient(#[from] reqwest::Error),
 }
 
-/// The media store the configuration names (`media.store`), as every process builds it.
-pub fn media_store(config: &Config) -> Result<MediaStore, herald_store::MediaStoreError> {
-    match config.media.store {
-        MediaStoreKind::Local => Ok(MediaStore::local(config.media.dir.clone())),
-        MediaStoreKind::S3 => {
-            let s3 = &config.media.s3;
-            MediaStore::s3(herald_store::S3Settings {
-                bucket: s3.bucket.clone().unwrap_or_default(),
-                region: s3.region.clone(),
-                endpoint: s3.endpoint.clone(),
-                prefix: s3.prefix.clone(),
-                access_key_id: s3.access_key_id.clone(),
-                secret_access_key: s3.secret_access_key.clone(),
-                session_token: s3.session_token.clone(),
-                allow_http: s3.allow_http,
-            })
-        }
-    }
-}
-
 impl AppState {
     /// The API's state: the store (with its keyring), Redis (the job queue shares the
     /// connection), the platform clients and the configuration.
@@ -129,7 +109,7 @@ impl AppState {
         redis: ConnectionManager,
         platforms: Platforms,
     ) -> Result<AppState, StartError> {
-        let media = media_store(&config)?;
+        let media = MediaStore::from_config(&config.media)?;
         let media_guard = herald_outbound::Guard::new(config.outbound_policy()).https_only();
         let timeout = config.worker.media.timeout;
         let media_client = media_guard.client(

@@ -49,7 +49,7 @@ use crate::http::{HttpSettings, Reply, Sent};
 use crate::lookup::Lookup;
 use crate::rate::RateObservation;
 use crate::steps::{
-    MediaInput, Step, StepAction, StepContext, StepKey, StepOutcome, unpublishable,
+    MediaInput, Step, StepAction, StepContext, StepKey, StepOutcome, comment_step, unpublishable,
 };
 
 const P: Platform = Platform::Facebook;
@@ -180,13 +180,7 @@ impl Facebook {
             .map(|i| Step::new(P, StepKey::media(i), StepAction::UploadMedia { index: i }))
             .collect();
         steps.push(Step::new(P, StepKey::publish(), StepAction::Publish));
-        if content
-            .first_comment
-            .as_deref()
-            .is_some_and(|c| !c.trim().is_empty())
-        {
-            steps.push(Step::new(P, StepKey::comment(), StepAction::Comment));
-        }
+        steps.extend(comment_step(P, content));
         Ok(steps)
     }
 
@@ -611,19 +605,7 @@ impl Facebook {
     ) -> Result<StepOutcome, PlatformFailure> {
         let post = ctx.prior.require(P, &StepKey::publish())?;
         let message = ctx.content.first_comment.as_deref().unwrap_or_default();
-        let reply = self
-            .meta
-            .graph
-            .post(
-                &format!("/{post}/comments"),
-                token,
-                &json!({ "message": message }),
-                Sent::Publishes,
-                Call::new(Operation::Publish),
-            )
-            .await?;
-        let comment: Created = reply.json(P, Sent::Publishes)?;
-        Ok(StepOutcome::new(comment.id, reply.rate))
+        self.meta.graph.comment(post, token, message).await
     }
 
     pub(crate) async fn lookup(

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use herald_config::{MetaConfig, OAuthApp};
-use herald_domain::{ErrorClass, Platform, PlatformFailure};
+use herald_domain::{ErrorClass, Platform, PlatformFailure, PostContent};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -28,7 +28,40 @@ use crate::hints;
 use crate::http::{Http, Reply, Sent};
 use crate::lookup::{self, Candidate, Lookup};
 use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
-use crate::steps::StepOutcome;
+use crate::steps::{Step, StepAction, StepKey, StepOutcome, comment_step};
+
+/// The container flow Instagram and Threads share: for a carousel (more than one item) each
+/// item's container is created and awaited, then the post's container is created, awaited
+/// and published, and the first comment (if any) follows.
+pub(crate) fn container_steps(platform: Platform, content: &PostContent) -> Vec<Step> {
+    let count = content.media.len();
+    let mut steps = Vec::new();
+    if count > 1 {
+        for index in 0..count {
+            steps.push(Step::new(
+                platform,
+                StepKey::item(index),
+                StepAction::CreateItem { index },
+            ));
+            steps.push(Step::new(
+                platform,
+                StepKey::item_ready(index),
+                StepAction::AwaitItem { index },
+            ));
+        }
+    }
+    steps.extend([
+        Step::new(platform, StepKey::container(), StepAction::CreateContainer),
+        Step::new(
+            platform,
+            StepKey::container_ready(),
+            StepAction::AwaitContainer,
+        ),
+        Step::new(platform, StepKey::publish(), StepAction::Publish),
+    ]);
+    steps.extend(comment_step(platform, content));
+    steps
+}
 
 /// Graph calls for one platform at one base URL (`{api}/{version}`).
 #[derive(Debug, Clone)]
@@ -81,6 +114,48 @@ impl Graph {
             .send(self.platform, request, Sent::Repeatable)
             .await?;
         reply.ok_or_failure(self.platform, call)
+    }
+
+    /// Creates a media container (Instagram's `/{ig}/media`, Threads' `/{user}/threads`): its
+    /// id is the step's remote id. Creating one publishes nothing, so it may be sent again.
+    pub(crate) async fn create_container(
+        &self,
+        path: &str,
+        token: &SecretString,
+        body: &Value,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let reply = self
+            .post(
+                path,
+                token,
+                body,
+                Sent::Repeatable,
+                Call::new(Operation::Media),
+            )
+            .await?;
+        let container: Created = reply.json(self.platform, Sent::Repeatable)?;
+        Ok(StepOutcome::new(container.id, reply.rate))
+    }
+
+    /// The first comment on `object` (a Facebook Page post or video, an Instagram media):
+    /// both follow Graph's `POST /{object}/comments` with a `message`.
+    pub(crate) async fn comment(
+        &self,
+        object: &str,
+        token: &SecretString,
+        message: &str,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let reply = self
+            .post(
+                &format!("/{object}/comments"),
+                token,
+                &serde_json::json!({ "message": message }),
+                Sent::Publishes,
+                Call::new(Operation::Publish),
+            )
+            .await?;
+        let comment: Created = reply.json(self.platform, Sent::Publishes)?;
+        Ok(StepOutcome::new(comment.id, reply.rate))
     }
 
     pub(crate) async fn post(

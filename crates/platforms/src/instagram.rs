@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use crate::account::{Account, Target, TargetKind};
 use crate::classify::{Call, Operation};
-use crate::graph::{ContainerFields, Created, Meta, RecentPosts};
+use crate::graph::{self, ContainerFields, Created, Meta, RecentPosts};
 use crate::hints;
 use crate::http::{Http, HttpSettings, Sent};
 use crate::lookup::Lookup;
@@ -145,34 +145,7 @@ impl Instagram {
                 hints::INSTAGRAM_CAROUSEL_SIZE,
             ));
         }
-        let mut steps = Vec::new();
-        if count > 1 {
-            for index in 0..count {
-                steps.push(Step::new(
-                    P,
-                    StepKey::item(index),
-                    StepAction::CreateItem { index },
-                ));
-                steps.push(Step::new(
-                    P,
-                    StepKey::item_ready(index),
-                    StepAction::AwaitItem { index },
-                ));
-            }
-        }
-        steps.extend([
-            Step::new(P, StepKey::container(), StepAction::CreateContainer),
-            Step::new(P, StepKey::container_ready(), StepAction::AwaitContainer),
-            Step::new(P, StepKey::publish(), StepAction::Publish),
-        ]);
-        if content
-            .first_comment
-            .as_deref()
-            .is_some_and(|c| !c.trim().is_empty())
-        {
-            steps.push(Step::new(P, StepKey::comment(), StepAction::Comment));
-        }
-        Ok(steps)
+        Ok(graph::container_steps(P, content))
     }
 
     /// Media item `index`'s public URL, which Instagram fetches itself.
@@ -197,19 +170,10 @@ impl Instagram {
         body: &serde_json::Value,
     ) -> Result<StepOutcome, PlatformFailure> {
         let ig = ctx.account.account_id.as_str();
-        let reply = self
-            .meta
+        self.meta
             .graph
-            .post(
-                &format!("/{ig}/media"),
-                &ctx.account.access_token,
-                body,
-                Sent::Repeatable,
-                Call::new(Operation::Media),
-            )
-            .await?;
-        let container: Created = reply.json(P, Sent::Repeatable)?;
-        Ok(StepOutcome::new(container.id, reply.rate))
+            .create_container(&format!("/{ig}/media"), &ctx.account.access_token, body)
+            .await
     }
 
     /// Polls a container; a failure says what the video breaks when Herald can tell.
@@ -311,17 +275,7 @@ impl Instagram {
             StepAction::Comment => {
                 let media = ctx.prior.require(P, &StepKey::publish())?;
                 let message = ctx.content.first_comment.as_deref().unwrap_or_default();
-                let reply = graph
-                    .post(
-                        &format!("/{media}/comments"),
-                        token,
-                        &json!({ "message": message }),
-                        Sent::Publishes,
-                        Call::new(Operation::Publish),
-                    )
-                    .await?;
-                let comment: Created = reply.json(P, Sent::Publishes)?;
-                Ok(StepOutcome::new(comment.id, reply.rate))
+                graph.comment(media, token, message).await
             }
             _ => Err(crate::oauth::unsupported(P, "this step")),
         }

@@ -23,7 +23,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use herald_domain::{Code, ErrorClass, MediaKind, Platform, PlatformFailure, VideoInfo};
+use herald_domain::{
+    Code, ErrorClass, MediaKind, Platform, PlatformFailure, PostContent, VideoInfo,
+};
 use serde::Serialize;
 
 use crate::account::Account;
@@ -150,6 +152,16 @@ impl Step {
             StepAction::Publish | StepAction::PublishPart { .. } | StepAction::Comment
         )
     }
+}
+
+/// The first comment's step, last in every plan that has one: only when the post has a
+/// first comment that is not blank.
+pub(crate) fn comment_step(platform: Platform, content: &PostContent) -> Option<Step> {
+    content
+        .first_comment
+        .as_deref()
+        .is_some_and(|c| !c.trim().is_empty())
+        .then(|| Step::new(platform, StepKey::comment(), StepAction::Comment))
 }
 
 /// What to do when a degraded post is allowed.

@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use crate::account::{Account, Identity, Target};
 use crate::classify::{Call, Operation};
-use crate::graph::{ContainerFields, Created, Graph, RecentPosts, id_from_any};
+use crate::graph::{self, ContainerFields, Created, Graph, RecentPosts, id_from_any};
 use crate::hints;
 use crate::http::{Http, HttpSettings, Sent};
 use crate::instagram::{VideoSpec, explain};
@@ -228,34 +228,7 @@ impl Threads {
                 "Send one text",
             ));
         }
-        let mut steps = Vec::new();
-        if count > 1 {
-            for index in 0..count {
-                steps.push(Step::new(
-                    P,
-                    StepKey::item(index),
-                    StepAction::CreateItem { index },
-                ));
-                steps.push(Step::new(
-                    P,
-                    StepKey::item_ready(index),
-                    StepAction::AwaitItem { index },
-                ));
-            }
-        }
-        steps.extend([
-            Step::new(P, StepKey::container(), StepAction::CreateContainer),
-            Step::new(P, StepKey::container_ready(), StepAction::AwaitContainer),
-            Step::new(P, StepKey::publish(), StepAction::Publish),
-        ]);
-        if content
-            .first_comment
-            .as_deref()
-            .is_some_and(|c| !c.trim().is_empty())
-        {
-            steps.push(Step::new(P, StepKey::comment(), StepAction::Comment));
-        }
-        Ok(steps)
+        Ok(graph::container_steps(P, content))
     }
 
     /// Media item `index` as container fields: its type and the public URL Threads fetches.
@@ -281,18 +254,9 @@ impl Threads {
         body: &Value,
     ) -> Result<StepOutcome, PlatformFailure> {
         let user = ctx.account.account_id.as_str();
-        let reply = self
-            .graph
-            .post(
-                &format!("/{user}/threads"),
-                &ctx.account.access_token,
-                body,
-                Sent::Repeatable,
-                Call::new(Operation::Media),
-            )
-            .await?;
-        let container: Created = reply.json(P, Sent::Repeatable)?;
-        Ok(StepOutcome::new(container.id, reply.rate))
+        self.graph
+            .create_container(&format!("/{user}/threads"), &ctx.account.access_token, body)
+            .await
     }
 
     /// Polls a container of `media`; their kind picks the hint for an ERROR, and a single

@@ -468,17 +468,7 @@ pub(crate) fn feed(sim: &SharedSim, call: &Call, page_id: &str) -> Result<Respon
     {
         return Err(unsupported(&call.method, page_id));
     }
-    let limit = call
-        .params
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(25)
-        .clamp(1, 100);
-    let offset = call
-        .params
-        .get("after")
-        .and_then(|a| a.parse::<usize>().ok())
-        .unwrap_or(0);
+    let (limit, offset) = crate::graph::page_window(&call.params);
     let ids = world
         .meta
         .facebook
@@ -817,17 +807,7 @@ pub(crate) fn videos(sim: &SharedSim, call: &Call, page_id: &str) -> Result<Resp
     {
         return Err(unsupported(&call.method, page_id));
     }
-    let limit = call
-        .params
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(25)
-        .clamp(1, 100);
-    let offset = call
-        .params
-        .get("after")
-        .and_then(|a| a.parse::<usize>().ok())
-        .unwrap_or(0);
+    let (limit, offset) = crate::graph::page_window(&call.params);
     let listed: Vec<&Video> = world
         .meta
         .facebook

@@ -525,6 +525,21 @@ fn take_windows(
 
 // ---- me, accounts, nodes ------------------------------------------------------------------------
 
+/// A Graph list's page: `limit` items (25 unless asked, 1 to 100) from the `after` cursor,
+/// which the simulator makes a plain offset.
+pub(crate) fn page_window(params: &Params) -> (usize, usize) {
+    let limit = params
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(25)
+        .clamp(1, 100);
+    let offset = params
+        .get("after")
+        .and_then(|a| a.parse::<usize>().ok())
+        .unwrap_or(0);
+    (limit, offset)
+}
+
 /// Keeps the requested fields (`fields=a,b`), or `defaults`; `id` always.
 pub(crate) fn select(all: Value, fields: Option<&str>, defaults: &[&str]) -> Value {
     let Value::Object(map) = all else {

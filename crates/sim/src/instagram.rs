@@ -727,17 +727,7 @@ pub(crate) fn media_list(
     if !may_manage(&world, &call.token, account) {
         return Err(unsupported(&call.method, account));
     }
-    let limit = call
-        .params
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(25)
-        .clamp(1, 100);
-    let offset = call
-        .params
-        .get("after")
-        .and_then(|a| a.parse::<usize>().ok())
-        .unwrap_or(0);
+    let (limit, offset) = crate::graph::page_window(&call.params);
     let ids = world
         .meta
         .instagram

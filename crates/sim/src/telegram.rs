@@ -533,6 +533,20 @@ fn reply_fields(
     }
 }
 
+/// What every send checks last, in this order: the message being replied to (a missing one
+/// is refused before anything is counted), then the bot's and the chat's rate windows.
+pub(crate) fn admit_send(
+    world: &mut World,
+    bot: &TelegramBot,
+    chat: &TelegramChat,
+    params: &Params,
+    now: u64,
+) -> Result<Option<ReplyTo>, Response> {
+    let reply_to = reply_target(world, bot, chat, params)?;
+    take_windows(world, bot, chat.id, now)?;
+    Ok(reply_to)
+}
+
 /// The message being replied to, if any: it must exist in its chat, which is this one unless
 /// `reply_parameters.chat_id` names another the bot is in.
 pub(crate) fn reply_target(
@@ -611,13 +625,10 @@ fn send_message(sim: &SharedSim, bot: &TelegramBot, params: &Params) -> Response
     if length(&visible) > world.config.telegram.max_text_chars {
         return bad_request("message is too long");
     }
-    let reply_to = match reply_target(&world, bot, &chat, params) {
+    let reply_to = match admit_send(&mut world, bot, &chat, params, now) {
         Ok(r) => r,
         Err(r) => return r,
     };
-    if let Err(r) = take_windows(&mut world, bot, chat.id, now) {
-        return r;
-    }
     let posted = Posted {
         text: &visible,
         media: Vec::new(),
@@ -683,13 +694,10 @@ async fn send_photo(sim: &SharedSim, bot: &TelegramBot, params: &Params) -> Resp
     };
     let now = sim.now_ms();
     let mut world = sim.world();
-    let reply_to = match reply_target(&world, bot, &chat, params) {
+    let reply_to = match admit_send(&mut world, bot, &chat, params, now) {
         Ok(r) => r,
         Err(r) => return r,
     };
-    if let Err(r) = take_windows(&mut world, bot, chat.id, now) {
-        return r;
-    }
     world.telegram.files.insert(file_id.clone(), info.clone());
     let posted = Posted {
         text: &caption,

@@ -26,8 +26,8 @@ use crate::fixtures::{TelegramBot, TelegramChat};
 use crate::request::{Params, random_token};
 use crate::state::SharedSim;
 use crate::telegram::{
-    FileInfo, Posted, bad_request, chat_param, error, may_post, message_json, next_message_id, ok,
-    photo_file, photo_json, record, reply_target, take_windows,
+    FileInfo, Posted, admit_send, bad_request, chat_param, error, may_post, message_json,
+    next_message_id, ok, photo_file, photo_json, record,
 };
 use crate::telegram_format::{length, visible_text};
 use crate::video;
@@ -190,13 +190,10 @@ pub(crate) async fn send_video(sim: &SharedSim, bot: &TelegramBot, params: &Para
     };
     let now = sim.now_ms();
     let mut world = sim.world();
-    let reply_to = match reply_target(&world, bot, &chat, params) {
+    let reply_to = match admit_send(&mut world, bot, &chat, params, now) {
         Ok(r) => r,
         Err(r) => return r,
     };
-    if let Err(r) = take_windows(&mut world, bot, chat.id, now) {
-        return r;
-    }
     world.telegram.files.insert(file_id.clone(), info.clone());
     let posted = Posted {
         text: &caption,
@@ -248,13 +245,10 @@ pub(crate) async fn send_media_group(
     }
     let now = sim.now_ms();
     let mut world = sim.world();
-    let reply_to = match reply_target(&world, bot, &chat, params) {
+    let reply_to = match admit_send(&mut world, bot, &chat, params, now) {
         Ok(r) => r,
         Err(r) => return r,
     };
-    if let Err(r) = take_windows(&mut world, bot, chat.id, now) {
-        return r;
-    }
     let group_id = (13_000_000_000_000_000u64 + world.next_id()).to_string();
     let mut messages = Vec::with_capacity(items.len());
     let mut first = None;

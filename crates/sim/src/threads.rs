@@ -559,17 +559,7 @@ fn post_value(world: &World, post: &ThPost) -> Value {
 fn list(sim: &SharedSim, call: &ThCall, user: &str) -> Result<Response, GraphError> {
     let user = own_user(call, user)?;
     let world = sim.world();
-    let limit = call
-        .params
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(25)
-        .clamp(1, 100);
-    let offset = call
-        .params
-        .get("after")
-        .and_then(|a| a.parse::<usize>().ok())
-        .unwrap_or(0);
+    let (limit, offset) = graph::page_window(&call.params);
     let ids = world
         .threads
         .by_user

@@ -166,6 +166,28 @@ impl MediaStore {
         MediaStore::Local { dir: dir.into() }
     }
 
+    /// The store the configuration names (`media.store`): the local directory or the S3
+    /// bucket. The API and the worker both build theirs here, so they agree on where a key
+    /// lives.
+    pub fn from_config(media: &herald_config::MediaConfig) -> Result<Self, MediaStoreError> {
+        match media.store {
+            herald_config::MediaStoreKind::Local => Ok(MediaStore::local(media.dir.clone())),
+            herald_config::MediaStoreKind::S3 => {
+                let s3 = &media.s3;
+                MediaStore::s3(S3Settings {
+                    bucket: s3.bucket.clone().unwrap_or_default(),
+                    region: s3.region.clone(),
+                    endpoint: s3.endpoint.clone(),
+                    prefix: s3.prefix.clone(),
+                    access_key_id: s3.access_key_id.clone(),
+                    secret_access_key: s3.secret_access_key.clone(),
+                    session_token: s3.session_token.clone(),
+                    allow_http: s3.allow_http,
+                })
+            }
+        }
+    }
+
     /// The bucket `settings` describe. Nothing is sent until the first operation; an error
     /// here is a setting the client cannot use (names no secret).
     pub fn s3(settings: S3Settings) -> Result<Self, MediaStoreError> {

@@ -344,15 +344,7 @@ impl Run<'_> {
                 // Nothing is sent without its journal row; the next attempt tries again.
                 Err(err) => return Err(Ended::Failed(store_failure(platform, &err))),
             }
-            let admission = gates::admit(
-                self.ctx,
-                self.delivery_id,
-                &self.conn.connection,
-                &self.account(),
-                &endpoint,
-            )
-            .await;
-            let failure = match admission {
+            let failure = match self.admit(&endpoint).await {
                 Ok(Admission::Go { request_id }) => break request_id,
                 Ok(Admission::Wait { until, gate }) => {
                     let wait = (until - Utc::now()).to_std().unwrap_or_default();
@@ -383,15 +375,7 @@ impl Run<'_> {
             };
             return Ok(Some(self.comment_failed(key, failure).await));
         };
-        let result = self.call(step, prior).await;
-        if let Some(id) = request_id {
-            let status = match &result {
-                Ok(_) => 200,
-                Err(f) => f.status.unwrap_or(599),
-            };
-            let _ = self.ctx.store.windows().record_status(id, status).await;
-        }
-        match result {
+        match self.call_recorded(step, prior, request_id).await {
             Ok(outcome) => {
                 let detail = json!({"url": outcome.url});
                 self.mark_done(key, Some(&outcome.remote_id), Some(&detail))
@@ -455,26 +439,9 @@ impl Run<'_> {
         // The step is `sending` from here: every way out records its outcome, keeping the
         // doubt markers so a later attempt still reads a duplicate refusal right.
         let endpoint = format!("{platform}:{key}");
-        let admission = gates::admit(
-            self.ctx,
-            self.delivery_id,
-            &self.conn.connection,
-            &self.account(),
-            &endpoint,
-        )
-        .await;
-        match admission {
+        match self.admit(&endpoint).await {
             Ok(Admission::Go { request_id }) => {
-                let result = self.call(step, prior).await;
-                if let Some(id) = request_id {
-                    // The HTTP status the slot's request got; 599 (no answer) when none came.
-                    let status = match &result {
-                        Ok(_) => 200,
-                        Err(f) => f.status.unwrap_or(599),
-                    };
-                    let _ = self.ctx.store.windows().record_status(id, status).await;
-                }
-                match result {
+                match self.call_recorded(step, prior, request_id).await {
                     Ok(outcome) => {
                         let detail = doubt.mark(json!({"url": outcome.url}));
                         self.mark_done(key, Some(&outcome.remote_id), Some(&detail))
@@ -711,6 +678,38 @@ impl Run<'_> {
             Utc::now(),
             self.ctx.settings.duplicate_probe_window,
         )
+    }
+
+    /// Asks the gates (rate windows, outbound policy) whether a call to `endpoint` may go now
+    /// on this delivery's account.
+    async fn admit(&self, endpoint: &str) -> Result<Admission, PlatformFailure> {
+        gates::admit(
+            self.ctx,
+            self.delivery_id,
+            &self.conn.connection,
+            &self.account(),
+            endpoint,
+        )
+        .await
+    }
+
+    /// [`Self::call`], then the HTTP status the gate's slot (`request_id`) got recorded on it:
+    /// 599 (no answer) when none came.
+    async fn call_recorded(
+        &mut self,
+        step: &Step,
+        prior: &PriorResults,
+        request_id: Option<i64>,
+    ) -> Result<StepOutcome, PlatformFailure> {
+        let result = self.call(step, prior).await;
+        if let Some(id) = request_id {
+            let status = match &result {
+                Ok(_) => 200,
+                Err(f) => f.status.unwrap_or(599),
+            };
+            let _ = self.ctx.store.windows().record_status(id, status).await;
+        }
+        result
     }
 
     /// One platform call; a 401 that a refresh may cure gets one forced refresh and one more

@@ -178,24 +178,9 @@ impl WorkerSettings {
 }
 
 /// The media store the configuration names (`media.store`): the local directory or the S3
-/// bucket, as the API builds it.
+/// bucket, built as the API builds it ([`MediaStore::from_config`]).
 pub fn media_store(config: &Config) -> Result<MediaStore, herald_store::MediaStoreError> {
-    match config.media.store {
-        herald_config::MediaStoreKind::Local => Ok(MediaStore::local(config.media.dir.clone())),
-        herald_config::MediaStoreKind::S3 => {
-            let s3 = &config.media.s3;
-            MediaStore::s3(herald_store::S3Settings {
-                bucket: s3.bucket.clone().unwrap_or_default(),
-                region: s3.region.clone(),
-                endpoint: s3.endpoint.clone(),
-                prefix: s3.prefix.clone(),
-                access_key_id: s3.access_key_id.clone(),
-                secret_access_key: s3.secret_access_key.clone(),
-                session_token: s3.session_token.clone(),
-                allow_http: s3.allow_http,
-            })
-        }
-    }
+    MediaStore::from_config(&config.media)
 }
 
 /// The host name and a random suffix: unique per process, and recognisable in Redis and on

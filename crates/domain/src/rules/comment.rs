@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FieldPath, RuleCode, TextCounting, Violation, group_digits, to_u64};
+use super::{FieldPath, RuleCode, TextCounting, Violation, group_digits, overlay, to_u64};
 use crate::content::PostContent;
 use crate::platform::Platform;
 
@@ -32,15 +32,9 @@ pub(super) struct CommentRulesOverride {
 
 impl CommentRulesOverride {
     pub(super) fn apply(self, rules: &mut CommentRules) {
-        if let Some(counting) = self.counting {
-            rules.counting = counting;
-        }
-        if let Some(max) = self.max_length {
-            rules.max_length = max;
-        }
-        if let Some(max) = self.max_hashtags {
-            rules.max_hashtags = Some(max);
-        }
+        overlay(&mut rules.counting, self.counting);
+        overlay(&mut rules.max_length, self.max_length);
+        overlay(&mut rules.max_hashtags, self.max_hashtags.map(Some));
     }
 }
 

@@ -12,7 +12,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ContentRules, FieldPath, MB, RuleCode, Violation, Violations, group_digits, to_u64};
+use super::{
+    ContentRules, FieldPath, MB, RuleCode, Violation, Violations, group_digits, overlay, to_u64,
+};
 use crate::platform::Platform;
 
 /// An image file format Herald can recognise.
@@ -114,21 +116,16 @@ pub(super) struct ImageRulesOverride {
 
 impl ImageRulesOverride {
     pub(super) fn apply(self, rules: &mut ImageRules) {
-        fn set<T>(target: &mut T, value: Option<T>) {
-            if let Some(value) = value {
-                *target = value;
-            }
-        }
-        set(&mut rules.required, self.required);
-        set(&mut rules.max_count, self.max_count);
-        set(&mut rules.formats, self.formats);
-        set(&mut rules.max_bytes, self.max_bytes);
-        set(&mut rules.min_width, self.min_width);
-        set(&mut rules.min_height, self.min_height);
-        set(&mut rules.max_width, self.max_width.map(Some));
-        set(&mut rules.max_height, self.max_height.map(Some));
-        set(&mut rules.min_aspect_ratio, self.min_aspect_ratio.map(Some));
-        set(&mut rules.max_aspect_ratio, self.max_aspect_ratio.map(Some));
+        overlay(&mut rules.required, self.required);
+        overlay(&mut rules.max_count, self.max_count);
+        overlay(&mut rules.formats, self.formats);
+        overlay(&mut rules.max_bytes, self.max_bytes);
+        overlay(&mut rules.min_width, self.min_width);
+        overlay(&mut rules.min_height, self.min_height);
+        overlay(&mut rules.max_width, self.max_width.map(Some));
+        overlay(&mut rules.max_height, self.max_height.map(Some));
+        overlay(&mut rules.min_aspect_ratio, self.min_aspect_ratio.map(Some));
+        overlay(&mut rules.max_aspect_ratio, self.max_aspect_ratio.map(Some));
     }
 }
 

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FieldPath, PlatformRules, RuleCode, Violation};
+use super::{FieldPath, PlatformRules, RuleCode, Violation, overlay};
 use crate::media::MediaKind;
 use crate::platform::Platform;
 
@@ -59,15 +59,9 @@ pub(super) struct MediaRulesOverride {
 
 impl MediaRulesOverride {
     pub(super) fn apply(self, rules: &mut MediaRules) {
-        if let Some(max) = self.max_items {
-            rules.max_items = max;
-        }
-        if let Some(mixed) = self.mixed {
-            rules.mixed = mixed;
-        }
-        if let Some(alone) = self.gif_alone {
-            rules.gif_alone = alone;
-        }
+        overlay(&mut rules.max_items, self.max_items);
+        overlay(&mut rules.mixed, self.mixed);
+        overlay(&mut rules.gif_alone, self.gif_alone);
     }
 }
 

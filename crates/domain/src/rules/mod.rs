@@ -397,6 +397,14 @@ struct PlatformRulesOverride {
     first_comment: CommentRulesOverride,
 }
 
+/// One field of an overlay: a value the config file names replaces the default; an absent
+/// one leaves it. An optional limit is overlaid with `value.map(Some)`, so naming it sets it.
+fn overlay<T>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}
+
 impl PlatformRulesOverride {
     fn apply(self, rules: &mut PlatformRules) {
         self.text.apply(&mut rules.text);

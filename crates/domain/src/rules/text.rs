@@ -8,7 +8,7 @@ use twitter_text::entity::Type as EntityType;
 use twitter_text::extractor::{Extract, ValidatingExtractor};
 use unicode_normalization::{UnicodeNormalization, is_nfc};
 
-use super::{FieldPath, PlatformRules, RuleCode, Violation, group_digits, to_u64};
+use super::{FieldPath, PlatformRules, RuleCode, Violation, group_digits, overlay, to_u64};
 use crate::content::PostContent;
 use crate::platform::Platform;
 
@@ -221,18 +221,13 @@ pub(super) struct TextRulesOverride {
 
 impl TextRulesOverride {
     pub(super) fn apply(self, rules: &mut TextRules) {
-        if let Some(counting) = self.counting {
-            rules.counting = counting;
-        }
-        if let Some(max_length) = self.max_length {
-            rules.max_length = max_length;
-        }
-        if let Some(caption) = self.max_caption_length {
-            rules.max_caption_length = Some(caption);
-        }
-        if let Some(parts) = self.max_thread_parts {
-            rules.max_thread_parts = parts;
-        }
+        overlay(&mut rules.counting, self.counting);
+        overlay(&mut rules.max_length, self.max_length);
+        overlay(
+            &mut rules.max_caption_length,
+            self.max_caption_length.map(Some),
+        );
+        overlay(&mut rules.max_thread_parts, self.max_thread_parts);
     }
 }
 

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::image::{describe_bytes, describe_ratio};
-use super::{FieldPath, MB, RuleCode, Violation, group_digits};
+use super::{FieldPath, MB, RuleCode, Violation, group_digits, overlay};
 use crate::media::{VideoContainer, VideoInfo};
 use crate::platform::Platform;
 
@@ -113,27 +113,22 @@ pub(super) struct VideoRulesOverride {
 
 impl VideoRulesOverride {
     pub(super) fn apply(self, rules: &mut VideoRules) {
-        fn set<T>(target: &mut T, value: Option<T>) {
-            if let Some(value) = value {
-                *target = value;
-            }
-        }
-        set(&mut rules.max_count, self.max_count);
-        set(&mut rules.containers, self.containers);
-        set(&mut rules.max_bytes, self.max_bytes);
-        set(&mut rules.min_duration_ms, self.min_duration_ms);
-        set(&mut rules.max_duration_ms, self.max_duration_ms.map(Some));
-        set(&mut rules.min_width, self.min_width);
-        set(&mut rules.min_height, self.min_height);
-        set(&mut rules.max_width, self.max_width.map(Some));
-        set(&mut rules.max_height, self.max_height.map(Some));
-        set(&mut rules.max_size_either_way, self.max_size_either_way);
-        set(&mut rules.min_aspect_ratio, self.min_aspect_ratio.map(Some));
-        set(&mut rules.max_aspect_ratio, self.max_aspect_ratio.map(Some));
-        set(&mut rules.min_frame_rate, self.min_frame_rate.map(Some));
-        set(&mut rules.max_frame_rate, self.max_frame_rate.map(Some));
-        set(&mut rules.codecs, self.codecs);
-        set(&mut rules.moov_first, self.moov_first);
+        overlay(&mut rules.max_count, self.max_count);
+        overlay(&mut rules.containers, self.containers);
+        overlay(&mut rules.max_bytes, self.max_bytes);
+        overlay(&mut rules.min_duration_ms, self.min_duration_ms);
+        overlay(&mut rules.max_duration_ms, self.max_duration_ms.map(Some));
+        overlay(&mut rules.min_width, self.min_width);
+        overlay(&mut rules.min_height, self.min_height);
+        overlay(&mut rules.max_width, self.max_width.map(Some));
+        overlay(&mut rules.max_height, self.max_height.map(Some));
+        overlay(&mut rules.max_size_either_way, self.max_size_either_way);
+        overlay(&mut rules.min_aspect_ratio, self.min_aspect_ratio.map(Some));
+        overlay(&mut rules.max_aspect_ratio, self.max_aspect_ratio.map(Some));
+        overlay(&mut rules.min_frame_rate, self.min_frame_rate.map(Some));
+        overlay(&mut rules.max_frame_rate, self.max_frame_rate.map(Some));
+        overlay(&mut rules.codecs, self.codecs);
+        overlay(&mut rules.moov_first, self.moov_first);
     }
 }
 

@@ -49,7 +49,9 @@ use crate::classify::{self, Call, Operation};
 use crate::hints;
 use crate::http::{Http, HttpSettings, Sent};
 use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
-use crate::steps::{Step, StepAction, StepContext, StepKey, StepOutcome, unpublishable};
+use crate::steps::{
+    Step, StepAction, StepContext, StepKey, StepOutcome, comment_step, unpublishable,
+};
 
 const P: Platform = Platform::Linkedin;
 /// A multiImage post's limit.
@@ -370,13 +372,7 @@ impl Linkedin {
             ));
         }
         steps.push(Step::new(P, StepKey::publish(), StepAction::Publish));
-        if content
-            .first_comment
-            .as_deref()
-            .is_some_and(|c| !c.trim().is_empty())
-        {
-            steps.push(Step::new(P, StepKey::comment(), StepAction::Comment));
-        }
+        steps.extend(comment_step(P, content));
         Ok(steps)
     }
 
