@@ -130,6 +130,16 @@ async fn demo(
             "[\"http://demo.invalid\"]".to_owned(),
         ),
         ("HERALD_LOG", "warn,herald=info".to_owned()),
+        // The demo's uploads (and copies prepared per platform) stay with its other files,
+        // unless the media directory is configured as an absolute path.
+        (
+            "HERALD_MEDIA__DIR",
+            if config.media.dir.is_absolute() {
+                config.media.dir.display().to_string()
+            } else {
+                logs.join("media").display().to_string()
+            },
+        ),
         // A small Threads publishing window, so the demo shows a delivery waiting for its
         // window (rate_limited, no attempt used) and then going out.
         (
