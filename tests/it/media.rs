@@ -104,6 +104,24 @@ async fn publishes_each_once(
     }
 }
 
+/// Connects `platform` (as `app_type`), hosts `video` and names a JPEG of `image_size` on the
+/// simulator, and publishes the cases `cases` makes of their URLs.
+async fn on(
+    platform: Platform,
+    app_type: Option<AppType>,
+    video: &[u8],
+    image_size: &str,
+    cases: impl FnOnce(String, String) -> Vec<Case>,
+) {
+    let h = Harness::start(fast_sim()).await;
+    let worker = h.spawn_worker();
+    let connection = h.connect(platform, app_type).await;
+    let video = h.host(video, "video/mp4").await;
+    let image = h.image_url(image_size);
+    publishes_each_once(&h, connection, platform.as_str(), &cases(video, image)).await;
+    worker.stop().await;
+}
+
 /// The one post on the simulator with exactly `text`.
 fn only<'a>(posts: &'a [Value], text: &str, platform: &str) -> &'a Value {
     let found: Vec<&Value> = posts
@@ -120,122 +138,134 @@ fn only<'a>(posts: &'a [Value], text: &str, platform: &str) -> &'a Value {
 
 #[tokio::test]
 async fn x_publishes_a_video_four_images_and_a_first_comment_reply_once() {
-    let h = Harness::start(fast_sim()).await;
-    let worker = h.spawn_worker();
-    let connection = h.connect(Platform::Twitter, None).await;
-    let video = h.host(LANDSCAPE, "video/mp4").await;
-    let image = h.image_url("1200x675");
-    let cases = [
-        Case::new("a video on X", vec![video], vec!["video/mp4"])
-            .with_comment("the first reply, under the video"),
-        Case::new("four pictures on X", vec![image; 4], vec!["image/jpeg"; 4]),
-    ];
-    publishes_each_once(&h, connection, "twitter", &cases).await;
-    worker.stop().await;
+    Box::pin(on(
+        Platform::Twitter,
+        None,
+        LANDSCAPE,
+        "1200x675",
+        |video, image| {
+            vec![
+                Case::new("a video on X", vec![video], vec!["video/mp4"])
+                    .with_comment("the first reply, under the video"),
+                Case::new("four pictures on X", vec![image; 4], vec!["image/jpeg"; 4]),
+            ]
+        },
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn linkedin_publishes_a_video_a_multi_image_post_and_a_first_comment_once() {
-    let h = Harness::start(fast_sim()).await;
-    let worker = h.spawn_worker();
-    let connection = h.connect(Platform::Linkedin, Some(AppType::Company)).await;
-    let video = h.host(LANDSCAPE, "video/mp4").await;
-    let image = h.image_url("1200x627");
-    let cases = [
-        Case::new("a video on LinkedIn", vec![video], vec!["video/mp4"])
-            .with_comment("a first comment on LinkedIn"),
-        Case::new(
-            "three pictures on LinkedIn",
-            vec![image; 3],
-            vec!["image/jpeg"; 3],
-        ),
-    ];
-    publishes_each_once(&h, connection, "linkedin", &cases).await;
-    worker.stop().await;
+    Box::pin(on(
+        Platform::Linkedin,
+        Some(AppType::Company),
+        LANDSCAPE,
+        "1200x627",
+        |video, image| {
+            vec![
+                Case::new("a video on LinkedIn", vec![video], vec!["video/mp4"])
+                    .with_comment("a first comment on LinkedIn"),
+                Case::new(
+                    "three pictures on LinkedIn",
+                    vec![image; 3],
+                    vec!["image/jpeg"; 3],
+                ),
+            ]
+        },
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn facebook_publishes_a_video_several_photos_and_a_first_comment_once() {
-    let h = Harness::start(fast_sim()).await;
-    let worker = h.spawn_worker();
-    let connection = h.connect(Platform::Facebook, None).await;
-    let video = h.host(LANDSCAPE, "video/mp4").await;
-    let image = h.image_url("1200x630");
-    let cases = [
-        Case::new("a video on the Page", vec![video], vec!["video/mp4"])
-            .with_comment("a first comment on the Page"),
-        Case::new(
-            "three photos on the Page",
-            vec![image; 3],
-            vec!["image/jpeg"; 3],
-        ),
-    ];
-    publishes_each_once(&h, connection, "facebook", &cases).await;
-    worker.stop().await;
+    Box::pin(on(
+        Platform::Facebook,
+        None,
+        LANDSCAPE,
+        "1200x630",
+        |video, image| {
+            vec![
+                Case::new("a video on the Page", vec![video], vec!["video/mp4"])
+                    .with_comment("a first comment on the Page"),
+                Case::new(
+                    "three photos on the Page",
+                    vec![image; 3],
+                    vec!["image/jpeg"; 3],
+                ),
+            ]
+        },
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn instagram_publishes_a_reel_a_mixed_carousel_and_a_first_comment_once() {
-    let h = Harness::start(fast_sim()).await;
-    let worker = h.spawn_worker();
-    let connection = h.connect(Platform::Instagram, None).await;
-    let video = h.host(PORTRAIT, "video/mp4").await;
-    let image = h.image_url("1080x1080");
-    let cases = [
-        Case::new("a reel", vec![video.clone()], vec!["video/mp4"])
-            .with_comment("a first comment on the reel"),
-        Case::new(
-            "a carousel of two pictures and a video",
-            vec![image.clone(), image, video],
-            vec!["image/jpeg", "image/jpeg", "video/mp4"],
-        ),
-    ];
-    publishes_each_once(&h, connection, "instagram", &cases).await;
-    worker.stop().await;
+    Box::pin(on(
+        Platform::Instagram,
+        None,
+        PORTRAIT,
+        "1080x1080",
+        |video, image| {
+            vec![
+                Case::new("a reel", vec![video.clone()], vec!["video/mp4"])
+                    .with_comment("a first comment on the reel"),
+                Case::new(
+                    "a carousel of two pictures and a video",
+                    vec![image.clone(), image, video],
+                    vec!["image/jpeg", "image/jpeg", "video/mp4"],
+                ),
+            ]
+        },
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn threads_publishes_a_video_a_carousel_and_a_first_reply_once() {
-    let h = Harness::start(fast_sim()).await;
-    let worker = h.spawn_worker();
-    let connection = h.connect(Platform::Threads, None).await;
-    let video = h.host(PORTRAIT, "video/mp4").await;
-    let image = h.image_url("1080x1080");
-    let cases = [
-        Case::new("a video on Threads", vec![video.clone()], vec!["video/mp4"])
-            .with_comment("a first reply on Threads"),
-        Case::new(
-            "a carousel on Threads",
-            vec![image, video],
-            vec!["image/jpeg", "video/mp4"],
-        ),
-    ];
-    publishes_each_once(&h, connection, "threads", &cases).await;
-    worker.stop().await;
+    Box::pin(on(
+        Platform::Threads,
+        None,
+        PORTRAIT,
+        "1080x1080",
+        |video, image| {
+            vec![
+                Case::new("a video on Threads", vec![video.clone()], vec!["video/mp4"])
+                    .with_comment("a first reply on Threads"),
+                Case::new(
+                    "a carousel on Threads",
+                    vec![image, video],
+                    vec!["image/jpeg", "video/mp4"],
+                ),
+            ]
+        },
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn telegram_publishes_a_video_a_media_group_and_a_comment_in_the_discussion_group_once() {
-    let h = Harness::start(fast_sim()).await;
-    let worker = h.spawn_worker();
-    let connection = h.connect(Platform::Telegram, None).await;
-    let video = h.host(LANDSCAPE, "video/mp4").await;
-    let image = h.image_url("1280x720");
-    let cases = [
-        Case::new(
-            "a video in the channel",
-            vec![video.clone()],
-            vec!["video/mp4"],
-        )
-        .with_comment("a first comment, in the discussion group"),
-        Case::new(
-            "a picture and a video, grouped",
-            vec![image, video],
-            vec!["image/jpeg", "video/mp4"],
-        ),
-    ];
-    publishes_each_once(&h, connection, "telegram", &cases).await;
-    worker.stop().await;
+    Box::pin(on(
+        Platform::Telegram,
+        None,
+        LANDSCAPE,
+        "1280x720",
+        |video, image| {
+            vec![
+                Case::new(
+                    "a video in the channel",
+                    vec![video.clone()],
+                    vec!["video/mp4"],
+                )
+                .with_comment("a first comment, in the discussion group"),
+                Case::new(
+                    "a picture and a video, grouped",
+                    vec![image, video],
+                    vec!["image/jpeg", "video/mp4"],
+                ),
+            ]
+        },
+    ))
+    .await;
 }
 
 /// The comment's row in the delivery's journal.
