@@ -40,7 +40,7 @@ use crate::classify::{Call, Operation};
 use crate::hints;
 use crate::http::{Http, Reply, Sent};
 use crate::steps::{
-    MediaInput, Step, StepAction, StepContext, StepKey, StepOutcome, unpublishable,
+    MediaInput, Step, StepAction, StepContext, StepKey, StepOutcome, comment_step, unpublishable,
 };
 
 const P: Platform = Platform::Telegram;
@@ -213,13 +213,7 @@ impl Telegram {
             ));
         }
         let mut steps = vec![Step::new(P, StepKey::publish(), StepAction::Publish)];
-        if content
-            .first_comment
-            .as_deref()
-            .is_some_and(|c| !c.is_empty())
-        {
-            steps.push(Step::new(P, StepKey::comment(), StepAction::Comment));
-        }
+        steps.extend(comment_step(P, content));
         Ok(steps)
     }
 

@@ -43,7 +43,7 @@ use crate::lookup::{self, Candidate, Lookup};
 use crate::oauth::{self, AuthorizeRequest, AuthorizeUrl, CodeExchange, TokenSet};
 use crate::steps::{
     Degraded, DegradedKind, FallbackPolicy, MediaInput, Step, StepAction, StepContext, StepKey,
-    StepOutcome, unpublishable,
+    StepOutcome, comment_step, unpublishable,
 };
 
 const P: Platform = Platform::Twitter;
@@ -265,13 +265,7 @@ impl Twitter {
             (1..=content.thread.len())
                 .map(|n| Step::new(P, StepKey::part(n), StepAction::PublishPart { part: n })),
         );
-        if content
-            .first_comment
-            .as_deref()
-            .is_some_and(|c| !c.is_empty())
-        {
-            steps.push(Step::new(P, StepKey::comment(), StepAction::Comment));
-        }
+        steps.extend(comment_step(P, content));
         Ok(steps)
     }
 
