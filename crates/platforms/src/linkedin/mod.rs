@@ -44,6 +44,8 @@ use serde_json::Value;
 mod publish;
 mod video;
 
+use publish::Asset;
+
 use crate::account::{Account, Identity, Target, TargetKind};
 use crate::classify::{self, Call, Operation};
 use crate::hints;
@@ -392,11 +394,12 @@ impl Linkedin {
             }
             StepAction::AwaitMedia { index } => {
                 let urn = ctx.prior.require(P, &StepKey::media(index))?;
+                let token = &ctx.account.access_token;
                 if urn.starts_with("urn:li:video:") {
-                    return self.await_video(ctx, urn).await;
+                    return self.await_available(token, Asset::Video, urn).await;
                 }
                 match self.config.flow {
-                    LinkedinFlow::Current => self.await_image(&ctx.account.access_token, urn).await,
+                    LinkedinFlow::Current => self.await_available(token, Asset::Image, urn).await,
                     LinkedinFlow::Legacy => {
                         // The legacy flow: a fixed processing wait.
                         tokio::time::sleep(self.config.image_wait).await;

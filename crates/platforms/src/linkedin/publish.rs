@@ -12,6 +12,23 @@ use serde_json::{Value, json};
 use serde::Deserialize;
 
 use super::{Linkedin, P, RESERVED, string_at};
+
+/// What LinkedIn processes after an upload before a post may use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Asset {
+    Image,
+    Video,
+}
+
+impl Asset {
+    /// The word in its URN (`urn:li:video:`) and in its REST path (`/rest/videos/`).
+    fn noun(self) -> &'static str {
+        match self {
+            Asset::Image => "image",
+            Asset::Video => "video",
+        }
+    }
+}
 use crate::account::Account;
 use crate::classify::{self, Call, Operation};
 use crate::hints;
@@ -124,14 +141,22 @@ impl Linkedin {
             .ok_or_failure(P, call)
     }
 
-    /// Polls the image until AVAILABLE, for at most `image_wait`.
-    pub(super) async fn await_image(
+    /// Polls an uploaded image or video until LinkedIn says it is AVAILABLE, for at most
+    /// `image_wait` or `video_wait`. PROCESSING_FAILED is permanent (a video's failure
+    /// carries LinkedIn's reason); still processing at the deadline is retryable, and the
+    /// next attempt polls the same asset again.
+    pub(super) async fn await_available(
         &self,
         token: &SecretString,
+        asset: Asset,
         urn: &str,
     ) -> Result<StepOutcome, PlatformFailure> {
-        let deadline = tokio::time::Instant::now() + self.config.image_wait;
-        let path = format!("/rest/images/{}", encode_urn(urn));
+        let wait = match asset {
+            Asset::Image => self.config.image_wait,
+            Asset::Video => self.video_wait,
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        let path = format!("/rest/{}s/{}", asset.noun(), encode_urn(urn));
         loop {
             let request = self.rest(
                 self.http.client().get(self.config.api_url.join(&path)),
@@ -148,26 +173,43 @@ impl Linkedin {
             match status {
                 "AVAILABLE" => return Ok(StepOutcome::new(urn, reply.rate)),
                 "PROCESSING_FAILED" => {
-                    return Err(PlatformFailure::new(
-                        ErrorClass::Permanent,
-                        P,
-                        format!("LinkedIn could not process image {urn}"),
-                    )
-                    .with_platform_code("PROCESSING_FAILED")
-                    .with_hint(hints::LINKEDIN_IMAGE_FAILED));
+                    let (message, hint) = match asset {
+                        Asset::Image => (
+                            format!("LinkedIn could not process image {urn}"),
+                            hints::LINKEDIN_IMAGE_FAILED,
+                        ),
+                        Asset::Video => {
+                            let reason = value
+                                .get("processingFailureReason")
+                                .and_then(Value::as_str)
+                                .unwrap_or("LinkedIn gave no reason");
+                            (
+                                format!("LinkedIn could not process video {urn}: {reason}"),
+                                hints::LINKEDIN_VIDEO_FAILED,
+                            )
+                        }
+                    };
+                    return Err(PlatformFailure::new(ErrorClass::Permanent, P, message)
+                        .with_platform_code("PROCESSING_FAILED")
+                        .with_hint(hint));
                 }
                 _ => {}
             }
             if tokio::time::Instant::now() + self.poll_interval > deadline {
-                return Err(PlatformFailure::new(
+                let failure = PlatformFailure::new(
                     ErrorClass::Retryable,
                     P,
                     format!(
-                        "image {urn} is still {status} after {}s",
-                        self.config.image_wait.as_secs()
+                        "{} {urn} is still {status} after {}s",
+                        asset.noun(),
+                        wait.as_secs()
                     ),
                 )
-                .with_platform_code(status));
+                .with_platform_code(status);
+                return Err(match asset {
+                    Asset::Image => failure,
+                    Asset::Video => failure.with_herald_code(Code::Processing),
+                });
             }
             tokio::time::sleep(self.poll_interval).await;
         }

@@ -22,9 +22,9 @@ use herald_domain::{Code, ErrorClass, PlatformFailure};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::publish::{author_urn, encode_urn};
+use super::publish::author_urn;
 use super::{Linkedin, P};
-use crate::classify::{Call, Operation};
+use crate::classify::Call;
 use crate::hints;
 use crate::http::{Reply, Sent};
 use crate::steps::{StepContext, StepOutcome};
@@ -173,60 +173,6 @@ impl Linkedin {
         }
         let reply = reply.ok_or_failure(P, call)?;
         Ok(StepOutcome::new(init.video, reply.rate))
-    }
-
-    /// Polls the video until AVAILABLE, for at most `container_wait`.
-    pub(super) async fn await_video(
-        &self,
-        ctx: &StepContext<'_>,
-        urn: &str,
-    ) -> Result<StepOutcome, PlatformFailure> {
-        let deadline = tokio::time::Instant::now() + self.video_wait;
-        let path = format!("/rest/videos/{}", encode_urn(urn));
-        loop {
-            let request = self.rest(
-                self.http.client().get(self.config.api_url.join(&path)),
-                &ctx.account.access_token,
-            );
-            let reply = self
-                .send(request, Sent::Repeatable, Call::new(Operation::Read))
-                .await?;
-            let value: Value = reply.json(P, Sent::Repeatable)?;
-            let status = value
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            match status {
-                "AVAILABLE" => return Ok(StepOutcome::new(urn, reply.rate)),
-                "PROCESSING_FAILED" => {
-                    let reason = value
-                        .get("processingFailureReason")
-                        .and_then(Value::as_str)
-                        .unwrap_or("LinkedIn gave no reason");
-                    return Err(PlatformFailure::new(
-                        ErrorClass::Permanent,
-                        P,
-                        format!("LinkedIn could not process video {urn}: {reason}"),
-                    )
-                    .with_platform_code("PROCESSING_FAILED")
-                    .with_hint(hints::LINKEDIN_VIDEO_FAILED));
-                }
-                _ => {}
-            }
-            if tokio::time::Instant::now() + self.poll_interval > deadline {
-                return Err(PlatformFailure::new(
-                    ErrorClass::Retryable,
-                    P,
-                    format!(
-                        "video {urn} is still {status} after {}s",
-                        self.video_wait.as_secs()
-                    ),
-                )
-                .with_platform_code(status)
-                .with_herald_code(Code::Processing));
-            }
-            tokio::time::sleep(self.poll_interval).await;
-        }
     }
 }
 
