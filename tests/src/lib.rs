@@ -50,6 +50,7 @@
 //!   its exit), and two `herald work` processes side by side.
 
 pub mod app;
+pub mod browser;
 pub mod harness;
 pub mod process;
 pub mod proxy;
