@@ -23,8 +23,12 @@
 //!   Content-Security-Policy that runs nothing inline without it (`crate::security`).
 
 mod actions;
+mod connections;
 pub(crate) mod html;
+mod overview;
 mod pages;
+mod schedule;
+mod svg;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -56,7 +60,7 @@ const SIGN_IN: &str = "/dashboard/login";
 /// The dashboard's routes, to be nested at `/dashboard`. Each call has its own sessions.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(pages::overview))
+        .route("/", get(overview::overview))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/deliveries", get(pages::deliveries))
@@ -64,7 +68,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/deliveries/{id}/retry", post(actions::retry))
         .route("/deliveries/{id}/resolve", post(actions::resolve))
         .route("/deliveries/{id}/cancel", post(actions::cancel))
-        .route("/connections", get(pages::connections))
+        .route("/connections", get(connections::connections))
         .route("/events", get(events))
         .layer(Extension(Arc::new(Sessions::default())))
 }

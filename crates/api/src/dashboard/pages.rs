@@ -1,9 +1,6 @@
 //! The dashboard's pages. Every read goes through the store's repositories, scoped to the
 //! session's tenant.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -40,89 +37,6 @@ fn not_found(session: &Session) -> Response {
 /// The newest event id of the tenant: the live feed starts after it.
 async fn last_event_id(state: &AppState, tenant: TenantId) -> Result<i64, StoreError> {
     state.inner.store.deliveries().last_event_id(tenant).await
-}
-
-struct Counts {
-    /// (state, platform) -> count.
-    by: HashMap<(DeliveryState, Platform), i64>,
-    published_last_hour: i64,
-}
-
-async fn counts(state: &AppState, tenant: TenantId) -> Result<Counts, StoreError> {
-    let deliveries = state.inner.store.deliveries();
-    let rows = deliveries.count_by_state(tenant).await?;
-    let published_last_hour = deliveries
-        .published_within(tenant, Duration::from_secs(3600))
-        .await?;
-    Ok(Counts {
-        by: rows
-            .into_iter()
-            .map(|c| ((c.state, c.platform), c.count))
-            .collect(),
-        published_last_hour,
-    })
-}
-
-/// `GET /dashboard`.
-pub(super) async fn overview(State(state): State<AppState>, session: Session) -> Response {
-    let counts = match counts(&state, session.tenant_id).await {
-        Ok(counts) => counts,
-        Err(error) => return failed(&session, "count the deliveries", &error),
-    };
-    let of_state = |s: DeliveryState| -> i64 {
-        counts
-            .by
-            .iter()
-            .filter(|((state, _), _)| *state == s)
-            .map(|(_, n)| n)
-            .sum()
-    };
-    let queue = match state.inner.queue.depth().await {
-        Ok(d) => format!("{} waiting, {} scheduled", esc(d.waiting), esc(d.scheduled)),
-        Err(_) => "unavailable (Redis does not answer)".to_owned(),
-    };
-    let mut body = format!(
-        "<ul id=\"summary\"><li>Published in the last hour: <strong id=\"published-last-hour\">{}\
-         </strong></li><li>Dead: <strong id=\"dead\">{}</strong> \
-         (<a href=\"/dashboard/deliveries?state=dead\">list</a>)</li>\
-         <li>Unknown outcome: <strong id=\"unknown\">{}</strong> \
-         (<a href=\"/dashboard/deliveries?state=unknown\">list</a>)</li>\
-         <li>Queue depth (all tenants): {queue}</li></ul>",
-        esc(counts.published_last_hour),
-        esc(of_state(DeliveryState::Dead)),
-        esc(of_state(DeliveryState::Unknown)),
-    );
-    body.push_str(
-        "<h2>Deliveries by state and platform</h2><table id=\"counts\"><tr><th>State</th>",
-    );
-    for p in Platform::ALL {
-        body.push_str(&format!("<th>{}</th>", esc(p.as_str())));
-    }
-    body.push_str("<th>Total</th></tr>");
-    for s in DeliveryState::ALL {
-        let total = of_state(*s);
-        if total == 0 {
-            continue;
-        }
-        body.push_str(&format!(
-            "<tr data-state=\"{st}\"><td><a href=\"/dashboard/deliveries?state={st}\">{b}</a></td>",
-            st = esc(s.as_str()),
-            b = badge(s.as_str())
-        ));
-        for p in Platform::ALL {
-            let n = counts.by.get(&(*s, p)).copied().unwrap_or(0);
-            body.push_str(&format!("<td>{}</td>", esc(n)));
-        }
-        body.push_str(&format!("<td>{}</td></tr>", esc(total)));
-    }
-    body.push_str("</table>");
-    Page {
-        title: "Overview",
-        csrf: Some(&session.csrf),
-        live_after: None,
-        body,
-    }
-    .render(StatusCode::OK)
 }
 
 #[derive(Debug, Deserialize)]
@@ -421,69 +335,6 @@ pub(super) async fn delivery(
         title: "Delivery",
         csrf: Some(&session.csrf),
         live_after: Some(after),
-        body,
-    }
-    .render(StatusCode::OK)
-}
-
-/// `GET /dashboard/connections`.
-pub(super) async fn connections(State(state): State<AppState>, session: Session) -> Response {
-    let list = match state
-        .inner
-        .store
-        .connections()
-        .list(session.tenant_id, None)
-        .await
-    {
-        Ok(list) => list,
-        Err(error) => return failed(&session, "list the connections", &error),
-    };
-    let mut body = String::new();
-    if list.is_empty() {
-        body.push_str("<p>No connections yet.</p>");
-    } else {
-        body.push_str(
-            "<table id=\"connections\"><tr><th>Platform</th><th>Account</th><th>Status</th>\
-             <th>Last error</th><th>Token expires</th><th>Rate budget</th><th>User</th>\
-             <th>Id</th></tr>",
-        );
-        for c in &list {
-            let budget = match crate::connections::rate_budget(&state, c).await {
-                Ok(Some(b)) => format!(
-                    "{} of {} in {} s",
-                    esc(b.used),
-                    esc(b.limit),
-                    esc(b.window_secs)
-                ),
-                Ok(None) => "—".to_owned(),
-                Err(_) => "unavailable".to_owned(),
-            };
-            let account = match (&c.account_name, &c.account_handle) {
-                (Some(name), Some(handle)) => format!("{} (@{})", esc(name), esc(handle)),
-                (Some(name), None) => esc(name),
-                (None, Some(handle)) => format!("@{}", esc(handle)),
-                (None, None) => esc(&c.account_id),
-            };
-            body.push_str(&format!(
-                "<tr data-connection=\"{id}\"><td>{platform}</td><td>{account}</td>\
-                 <td>{status}</td><td>{error}</td><td>{expires}</td><td>{budget}</td>\
-                 <td>{user}</td><td>{id}</td></tr>",
-                id = esc(c.id),
-                platform = esc(c.platform.as_str()),
-                status = badge(c.status.as_str()),
-                error = c.last_error.as_deref().map(esc).unwrap_or_default(),
-                expires = c
-                    .token_expires_at
-                    .map_or_else(|| "does not expire".to_owned(), at),
-                user = c.external_user_id.as_deref().map(esc).unwrap_or_default(),
-            ));
-        }
-        body.push_str("</table>");
-    }
-    Page {
-        title: "Connections",
-        csrf: Some(&session.csrf),
-        live_after: None,
         body,
     }
     .render(StatusCode::OK)
