@@ -15,6 +15,7 @@
 //! with one repository per table family (`store.deliveries()`, `store.journal()`, ...).
 //! The bytes of uploaded media live beside Postgres, in the [`MediaStore`].
 
+pub mod activity;
 pub mod api_keys;
 pub mod connections;
 pub mod deliveries;
@@ -38,6 +39,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection as _, PgConnection, PgPool};
 
+pub use activity::{Activity, LatencyBucket, OutcomeBucket, Upcoming};
 pub use api_keys::{ApiKeyInfo, ApiKeys, AuthenticatedKey, NewApiKey};
 pub use connections::{
     Connected, Connection, ConnectionWithTokens, Connections, DiscussionGroup, NewConnection,
@@ -112,6 +114,10 @@ impl Store {
 
     pub fn journal(&self) -> Journal<'_> {
         Journal::new(&self.pool)
+    }
+
+    pub fn activity(&self) -> Activity<'_> {
+        Activity::new(&self.pool)
     }
 
     pub fn windows(&self) -> Windows<'_> {
