@@ -8,6 +8,7 @@ mod api;
 mod chaos;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_overview;
 mod deploy_files;
 mod media;
 mod outages;

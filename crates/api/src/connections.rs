@@ -116,7 +116,7 @@ pub(crate) fn connection_out(c: &Connection, rate_budget: Option<RateBudget>) ->
 }
 
 /// The hard window that applies to a connection: its limit and length.
-fn window_of(state: &AppState, c: &Connection) -> Option<(u32, Duration)> {
+pub(crate) fn window_of(state: &AppState, c: &Connection) -> Option<(u32, Duration)> {
     let platforms = &state.inner.config.platforms;
     match c.platform {
         Platform::Twitter => {

@@ -11,8 +11,10 @@
 //!   is not revoked, so revoking it signs its sessions out (an open live feed runs on
 //!   until the browser reconnects).
 //! - Pages: the overview (deliveries by state and platform, published in the last hour,
-//!   dead and unknown counts, queue depth), the deliveries list with filters, a delivery
-//!   with its timeline, and the connections. Without a session every page redirects to the
+//!   dead and unknown counts, queue depth, and SVG charts of the last hour and day that
+//!   refresh themselves), the deliveries list with filters, a delivery with its timeline,
+//!   the schedule (a timeline per connection with the platform windows that delay it), and
+//!   the connections (kind, token health, Reconnect). Without a session every page redirects to the
 //!   sign-in form.
 //! - Actions are POST forms (retry, resolve, cancel, sign out), each carrying the session's
 //!   CSRF token, checked before anything happens; SameSite=Strict stops the cookie from
@@ -68,7 +70,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/deliveries/{id}/retry", post(actions::retry))
         .route("/deliveries/{id}/resolve", post(actions::resolve))
         .route("/deliveries/{id}/cancel", post(actions::cancel))
+        .route("/overview/charts", get(overview::charts_fragment))
+        .route("/schedule", get(schedule::schedule))
         .route("/connections", get(connections::connections))
+        .route("/connections/returned", get(connections::returned))
+        .route("/connections/{id}/reconnect", post(connections::reconnect))
         .route("/events", get(events))
         .layer(Extension(Arc::new(Sessions::default())))
 }

@@ -179,6 +179,29 @@ async fn connect(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
+    begin(
+        state,
+        caller.tenant_id,
+        platform,
+        app_type,
+        request.user,
+        request.return_to,
+    )
+    .await
+}
+
+/// Makes a flow's state and its consent URL: what `POST /v1/connect/{platform}` answers and
+/// the dashboard's Reconnect follows. The caller has checked the platform, app and
+/// `return_to`. A flow for an end user (and LinkedIn app) that already has a connection
+/// reconnects that one when it completes.
+pub(crate) async fn begin(
+    state: &AppState,
+    tenant_id: herald_domain::TenantId,
+    platform: Platform,
+    app_type: Option<AppType>,
+    user: Option<String>,
+    return_to: Option<String>,
+) -> Result<ConnectOut, ApiError> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let state_value =
@@ -195,12 +218,12 @@ async fn connect(
         .oauth_states()
         .create_with_state(
             &NewOAuthState {
-                tenant_id: caller.tenant_id,
+                tenant_id,
                 platform,
                 app_type,
                 post_target_type: PostTargetType::Personal,
-                external_user_id: request.user,
-                return_to: request.return_to,
+                external_user_id: user,
+                return_to,
                 pkce_verifier: authorize.pkce_verifier,
                 ttl,
             },

@@ -55,7 +55,19 @@ header a{color:#fff}header form{margin-left:auto}main{padding:1em}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left}\
 .badge{padding:.1em .4em;border-radius:.3em;background:#ddd}.s-published{background:#bfb}\
 .s-failed,.s-dead{background:#fbb}.s-unknown{background:#fd8}.s-running{background:#bdf}\
-.notice{background:#eef;padding:.5em}.error{background:#fee;padding:.5em}";
+.notice{background:#eef;padding:.5em}.error{background:#fee;padding:.5em}\
+figure{margin:.5em 0}.chart{width:100%;max-width:760px;height:auto;display:block}\
+.chart text{font-size:11px;fill:#333}.chart .empty{fill:#888;font-style:italic}\
+.chart .axis{stroke:#666}.chart .grid{stroke:#e4e4e4}\
+.chart .published{fill:#2e9e4f}.chart .failed{fill:#d0453f}.chart .retrying{fill:#e8a23a}\
+.chart .queued{fill:#8f9bd6}.chart .running{fill:#2f72c9}\
+.chart .p50{fill:#2f72c9;stroke:#2f72c9}.chart .p95{fill:#8e44ad;stroke:#8e44ad}\
+.chart polyline.line{fill:none;stroke-width:1.5}\
+.chart .row-label{font-size:12px}.chart .window{fill:#f3c6c3;stroke:#d0453f}\
+.chart .window.open{fill:#eaf5ea;stroke:#9c9}.chart .now{stroke:#d0453f;stroke-dasharray:3 3}\
+.chart .mark{stroke:#222;stroke-width:.5}.chart .mark.s-scheduled{fill:#2f72c9}\
+.chart .mark.s-queued,.chart .mark.s-retrying,.chart .mark.s-rate_limited{fill:#e8a23a}\
+.chart .mark.delayed{fill:#d0453f}";
 
 /// The live-update script: subscribes to `/dashboard/events` and rewrites the state badges
 /// of the deliveries on the page (rows carry `data-delivery`).
@@ -90,9 +102,19 @@ pub(crate) struct Page<'a> {
 
 impl Page<'_> {
     pub(crate) fn render(self, status: StatusCode) -> Response {
+        self.render_inner(status, None)
+    }
+
+    /// The page with one more inline script of its own, run by the page's nonce.
+    pub(crate) fn render_with_script(self, status: StatusCode, script: &str) -> Response {
+        self.render_inner(status, Some(script))
+    }
+
+    fn render_inner(self, status: StatusCode, own_script: Option<&str>) -> Response {
         let nav = match self.csrf {
             Some(token) => format!(
                 "<a href=\"/dashboard\">Overview</a><a href=\"/dashboard/deliveries\">Deliveries</a>\
+                 <a href=\"/dashboard/schedule\">Schedule</a>\
                  <a href=\"/dashboard/connections\">Connections</a>\
                  <form method=\"post\" action=\"/dashboard/logout\">{}\
                  <button type=\"submit\">Sign out</button></form>",
@@ -116,12 +138,15 @@ impl Page<'_> {
                 ),
                 None => (String::new(), String::new()),
             };
+            let own = own_script
+                .map(|code| format!("<script nonce=\"{nonce}\">{code}</script>"))
+                .unwrap_or_default();
             format!(
                 "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
                  <meta name=\"viewport\" content=\"width=device-width\">\
                  <title>{title} · Herald</title><style nonce=\"{nonce}\">{STYLE}</style></head>\
                  <body{after}><header><strong>Herald</strong>{nav}</header>\
-                 <main><h1>{title}</h1>{body}{script}</main></body></html>"
+                 <main><h1>{title}</h1>{body}{script}{own}</main></body></html>"
             )
         });
         response
