@@ -23,8 +23,10 @@ use uuid::Uuid;
 use crate::error::{StoreError, parse_stored, violated_constraint};
 
 mod discussion;
+mod target;
 use crate::sealing::{Keyring, SealedField};
 pub use discussion::DiscussionGroup;
+pub use target::ConnectionTarget;
 
 const TABLE: &str = "connections";
 

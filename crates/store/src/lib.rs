@@ -42,8 +42,8 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection as _, PgConnection, PgPool}
 pub use activity::{Activity, LatencyBucket, OutcomeBucket, Upcoming};
 pub use api_keys::{ApiKeyInfo, ApiKeys, AuthenticatedKey, NewApiKey};
 pub use connections::{
-    Connected, Connection, ConnectionWithTokens, Connections, DiscussionGroup, NewConnection,
-    RefreshLock, Tokens,
+    Connected, Connection, ConnectionTarget, ConnectionWithTokens, Connections, DiscussionGroup,
+    NewConnection, RefreshLock, Tokens,
 };
 pub use deliveries::{
     Attempts, Claimed, Deliveries, Delivery, DeliveryCount, DeliveryError, DeliveryEvent,
