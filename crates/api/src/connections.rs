@@ -401,6 +401,8 @@ pub(crate) async fn select_target(
     target: herald_platforms::Target,
 ) -> Result<(), ApiError> {
     let connections = state.inner.store.connections();
+    // What the dashboard shows the connection posts to: the page's or organization's name.
+    let (kind, name) = (kind_name(target.kind), target.name.clone());
     match c.platform {
         Platform::Facebook => {
             let tokens = target.access_token.map(|token| Tokens {
@@ -443,6 +445,7 @@ pub(crate) async fn select_target(
             connections.select_page(c.id, &target.id, None).await?;
         }
     }
+    connections.set_target(c.id, kind, name.as_deref()).await?;
     Ok(())
 }
 
@@ -572,7 +575,7 @@ pub(crate) async fn connect_telegram(
             post_target_type: PostTargetType::Personal,
             selected_page_id: None,
             account_id: channel.chat_id.to_string(),
-            account_name: channel.title,
+            account_name: channel.title.clone(),
             account_handle: channel.username,
             scopes: Vec::new(),
             rate_tier: None,
@@ -609,6 +612,12 @@ pub(crate) async fn connect_telegram(
         .store
         .connections()
         .set_discussion_group(connection.id, channel.linked_chat_id)
+        .await?;
+    state
+        .inner
+        .store
+        .connections()
+        .set_target(connection.id, &channel.chat_type, channel.title.as_deref())
         .await?;
     Ok((status, Json(connection_out(&connection, None))).into_response())
 }

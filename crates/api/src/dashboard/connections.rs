@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::{AppType, ConnectionId, ConnectionStatus, Platform, PostTargetType};
-use herald_store::Connection;
+use herald_store::{Connection, ConnectionTarget};
 use serde::Deserialize;
 
 use super::Session;
@@ -30,24 +30,23 @@ use super::html::{Page, at, badge, csrf_field, esc, message};
 use super::pages::failed;
 use crate::AppState;
 
-/// What a connection posts as, and the name of that page or organization when the store
-/// has one.
-pub(crate) fn kind(c: &Connection) -> (&'static str, Option<String>) {
+/// What a connection posts as, and the name of that page, organization or chat: from what
+/// was recorded when it was chosen (`target`), else from the connection row (which keeps a
+/// page's id, not its name).
+pub(crate) fn kind(c: &Connection, target: Option<&ConnectionTarget>) -> (String, Option<String>) {
+    let chosen_page = c.post_target_type == PostTargetType::Page;
     let page = || c.selected_page_id.clone();
-    match (c.platform, c.app_type, c.post_target_type) {
+    let (kind, name) = match (c.platform, c.app_type, chosen_page) {
         (Platform::Linkedin, Some(AppType::Company), _) => match page() {
             Some(id) => ("organization", Some(format!("organization {id}"))),
             None => ("organization (none chosen yet)", None),
         },
         (Platform::Linkedin, _, _) => ("member", None),
-        (Platform::Facebook, _, PostTargetType::Page) => {
-            ("page", page().map(|id| format!("page {id}")))
-        }
-        (Platform::Facebook, _, _) => ("user (no page chosen yet)", None),
-        (Platform::Instagram, _, PostTargetType::Page) => {
-            ("business account", c.account_name.clone())
-        }
-        (Platform::Instagram, _, _) => ("user (no business account chosen yet)", None),
+        (Platform::Facebook, _, true) => ("page", page().map(|id| format!("page {id}"))),
+        (Platform::Facebook, _, false) => ("user (no page chosen yet)", None),
+        (Platform::Instagram, _, true) => ("business account", c.account_name.clone()),
+        (Platform::Instagram, _, false) => ("user (no business account chosen yet)", None),
+        // A channel's or supergroup's id starts with -100, a basic group's with -.
         (Platform::Telegram, _, _) if c.account_id.starts_with("-100") => {
             ("channel", c.account_name.clone())
         }
@@ -56,6 +55,18 @@ pub(crate) fn kind(c: &Connection) -> (&'static str, Option<String>) {
         }
         (Platform::Telegram, _, _) => ("chat", c.account_name.clone()),
         (Platform::Twitter | Platform::Threads, _, _) => ("profile", None),
+    };
+    match target.filter(|_| chosen_page || c.platform == Platform::Telegram) {
+        Some(t) => {
+            let kind = match t.kind.as_str() {
+                "facebook_page" => "page",
+                "linkedin_organization" => "organization",
+                "instagram_account" => "business account",
+                other => other,
+            };
+            (kind.to_owned(), t.name.clone().or(name))
+        }
+        None => (kind.to_owned(), name),
     }
 }
 
@@ -149,14 +160,12 @@ pub(super) async fn connections(
     session: Session,
     Query(returned): Query<Returned>,
 ) -> Response {
-    let list = match state
-        .inner
-        .store
-        .connections()
-        .list(session.tenant_id, None)
-        .await
-    {
-        Ok(list) => list,
+    let repo = state.inner.store.connections();
+    let (list, targets) = match tokio::try_join!(
+        repo.list(session.tenant_id, None),
+        repo.targets(session.tenant_id)
+    ) {
+        Ok(found) => found,
         Err(error) => return failed(&session, "list the connections", &error),
     };
     let now = Utc::now();
@@ -188,7 +197,7 @@ pub(super) async fn connections(
              <th>Scheduled</th><th>User</th><th>Actions</th></tr>",
         );
         for c in &list {
-            body.push_str(&row(&state, &session, c, now).await);
+            body.push_str(&row(&state, &session, c, targets.get(&c.id), now).await);
         }
         body.push_str("</table>");
     }
@@ -201,7 +210,13 @@ pub(super) async fn connections(
     .render(StatusCode::OK)
 }
 
-async fn row(state: &AppState, session: &Session, c: &Connection, now: DateTime<Utc>) -> String {
+async fn row(
+    state: &AppState,
+    session: &Session,
+    c: &Connection,
+    target: Option<&ConnectionTarget>,
+    now: DateTime<Utc>,
+) -> String {
     let budget = match crate::connections::rate_budget(state, c).await {
         Ok(Some(b)) => format!(
             "{} of {} in {} s",
@@ -212,7 +227,7 @@ async fn row(state: &AppState, session: &Session, c: &Connection, now: DateTime<
         Ok(None) => "—".to_owned(),
         Err(_) => "unavailable".to_owned(),
     };
-    let (kind, name) = kind(c);
+    let (kind, name) = kind(c, target);
     let (health_class, health) = health(c, now);
     let error = match (&c.last_error, hint(c)) {
         (Some(e), Some(h)) => format!(

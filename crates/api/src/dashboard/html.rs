@@ -63,7 +63,7 @@ figure{margin:.5em 0}.chart{width:100%;max-width:760px;height:auto;display:block
 .chart .queued{fill:#8f9bd6}.chart .running{fill:#2f72c9}\
 .chart .p50{fill:#2f72c9;stroke:#2f72c9}.chart .p95{fill:#8e44ad;stroke:#8e44ad}\
 .chart polyline.line{fill:none;stroke-width:1.5}\
-.chart .row-label{font-size:12px}.chart .window{fill:#f3c6c3;stroke:#d0453f}\
+.chart.timeline{max-width:1100px}.chart .row-label{font-size:12px}.chart .window{fill:#f3c6c3;stroke:#d0453f}\
 .chart .window.open{fill:#eaf5ea;stroke:#9c9}.chart .now{stroke:#d0453f;stroke-dasharray:3 3}\
 .chart .mark{stroke:#222;stroke-width:.5}.chart .mark.s-scheduled{fill:#2f72c9}\
 .chart .mark.s-queued,.chart .mark.s-retrying,.chart .mark.s-rate_limited{fill:#e8a23a}\

@@ -235,22 +235,26 @@ fn charts(figures: &Figures, now: DateTime<Utc>) -> String {
     }
     out.push_str(&format!(
         "<h2>Queue now</h2><figure>{}</figure><p><small>Charts updated <time id=\"charts-at\" \
-         datetime=\"{iso}\">{at}</time></small></p>",
+         datetime=\"{iso}\" data-published-last-hour=\"{published}\">{at}</time></small></p>",
         queue_chart(&figures.counts.by),
+        published = esc(figures.counts.published_last_hour),
         iso = esc(now.to_rfc3339()),
         at = esc(now.format("%H:%M:%S UTC")),
     ));
     out
 }
 
-/// Fetches the charts again every few seconds and swaps them in.
+/// Fetches the charts again every few seconds and swaps them in, with the summary's count
+/// of what was published in the last hour.
 fn refresh_script() -> String {
     format!(
         r#"(function(){{
 var box=document.getElementById('charts');if(!box||!window.fetch)return;
 function again(){{fetch('/dashboard/overview/charts',{{credentials:'same-origin'}})
 .then(function(r){{if(r.ok&&r.headers.get('content-type').indexOf('text/html')===0)return r.text();throw r.status;}})
-.then(function(html){{box.innerHTML=html;box.removeAttribute('data-stale');}})
+.then(function(html){{box.innerHTML=html;box.removeAttribute('data-stale');
+var n=box.querySelector('[data-published-last-hour]'),t=document.getElementById('published-last-hour');
+if(n&&t)t.textContent=n.getAttribute('data-published-last-hour');}})
 .catch(function(){{box.setAttribute('data-stale','true');}});}}
 setInterval(again,{ms});
 }})();"#,

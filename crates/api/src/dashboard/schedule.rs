@@ -28,7 +28,7 @@ use crate::AppState;
 /// At most this many deliveries are drawn.
 const LIMIT: i64 = 500;
 
-const WIDTH: f64 = 900.0;
+const WIDTH: f64 = 1100.0;
 const LEFT: f64 = 210.0;
 const RIGHT: f64 = 14.0;
 const TOP: f64 = 34.0;
