@@ -106,7 +106,7 @@ impl Window {
 
     fn category(self, i: u32, start: DateTime<Utc>, values: Vec<Option<f64>>) -> Category {
         Category {
-            axis: if i % self.label_every == 0 {
+            axis: if i.is_multiple_of(self.label_every) {
                 start.format("%H:%M").to_string()
             } else {
                 String::new()

@@ -106,7 +106,7 @@ struct WindowNow {
 
 fn span(window: Duration) -> String {
     let secs = window.as_secs();
-    if secs % 3600 == 0 {
+    if secs.is_multiple_of(3600) {
         format!("{} h", secs / 3600)
     } else {
         format!("{} min", secs.div_ceil(60))
