@@ -1,6 +1,12 @@
 //! The worker's Prometheus metrics, registered in a `prometheus_client` registry that the
-//! process exposes with [`serve`] (`herald work` on `worker.metrics_addr`; the API's `/metrics`
-//! can register the same families in its registry with [`Metrics::register`]).
+//! process exposes with [`serve`] (`herald work` on `worker.metrics_addr`).
+//!
+//! Names follow Prometheus' conventions, and the dashboards and alerts under
+//! `deploy/grafana/` and `deploy/prometheus/` query them by name (a test checks every name
+//! they use is exported): counters are registered without `_total`, which the encoder adds;
+//! durations are `_seconds` histograms. No family shares a name with one of the API's
+//! (`crates/api/src/metrics.rs`): the API's `herald_deliveries` is the fleet's deliveries by
+//! state, read from Postgres; the worker's runs are `herald_delivery_runs_total`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,7 +18,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use herald_domain::Platform;
+use chrono::{DateTime, Utc};
+use herald_domain::{Platform, PlatformFailure};
+use herald_store::Delivery;
 
 use crate::gates::Gate;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -22,7 +30,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-/// How the handling of one job ended: the `outcome` label of `herald_deliveries`.
+/// How the handling of one job ended: the `outcome` label of `herald_delivery_runs_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Handled {
     Published,
@@ -68,7 +76,7 @@ impl std::fmt::Display for Handled {
     }
 }
 
-/// What a token refresh came to: the `outcome` label of `herald_token_refreshes`.
+/// What a token refresh came to: the `outcome` label of `herald_token_refreshes_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Refreshed {
     /// Another worker had refreshed it while this one waited for the lock.
@@ -103,6 +111,12 @@ struct PlatformLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailureLabels {
+    platform: String,
+    class: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GateLabels {
     platform: String,
     gate: String,
@@ -111,8 +125,10 @@ struct GateLabels {
 /// Counters and histograms the pipeline updates. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Metrics {
-    deliveries: Family<OutcomeLabels, Counter>,
-    publish_seconds: Family<PlatformLabels, Histogram>,
+    runs: Family<OutcomeLabels, Counter>,
+    run_seconds: Family<PlatformLabels, Histogram>,
+    publish_latency: Family<PlatformLabels, Histogram>,
+    failures: Family<FailureLabels, Counter>,
     rate_limit_waits: Family<GateLabels, Counter>,
     refreshes: Family<OutcomeLabels, Counter>,
     duplicates: Counter,
@@ -125,10 +141,16 @@ impl Metrics {
     /// Registers the worker's metrics in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
         let metrics = Self {
-            deliveries: Family::default(),
-            publish_seconds: Family::new_with_constructor(|| {
+            runs: Family::default(),
+            // 50 ms to about 100 s.
+            run_seconds: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.05, 2.0, 12))
             }),
+            // 100 ms to about 55 minutes: a backlog or a long wait shows in the upper buckets.
+            publish_latency: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.1, 2.0, 16))
+            }),
+            failures: Family::default(),
             rate_limit_waits: Family::default(),
             refreshes: Family::default(),
             duplicates: Counter::default(),
@@ -137,14 +159,26 @@ impl Metrics {
             webhooks_failed: Counter::default(),
         };
         registry.register(
-            "herald_deliveries",
-            "Deliveries finished or rescheduled, by platform and outcome",
-            metrics.deliveries.clone(),
+            "herald_delivery_runs",
+            "Runs of a delivery (a claimed job) that ended, by platform and outcome",
+            metrics.runs.clone(),
         );
         registry.register(
-            "herald_publish_seconds",
-            "Time from claim to a recorded outcome",
-            metrics.publish_seconds.clone(),
+            "herald_delivery_run_seconds",
+            "Time from a run's claim to its recorded outcome, by platform",
+            metrics.run_seconds.clone(),
+        );
+        registry.register(
+            "herald_publish_latency_seconds",
+            "Time from a delivery's due time (its run_at when the run that published it was \
+             claimed) to its published record, by platform",
+            metrics.publish_latency.clone(),
+        );
+        registry.register(
+            "herald_delivery_failures",
+            "Runs that ended in a failure, by platform and error class (retryable, permanent, \
+             reconnect_required, unknown_outcome, rate_limited), whatever comes next",
+            metrics.failures.clone(),
         );
         registry.register(
             "herald_rate_limit_waits",
@@ -186,21 +220,45 @@ impl Metrics {
         (metrics, Arc::new(registry))
     }
 
-    pub(crate) fn outcome(&self, platform: Platform, outcome: Handled) {
-        self.deliveries
+    /// How the run of `delivery` (as claimed) ended; a publish also observes its latency
+    /// from the delivery's due time.
+    pub(crate) fn outcome(&self, delivery: &Delivery, outcome: Handled) {
+        let platform = delivery.platform;
+        self.runs
             .get_or_create(&OutcomeLabels {
                 platform: platform.as_str().to_owned(),
                 outcome: outcome.as_str().to_owned(),
             })
             .inc();
+        if outcome == Handled::Published {
+            self.published_after(platform, latency(delivery.run_at, Utc::now()));
+        }
     }
 
-    pub(crate) fn publish_time(&self, platform: Platform, elapsed: Duration) {
-        self.publish_seconds
+    fn published_after(&self, platform: Platform, latency: Duration) {
+        self.publish_latency
+            .get_or_create(&PlatformLabels {
+                platform: platform.as_str().to_owned(),
+            })
+            .observe(latency.as_secs_f64());
+    }
+
+    pub(crate) fn run_time(&self, platform: Platform, elapsed: Duration) {
+        self.run_seconds
             .get_or_create(&PlatformLabels {
                 platform: platform.as_str().to_owned(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// A run ended in `failure` (whatever the delivery does next).
+    pub(crate) fn failure(&self, failure: &PlatformFailure) {
+        self.failures
+            .get_or_create(&FailureLabels {
+                platform: failure.platform.as_str().to_owned(),
+                class: failure.class.as_str().to_owned(),
+            })
+            .inc();
     }
 
     pub(crate) fn rate_limited(&self, platform: Platform, gate: Gate) {
@@ -238,6 +296,11 @@ impl Metrics {
     }
 }
 
+/// From `due` to `now`; none when the clocks disagree about which came first.
+fn latency(due: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+    (now - due).to_std().unwrap_or(Duration::ZERO)
+}
+
 /// Serves `GET /metrics` (the OpenMetrics text of `registry`) and `GET /healthz` on
 /// `listener` until `shutdown` completes.
 pub async fn serve(
@@ -270,4 +333,50 @@ async fn render(State(registry): State<Arc<Registry>>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn text(registry: &Registry) -> String {
+        let mut body = String::new();
+        prometheus_client::encoding::text::encode(&mut body, registry).unwrap();
+        body
+    }
+
+    #[test]
+    fn a_failure_is_counted_by_platform_and_class_and_counters_end_in_total() {
+        let (metrics, registry) = Metrics::standalone();
+        metrics.failure(&PlatformFailure::new(
+            herald_domain::ErrorClass::ReconnectRequired,
+            Platform::Linkedin,
+            "revoked",
+        ));
+        metrics.published_after(Platform::Telegram, Duration::from_millis(250));
+        let body = text(&registry);
+        for line in [
+            "herald_delivery_failures_total{platform=\"linkedin\",class=\"reconnect_required\"} 1",
+            "herald_publish_latency_seconds_count{platform=\"telegram\"} 1",
+            "herald_publish_latency_seconds_sum{platform=\"telegram\"} 0.25",
+            "herald_publish_latency_seconds_bucket{le=\"0.4\",platform=\"telegram\"} 1",
+        ] {
+            assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
+        }
+    }
+
+    #[test]
+    fn latency_is_never_negative() {
+        let now = Utc::now();
+        assert_eq!(
+            latency(now + chrono::TimeDelta::seconds(2), now),
+            Duration::ZERO
+        );
+        assert_eq!(
+            latency(now - chrono::TimeDelta::seconds(2), now),
+            Duration::from_secs(2)
+        );
+    }
 }
