@@ -152,7 +152,8 @@ fn types(body: &str) -> Vec<(String, String)> {
 }
 
 /// Starts `herald serve` and `herald work` against a fresh harness, publishes one post and
-/// scrapes both (see [`Scraped`]).
+/// scrapes both (see [`Scraped`]). Labelled families with no series yet are not in the
+/// text, which is why both processes create their series at zero when they start.
 pub(crate) async fn scrape_a_running_stack() -> Scraped {
     let h = Harness::start(fast_sim()).await;
     let worker_base = format!("http://127.0.0.1:{}", free_port());
@@ -183,11 +184,13 @@ pub(crate) async fn scrape_a_running_stack() -> Scraped {
     })
     .await
     .expect("herald work counts the published delivery");
+    // Requests are counted once answered: the second scrape shows the first.
     let api = eventually(Duration::from_secs(20), || async {
         scrape(&api_base, "/metrics")
             .await
             .filter(|(status, _, _)| *status == 200)
             .map(|(_, _, body)| body)
+            .filter(|body| body.contains("herald_api_requests_total"))
     })
     .await
     .expect("herald serve answers /metrics");

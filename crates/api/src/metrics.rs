@@ -97,7 +97,7 @@ pub(crate) struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self {
+        let metrics = Self {
             requests: Family::default(),
             // 5 ms to about 10 s.
             request_seconds: Family::new_with_constructor(|| {
@@ -109,7 +109,18 @@ impl Default for Metrics {
             rate_limited: Counter::default(),
             auth_throttled: Family::default(),
             streams_refused: Counter::default(),
+        };
+        // Every throttle's series from zero, so the family is exported and its first 429 is
+        // an increase.
+        for surface in [Surface::Api, Surface::Dashboard] {
+            for limit in [Limit::Address, Limit::Total] {
+                metrics.auth_throttled.get_or_create_owned(&ThrottleLabels {
+                    surface: surface.as_str(),
+                    limit: limit.as_str(),
+                });
+            }
         }
+        metrics
     }
 }
 

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use chrono::{DateTime, Utc};
-use herald_domain::{Platform, PlatformFailure};
+use herald_domain::{ErrorClass, Platform, PlatformFailure};
 use herald_store::Delivery;
 
 use crate::gates::Gate;
@@ -54,6 +54,19 @@ pub enum Handled {
 }
 
 impl Handled {
+    pub const ALL: [Handled; 10] = [
+        Handled::Published,
+        Handled::RateLimited,
+        Handled::Retrying,
+        Handled::Dead,
+        Handled::Failed,
+        Handled::Unknown,
+        Handled::Checkpointed,
+        Handled::LeaseLost,
+        Handled::StoreError,
+        Handled::Abandoned,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Handled::Published => "published",
@@ -89,6 +102,13 @@ pub enum Refreshed {
 }
 
 impl Refreshed {
+    pub const ALL: [Refreshed; 4] = [
+        Refreshed::AlreadyRefreshed,
+        Refreshed::Refreshed,
+        Refreshed::RetryLater,
+        Refreshed::Failed,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Refreshed::AlreadyRefreshed => "already_refreshed",
@@ -210,7 +230,51 @@ impl Metrics {
             "Webhook requests that failed (retried or given up)",
             metrics.webhooks_failed.clone(),
         );
+        metrics.start_at_zero();
         metrics
+    }
+
+    /// Creates every (platform, label) series at zero, so each family is exported from the
+    /// start (a family with no series is left out of the text) and `rate()` and
+    /// `increase()` see a delivery's first dead run, first failure or first wait rather
+    /// than a series that appears already at 1.
+    fn start_at_zero(&self) {
+        const GATES: [Gate; 4] = [
+            Gate::BlockedUntil,
+            Gate::Gcra,
+            Gate::Window,
+            Gate::RedisUnavailable,
+        ];
+        for platform in Platform::ALL {
+            let name = || platform.as_str().to_owned();
+            let labels = PlatformLabels { platform: name() };
+            self.run_seconds.get_or_create_owned(&labels);
+            self.publish_latency.get_or_create_owned(&labels);
+            for outcome in Handled::ALL {
+                self.runs.get_or_create_owned(&OutcomeLabels {
+                    platform: name(),
+                    outcome: outcome.as_str().to_owned(),
+                });
+            }
+            for result in Refreshed::ALL {
+                self.refreshes.get_or_create_owned(&OutcomeLabels {
+                    platform: name(),
+                    outcome: result.as_str().to_owned(),
+                });
+            }
+            for class in ErrorClass::ALL {
+                self.failures.get_or_create_owned(&FailureLabels {
+                    platform: name(),
+                    class: class.as_str().to_owned(),
+                });
+            }
+            for gate in GATES {
+                self.rate_limit_waits.get_or_create_owned(&GateLabels {
+                    platform: name(),
+                    gate: gate.as_str().to_owned(),
+                });
+            }
+        }
     }
 
     /// Metrics in a registry of their own, returned alongside.
@@ -351,7 +415,7 @@ mod tests {
     fn a_failure_is_counted_by_platform_and_class_and_counters_end_in_total() {
         let (metrics, registry) = Metrics::standalone();
         metrics.failure(&PlatformFailure::new(
-            herald_domain::ErrorClass::ReconnectRequired,
+            ErrorClass::ReconnectRequired,
             Platform::Linkedin,
             "revoked",
         ));
@@ -362,6 +426,11 @@ mod tests {
             "herald_publish_latency_seconds_count{platform=\"telegram\"} 1",
             "herald_publish_latency_seconds_sum{platform=\"telegram\"} 0.25",
             "herald_publish_latency_seconds_bucket{le=\"0.4\",platform=\"telegram\"} 1",
+            // Every series starts at zero, so its first increase is seen.
+            "herald_delivery_failures_total{platform=\"linkedin\",class=\"permanent\"} 0",
+            "herald_delivery_runs_total{platform=\"twitter\",outcome=\"dead\"} 0",
+            "herald_rate_limit_waits_total{platform=\"threads\",gate=\"window\"} 0",
+            "herald_token_refreshes_total{platform=\"facebook\",outcome=\"failed\"} 0",
         ] {
             assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
         }
