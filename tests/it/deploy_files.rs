@@ -601,7 +601,7 @@ fn every_alert_waits_before_firing_has_a_severity_and_says_what_to_do() {
 #[tokio::test]
 async fn every_metric_a_dashboard_or_an_alert_names_is_exported() {
     let _serial = support::serial().await;
-    let families = crate::worker_metrics::scrape_a_running_stack()
+    let families = Box::pin(crate::worker_metrics::scrape_a_running_stack())
         .await
         .families();
     let exported = |name: &str| {

@@ -119,6 +119,11 @@ async fn herald_work_serves_metrics_on_its_configured_address() {
 pub(crate) struct Scraped {
     pub(crate) api: String,
     pub(crate) worker: String,
+    /// The stack, still running until dropped.
+    api_base: String,
+    worker_process: Option<KillOnDrop>,
+    _api_process: KillOnDrop,
+    _harness: Harness,
 }
 
 impl Scraped {
@@ -165,12 +170,12 @@ pub(crate) async fn scrape_a_running_stack() -> Scraped {
         "HERALD_WORKER__METRICS_ADDR",
         worker_base.trim_start_matches("http://"),
     );
-    let _worker = KillOnDrop(work.spawn().expect("herald work starts"));
+    let worker_process = KillOnDrop(work.spawn().expect("herald work starts"));
     let mut serve = h.herald_command("serve");
     serve
         .env("HERALD_MEDIA__DIR", &media_dir)
         .args(["--addr", &api_addr]);
-    let _api = KillOnDrop(serve.spawn().expect("herald serve starts"));
+    let api_process = KillOnDrop(serve.spawn().expect("herald serve starts"));
 
     let connection = h.connect(Platform::Telegram, None).await;
     let id = h.post(connection, text("scraped"), None).await;
@@ -194,7 +199,14 @@ pub(crate) async fn scrape_a_running_stack() -> Scraped {
     })
     .await
     .expect("herald serve answers /metrics");
-    Scraped { api, worker }
+    Scraped {
+        api,
+        worker,
+        api_base,
+        worker_process: Some(worker_process),
+        _api_process: api_process,
+        _harness: h,
+    }
 }
 
 /// One Prometheus scrapes both processes: no family may be a counter in one and a gauge in
@@ -204,7 +216,7 @@ pub(crate) async fn scrape_a_running_stack() -> Scraped {
 #[tokio::test]
 async fn api_and_worker_export_families_named_by_prometheus_conventions() {
     let _serial = support::serial().await;
-    let scraped = scrape_a_running_stack().await;
+    let scraped = Box::pin(scrape_a_running_stack()).await;
     for (source, body) in [
         ("herald serve", &scraped.api),
         ("herald work", &scraped.worker),
@@ -247,10 +259,7 @@ async fn api_and_worker_export_families_named_by_prometheus_conventions() {
         .collect();
     let mut counted = 0;
     for sample in &samples {
-        let name = sample
-            .split(|c: char| c == '{' || c == ' ')
-            .next()
-            .unwrap_or_default();
+        let name = sample.split(['{', ' ']).next().unwrap_or_default();
         let family = ["", "_total", "_created", "_bucket", "_sum", "_count"]
             .iter()
             .find_map(|suffix| {
@@ -278,4 +287,17 @@ async fn api_and_worker_export_families_named_by_prometheus_conventions() {
     ] {
         assert!(api_lines.contains(&line), "{line} in\n{}", scraped.api);
     }
+
+    // The worker dies: once its heartbeat is older than heartbeat x missed heartbeats (3 s
+    // here), the API counts no live worker, which is what HeraldNoWorkerAlive fires on.
+    let mut scraped = scraped;
+    drop(scraped.worker_process.take());
+    let none_alive = eventually(Duration::from_secs(15), || async {
+        scrape(&scraped.api_base, "/metrics")
+            .await
+            .map(|(_, _, body)| body)
+            .filter(|body| body.lines().any(|l| l == "herald_workers_alive 0"))
+    })
+    .await;
+    assert!(none_alive.is_some(), "the API sees the worker gone");
 }
