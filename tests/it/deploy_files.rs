@@ -4,8 +4,15 @@
 //! stops gracefully, the Secret holds placeholders only, KEDA scales the worker Deployment on
 //! the exact Redis list apalis-redis keeps waiting jobs in, and the Dockerfile is a
 //! multi-stage build that runs as a non-root user. No cluster or Docker is needed.
+//!
+//! Monitoring: the Grafana dashboards are well formed (title, uid, a `datasource` variable,
+//! unique panel ids, a place and a query for every panel), the provisioning files are what
+//! Grafana's file provisioning reads, every alert has a `for`, a severity and annotations that
+//! say what to do, and every metric a dashboard or an alert names is one Herald exports,
+//! scraped from a running `herald serve` and `herald work`: a renamed metric fails here
+//! instead of silently emptying a panel or an alert.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use herald_queue::{PUBLISH_QUEUE, RedisKeys};
@@ -399,5 +406,242 @@ fn dockerfile_is_multi_stage_and_non_root() {
         runtime
             .iter()
             .any(|(word, rest)| word == "ENV" && rest.contains("HERALD_ENV=production"))
+    );
+}
+
+fn dashboards() -> Vec<(PathBuf, Value)> {
+    files_under(&deploy_dir().join("grafana/dashboards"))
+        .into_iter()
+        .map(|path| {
+            assert_eq!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("json"),
+                "{}: deploy/grafana/dashboards holds dashboards as JSON only",
+                path.display()
+            );
+            let text = std::fs::read_to_string(&path).expect("read a dashboard");
+            let dashboard: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|err| panic!("{}: invalid JSON: {err}", path.display()));
+            (path, dashboard)
+        })
+        .collect()
+}
+
+/// Every PromQL expression of the dashboards' panels, with where it is.
+fn dashboard_expressions() -> Vec<(String, String)> {
+    let mut expressions = Vec::new();
+    for (path, dashboard) in dashboards() {
+        for panel in dashboard["panels"].as_array().expect("panels") {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                expressions.push((
+                    format!("{} panel {}", path.display(), panel["id"]),
+                    str_at(target, "/expr").to_owned(),
+                ));
+            }
+        }
+    }
+    expressions
+}
+
+/// The alert rules of deploy/prometheus/alerts.yml.
+fn alert_rules() -> Vec<Value> {
+    let docs = parse_yaml(&deploy_dir().join("prometheus/alerts.yml"));
+    assert_eq!(docs.len(), 1);
+    docs[0]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .flat_map(|group| group["rules"].as_array().expect("rules").clone())
+        .collect()
+}
+
+/// The `herald_...` metric names an expression uses (label values such as `herald-api` use
+/// a hyphen, so they are not mistaken for names).
+fn herald_names(expression: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = expression;
+    while let Some(at) = rest.find("herald_") {
+        let preceded = rest[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        if !preceded {
+            names.insert(tail[..end].to_owned());
+        }
+        rest = &tail[end..];
+    }
+    names
+}
+
+#[test]
+fn grafana_dashboards_are_well_formed() {
+    let dashboards = dashboards();
+    assert!(
+        dashboards.len() >= 2,
+        "expected the dashboards, found {dashboards:?}"
+    );
+    let mut uids = BTreeSet::new();
+    for (path, dashboard) in &dashboards {
+        let at = path.display();
+        assert!(!str_at(dashboard, "/title").is_empty(), "{at}: a title");
+        let uid = str_at(dashboard, "/uid");
+        assert!(
+            !uid.is_empty()
+                && uid.len() <= 40
+                && uid
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "{at}: a stable uid of at most 40 letters, digits, - and _, not {uid:?}"
+        );
+        assert!(uids.insert(uid.to_owned()), "{at}: uid {uid} is used twice");
+        assert!(
+            dashboard.get("id").is_none_or(Value::is_null),
+            "{at}: no numeric id (Grafana assigns it; the uid is what stays)"
+        );
+        let variables = dashboard["templating"]["list"]
+            .as_array()
+            .expect("templating");
+        assert!(
+            variables.iter().any(|v| v["name"] == "datasource"
+                && v["type"] == "datasource"
+                && v["query"] == "prometheus"),
+            "{at}: a `datasource` variable of type datasource (prometheus)"
+        );
+        let panels = dashboard["panels"].as_array().expect("panels");
+        assert!(!panels.is_empty(), "{at}: no panels");
+        let mut ids = BTreeSet::new();
+        for panel in panels {
+            let id = panel["id"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{at}: a panel without an id"));
+            assert!(ids.insert(id), "{at}: panel id {id} is used twice");
+            let title = str_at(panel, "/title");
+            for field in ["x", "y", "w", "h"] {
+                assert!(
+                    panel["gridPos"][field].is_u64(),
+                    "{at}: panel {title:?} lacks gridPos.{field}"
+                );
+            }
+            assert_eq!(
+                panel["datasource"]["uid"], "${datasource}",
+                "{at}: panel {title:?} queries the chosen data source"
+            );
+            let targets = panel["targets"].as_array().map_or(&[][..], Vec::as_slice);
+            assert!(!targets.is_empty(), "{at}: panel {title:?} has no query");
+            for target in targets {
+                assert!(
+                    !str_at(target, "/expr").trim().is_empty(),
+                    "{at}: panel {title:?} has an empty query"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn grafana_provisioning_loads_the_dashboards_and_a_prometheus() {
+    let grafana = deploy_dir().join("grafana/provisioning");
+    let datasources = parse_yaml(&grafana.join("datasources/herald.yml"));
+    assert_eq!(datasources[0]["apiVersion"], 1);
+    let source = &datasources[0]["datasources"][0];
+    assert_eq!(source["type"], "prometheus");
+    assert!(str_at(source, "/url").starts_with("http"));
+    let providers = parse_yaml(&grafana.join("dashboards/herald.yml"));
+    assert_eq!(providers[0]["apiVersion"], 1);
+    let provider = &providers[0]["providers"][0];
+    assert_eq!(provider["type"], "file");
+    assert!(str_at(provider, "/options/path").starts_with('/'));
+}
+
+#[test]
+fn every_alert_waits_before_firing_has_a_severity_and_says_what_to_do() {
+    let rules = alert_rules();
+    let names: Vec<&str> = rules.iter().map(|rule| str_at(rule, "/alert")).collect();
+    for expected in [
+        "HeraldDeliveriesDead",
+        "HeraldDeliveriesOutcomeUnknown",
+        "HeraldConnectionsNeedReconnect",
+        "HeraldQueueNotDraining",
+        "HeraldNoWorkerAlive",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "alerts.yml lacks {expected}: {names:?}"
+        );
+    }
+    let tests = std::fs::read_to_string(deploy_dir().join("prometheus/alerts_test.yml"))
+        .expect("alerts_test.yml");
+    for rule in &rules {
+        let name = str_at(rule, "/alert");
+        assert!(!str_at(rule, "/for").is_empty(), "{name}: a `for`");
+        assert!(
+            ["critical", "warning", "info"].contains(&str_at(rule, "/labels/severity")),
+            "{name}: severity critical, warning or info"
+        );
+        assert!(
+            !str_at(rule, "/annotations/summary").is_empty(),
+            "{name}: a summary"
+        );
+        assert!(
+            str_at(rule, "/annotations/description").len() > 80,
+            "{name}: a description that says what to do"
+        );
+        assert!(
+            tests.contains(&format!("alertname: {name}\n")),
+            "{name} has no promtool test in alerts_test.yml"
+        );
+    }
+}
+
+/// The one place a rename of a metric meets the dashboards and the alerts.
+#[tokio::test]
+async fn every_metric_a_dashboard_or_an_alert_names_is_exported() {
+    let _serial = support::serial().await;
+    let families = Box::pin(crate::worker_metrics::scrape_a_running_stack())
+        .await
+        .families();
+    let exported = |name: &str| {
+        let kind = |family: &str| families.get(family).map(String::as_str);
+        kind(name) == Some("gauge")
+            || name
+                .strip_suffix("_total")
+                .is_some_and(|family| kind(family) == Some("counter"))
+            || ["_bucket", "_sum", "_count"].iter().any(|suffix| {
+                name.strip_suffix(suffix)
+                    .is_some_and(|family| kind(family) == Some("histogram"))
+            })
+    };
+    let mut used = dashboard_expressions();
+    for rule in alert_rules() {
+        used.push((
+            format!("alert {}", str_at(&rule, "/alert")),
+            str_at(&rule, "/expr").to_owned(),
+        ));
+    }
+    let mut checked = 0;
+    for (place, expression) in &used {
+        for name in herald_names(expression) {
+            assert!(
+                exported(&name),
+                "{place}: {name} is not a metric Herald exports (a counter is <family>_total, \
+                 a histogram <family>_bucket/_sum/_count); exported: {families:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} names were checked");
+}
+
+#[test]
+fn names_are_read_out_of_expressions() {
+    assert_eq!(
+        herald_names(
+            r#"sum by (le) (rate(herald_publish_latency_seconds_bucket{job="herald-worker"}[5m])) / xherald_no"#
+        ),
+        BTreeSet::from(["herald_publish_latency_seconds_bucket".to_owned()])
     );
 }

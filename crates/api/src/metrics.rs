@@ -3,10 +3,17 @@
 //!
 //! Two kinds of numbers: counters this process keeps (requests by route and status, posts
 //! accepted, jobs pushed or left to the sweeper, rate-limited requests), and gauges read
-//! from the store of record when scraped (deliveries by platform and state, and the queue
-//! depth from Redis), so every API instance reports the same truth about the fleet. The
-//! gauges are put in a registry built for each scrape, beside the process' counters, so a
-//! (platform, state) that has emptied is not reported with its last value.
+//! from the store of record when scraped (deliveries by platform and state, the due backlog
+//! and its oldest, connections by token health), and from Redis (the queue depth, the
+//! workers whose heartbeat is recent), so every API instance reports the same truth about
+//! the fleet. The gauges are put in a registry built for each scrape, beside the process'
+//! counters, so a (platform, state) that has emptied is not reported with its last value;
+//! a source that cannot be read leaves its gauges out of that scrape (and logs why).
+//!
+//! Names follow Prometheus' conventions (counters registered without `_total`, which the
+//! encoder adds; `_seconds` for times) and are shared with no family of the worker's
+//! (`crates/worker/src/metrics.rs`): the dashboards and alerts under `deploy/` query them by
+//! name, and a test checks every name they use is exported.
 //! Route labels are the route *patterns* (`/v1/posts/{id}`), never raw paths, so label
 //! cardinality stays bounded whatever clients send.
 //!
@@ -15,6 +22,7 @@
 //! (`api.metrics_addr`, [`router`]), or both. In production the API's own port serves it
 //! only behind the token (`ApiConfig::metrics_on_api_port`).
 
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -23,7 +31,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use herald_store::DeliveryCount;
+use chrono::{DateTime, Utc};
+use herald_domain::Platform;
+use herald_store::{DeliveryCount, DueCount, HealthCount, TokenHealth};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -57,6 +67,17 @@ struct ThrottleLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PlatformLabels {
+    platform: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HealthLabels {
+    platform: &'static str,
+    health: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QueueLabels {
     kind: &'static str,
 }
@@ -76,7 +97,7 @@ pub(crate) struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self {
+        let metrics = Self {
             requests: Family::default(),
             // 5 ms to about 10 s.
             request_seconds: Family::new_with_constructor(|| {
@@ -88,7 +109,18 @@ impl Default for Metrics {
             rate_limited: Counter::default(),
             auth_throttled: Family::default(),
             streams_refused: Counter::default(),
+        };
+        // Every throttle's series from zero, so the family is exported and its first 429 is
+        // an increase.
+        for surface in [Surface::Api, Surface::Dashboard] {
+            for limit in [Limit::Address, Limit::Total] {
+                metrics.auth_throttled.get_or_create_owned(&ThrottleLabels {
+                    surface: surface.as_str(),
+                    limit: limit.as_str(),
+                });
+            }
         }
+        metrics
     }
 }
 
@@ -235,27 +267,58 @@ pub(crate) async fn render(State(state): State<AppState>, headers: HeaderMap) ->
     }
     let mut registry = Registry::default();
     state.inner.metrics.register(&mut registry);
-    match state
-        .inner
-        .store
-        .deliveries()
-        .count_by_state_all_tenants()
-        .await
-    {
+    let store = &state.inner.store;
+    match store.deliveries().count_by_state_all_tenants().await {
         Ok(counts) => register_deliveries(&mut registry, &counts),
         Err(error) => tracing::warn!(%error, "metrics: cannot count the deliveries"),
     }
-    if let Ok(Ok(depth)) =
-        tokio::time::timeout(Duration::from_secs(1), state.inner.queue.depth()).await
-    {
-        let jobs = Family::<QueueLabels, Gauge>::default();
-        for (kind, count) in [("waiting", depth.waiting), ("scheduled", depth.scheduled)] {
-            jobs.get_or_create(&QueueLabels { kind })
-                .set(i64::try_from(count).unwrap_or(i64::MAX));
-        }
-        registry.register("herald_queue_jobs", "Publish jobs in Redis by kind", jobs);
+    match store.fleet().due_deliveries().await {
+        Ok(due) => register_due(&mut registry, &due, Utc::now()),
+        Err(error) => tracing::warn!(%error, "metrics: cannot count the due deliveries"),
     }
+    match store.fleet().connection_health().await {
+        Ok(health) => register_connections(&mut registry, &health),
+        Err(error) => tracing::warn!(%error, "metrics: cannot count the connections"),
+    }
+    register_redis(&mut registry, &state).await;
     encode(&registry)
+}
+
+/// The queue depth and the live workers, from Redis (left out when it does not answer
+/// within a second).
+async fn register_redis(registry: &mut Registry, state: &AppState) {
+    let queue = &state.inner.queue;
+    let worker = &state.inner.config.worker;
+    let alive_within = worker.heartbeat * u32::try_from(worker.missed_heartbeats).unwrap_or(1);
+    let read = async { tokio::join!(queue.depth(), queue.alive_workers(alive_within)) };
+    let Ok((depth, alive)) = tokio::time::timeout(Duration::from_secs(1), read).await else {
+        tracing::warn!("metrics: Redis did not answer within a second");
+        return;
+    };
+    match depth {
+        Ok(depth) => {
+            let jobs = Family::<QueueLabels, Gauge>::default();
+            for (kind, count) in [("waiting", depth.waiting), ("scheduled", depth.scheduled)] {
+                jobs.get_or_create(&QueueLabels { kind })
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+            }
+            registry.register("herald_queue_jobs", "Publish jobs in Redis by kind", jobs);
+        }
+        Err(error) => tracing::warn!(%error, "metrics: cannot read the queue depth"),
+    }
+    match alive {
+        Ok(alive) => {
+            let workers = Gauge::<i64>::default();
+            workers.set(i64::try_from(alive).unwrap_or(i64::MAX));
+            registry.register(
+                "herald_workers_alive",
+                "herald work processes whose heartbeat reached Redis within \
+                 worker.heartbeat_secs x worker.missed_heartbeats",
+                workers,
+            );
+        }
+        Err(error) => tracing::warn!(%error, "metrics: cannot count the live workers"),
+    }
 }
 
 fn register_deliveries(registry: &mut Registry, counts: &[DeliveryCount]) {
@@ -272,6 +335,64 @@ fn register_deliveries(registry: &mut Registry, counts: &[DeliveryCount]) {
         "herald_deliveries",
         "Deliveries by platform and state (from Postgres)",
         deliveries,
+    );
+}
+
+/// The due backlog of every platform, 0 where nothing waits, so each platform's series is
+/// always there.
+fn register_due(registry: &mut Registry, due: &[DueCount], now: DateTime<Utc>) {
+    let count = Family::<PlatformLabels, Gauge>::default();
+    let oldest = Family::<PlatformLabels, Gauge<f64, AtomicU64>>::default();
+    for platform in Platform::ALL {
+        let labels = PlatformLabels {
+            platform: platform.as_str(),
+        };
+        let found = due.iter().find(|d| d.platform == platform);
+        count
+            .get_or_create(&labels)
+            .set(found.map_or(0, |d| d.count));
+        let age = found.map_or(0.0, |d| {
+            (now - d.oldest_run_at).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        oldest.get_or_create(&labels).set(age);
+    }
+    registry.register(
+        "herald_deliveries_due",
+        "Deliveries due and not running (scheduled, queued, retrying or rate_limited with \
+         run_at passed), by platform (from Postgres)",
+        count,
+    );
+    registry.register(
+        "herald_deliveries_due_oldest_age_seconds",
+        "How long the delivery due the longest has waited for a worker since its run_at, by \
+         platform; 0 when none is due (from Postgres)",
+        oldest,
+    );
+}
+
+/// Connections by platform and token health, every pair present (0 where none).
+fn register_connections(registry: &mut Registry, counts: &[HealthCount]) {
+    let connections = Family::<HealthLabels, Gauge>::default();
+    for platform in Platform::ALL {
+        for health in TokenHealth::ALL {
+            let count = counts
+                .iter()
+                .find(|c| c.platform == platform && c.health == health)
+                .map_or(0, |c| c.count);
+            connections
+                .get_or_create(&HealthLabels {
+                    platform: platform.as_str(),
+                    health: health.as_str(),
+                })
+                .set(count);
+        }
+    }
+    registry.register(
+        "herald_connections",
+        "Connections not disabled, by platform and token health: ok, expiring (a token Herald \
+         cannot refresh expires within a day, or has expired) or needs_reconnect (from \
+         Postgres)",
+        connections,
     );
 }
 
@@ -357,5 +478,56 @@ mod tests {
             body.contains("herald_deliveries{platform=\"telegram\",state=\"queued\"} 2"),
             "{body}"
         );
+    }
+
+    fn encoded(registry: &Registry) -> String {
+        let mut body = String::new();
+        prometheus_client::encoding::text::encode(&mut body, registry).expect("encodes");
+        body
+    }
+
+    #[test]
+    fn every_platform_has_a_due_backlog_and_its_oldest_age() {
+        let now = Utc::now();
+        let mut registry = Registry::default();
+        register_due(
+            &mut registry,
+            &[DueCount {
+                platform: Platform::Linkedin,
+                count: 3,
+                oldest_run_at: now - chrono::TimeDelta::milliseconds(90_500),
+            }],
+            now,
+        );
+        let body = encoded(&registry);
+        for line in [
+            "herald_deliveries_due{platform=\"linkedin\"} 3",
+            "herald_deliveries_due{platform=\"telegram\"} 0",
+            "herald_deliveries_due_oldest_age_seconds{platform=\"linkedin\"} 90.5",
+            "herald_deliveries_due_oldest_age_seconds{platform=\"twitter\"} 0.0",
+        ] {
+            assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
+        }
+    }
+
+    #[test]
+    fn connections_are_counted_by_platform_and_token_health() {
+        let mut registry = Registry::default();
+        register_connections(
+            &mut registry,
+            &[HealthCount {
+                platform: Platform::Twitter,
+                health: TokenHealth::Expiring,
+                count: 2,
+            }],
+        );
+        let body = encoded(&registry);
+        for line in [
+            "herald_connections{platform=\"twitter\",health=\"expiring\"} 2",
+            "herald_connections{platform=\"twitter\",health=\"needs_reconnect\"} 0",
+            "herald_connections{platform=\"threads\",health=\"ok\"} 0",
+        ] {
+            assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
+        }
     }
 }

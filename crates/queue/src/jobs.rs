@@ -164,6 +164,22 @@ impl JobQueue {
         Ok(QueueDepth { waiting, scheduled })
     }
 
+    /// How many consumers (`herald work` processes) have sent a heartbeat within `within`
+    /// (their `heartbeat x missed_heartbeats`): apalis-redis keeps each registered
+    /// consumer in the queue's workers sorted set, scored with its last heartbeat in unix
+    /// seconds, and never removes a dead one. For metrics and tests.
+    pub async fn alive_workers(&self, within: Duration) -> Result<usize, QueueError> {
+        let since = Utc::now().timestamp() - i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
+        let mut conn = self.conn.clone();
+        let alive: usize = redis::cmd("ZCOUNT")
+            .arg(self.config.workers_set())
+            .arg(since)
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await?;
+        Ok(alive)
+    }
+
     /// The storage a consuming worker polls, with the liveness settings made explicit.
     pub fn storage(&self, settings: &ConsumerSettings) -> RedisStorage<PublishJob> {
         RedisStorage::new(self.conn.clone()).with_config(apalis_config(&self.keys, settings))

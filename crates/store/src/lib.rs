@@ -20,6 +20,7 @@ pub mod api_keys;
 pub mod connections;
 pub mod deliveries;
 mod error;
+pub mod fleet;
 pub mod journal;
 pub mod media;
 pub mod media_store;
@@ -50,6 +51,7 @@ pub use deliveries::{
     DeliveryFilter, DueDelivery, ExpiredLease, Outcome, Transition,
 };
 pub use error::StoreError;
+pub use fleet::{DueCount, Fleet, HealthCount, TokenHealth};
 pub use journal::{Journal, Step, StepStart};
 pub use media::{Derivation, MediaFile, MediaFiles, NewMedia, SignedUrl, Swept, VideoFacts};
 pub use media_store::{MediaRead, MediaStore, MediaStoreError, S3Bucket, S3Settings};
@@ -134,6 +136,10 @@ impl Store {
 
     pub fn webhooks(&self) -> Webhooks<'_> {
         Webhooks::new(&self.pool, &self.keyring)
+    }
+
+    pub fn fleet(&self) -> Fleet<'_> {
+        Fleet::new(&self.pool)
     }
 }
 

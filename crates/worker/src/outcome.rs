@@ -182,8 +182,10 @@ pub(crate) async fn record(
     job: &PublishJob,
     ended: Ended,
 ) -> Handled {
-    if let Ended::Wait { gate, .. } = &ended {
-        ctx.metrics.rate_limited(delivery.platform, *gate);
+    match &ended {
+        Ended::Wait { gate, .. } => ctx.metrics.rate_limited(delivery.platform, *gate),
+        Ended::Failed(failure) | Ended::Unknown(failure) => ctx.metrics.failure(failure),
+        _ => {}
     }
     let tries = Tries {
         id: delivery.id,

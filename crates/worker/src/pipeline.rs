@@ -62,8 +62,8 @@ pub(crate) async fn handle(ctx: Arc<Ctx>, job: PublishJob) {
         };
         drop(lease);
         ctx.untrack(id);
-        ctx.metrics.outcome(platform, label);
-        ctx.metrics.publish_time(platform, started.elapsed());
+        ctx.metrics.outcome(&claimed.delivery, label);
+        ctx.metrics.run_time(platform, started.elapsed());
         tracing::info!(
             outcome = %label,
             elapsed_ms = started.elapsed().as_millis() as u64,
