@@ -8,6 +8,7 @@ mod api;
 mod chaos;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_bulk;
 mod dashboard_ops_browser;
 mod dashboard_sessions;
 mod deploy_files;
