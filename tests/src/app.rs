@@ -90,10 +90,7 @@ impl TestApp {
         let platforms = Platforms::new(&config.platforms, &fast_http()).expect("platform clients");
         let state = AppState::new(config.clone(), store.clone(), redis_conn, platforms)
             .expect("the API state builds");
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(herald_api::serve(state, listener, async {
-            let _ = stopped.await;
-        }));
+        let stop = serve_api(state, listener);
         let keys = tenant_keys(&store, "acme").await;
         TestApp {
             base,
@@ -111,6 +108,38 @@ impl TestApp {
             stop: Some(stop),
             worker_stop: None,
             webhooks_stop: None,
+        }
+    }
+
+    /// Another API instance on this app's database and Redis, as a second replica behind a
+    /// load balancer would be: nothing in memory is shared with the first. It stops when
+    /// dropped.
+    pub async fn spawn_api(&self) -> ApiInstance {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("bound"));
+        let redis_conn =
+            herald_queue::connect(self.config.redis_url.expose_secret(), Default::default())
+                .await
+                .expect("Redis answers");
+        let platforms =
+            Platforms::new(&self.config.platforms, &fast_http()).expect("platform clients");
+        let state = AppState::new(
+            self.config.clone(),
+            self.store.clone(),
+            redis_conn,
+            platforms,
+        )
+        .expect("the API state builds");
+        ApiInstance {
+            base,
+            stop: Some(serve_api(state, listener)),
+        }
+    }
+
+    /// Stops this app's own API (what a restart does to it; `spawn_api` starts another).
+    pub fn stop_api(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 
@@ -315,6 +344,36 @@ impl Drop for TestApp {
         }
         let _ = std::fs::remove_dir_all(&self.media_dir);
     }
+}
+
+/// An API instance started by [`TestApp::spawn_api`], stopped when dropped.
+#[derive(Debug)]
+pub struct ApiInstance {
+    pub base: String,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl ApiInstance {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for ApiInstance {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Serves `state` on `listener` until the returned sender fires (or is dropped).
+fn serve_api(state: AppState, listener: TcpListener) -> oneshot::Sender<()> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(herald_api::serve(state, listener, async {
+        let _ = stopped.await;
+    }));
+    stop
 }
 
 /// A TCP proxy in front of Redis that a test can cut, to see the API without Redis.

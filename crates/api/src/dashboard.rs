@@ -5,43 +5,48 @@
 //!   over them the sign-in page answers 429 with `Retry-After`): a random id in
 //!   the `herald_session` cookie (HttpOnly, SameSite=Strict, Path=/dashboard, Secure when
 //!   the public URL is https) that maps to the key's tenant. The key itself is not kept.
-//!   Sessions live in this process's memory for [`SESSION_TTL`]: a restart signs everyone
-//!   out, and with several API instances a load balancer must keep a browser on one
-//!   (a table in Postgres would lift both limits). Every request re-checks that the key
-//!   is not revoked, so revoking it signs its sessions out (an open live feed runs on
-//!   until the browser reconnects).
+//!   Sessions live in Postgres for [`SESSION_TTL`] (only the SHA-256 of the id is stored,
+//!   `herald_store::dashboard_sessions`), so they survive a restart and any API instance
+//!   serves any browser. Every request reads the session joined with its key, so revoking
+//!   the key signs its sessions out (an open live feed runs on until the browser
+//!   reconnects); sign-out deletes the row, and each sign-in deletes the expired ones.
+//! - The header names the signed-in key (its name, `herald keys create --name`), and every
+//!   action is attributed to it in the deliveries' timelines.
 //! - Pages: the overview (deliveries by state and platform, published in the last hour,
 //!   dead and unknown counts, queue depth, and SVG charts of the last hour and day that
-//!   refresh themselves), the deliveries list with filters, a delivery with its timeline,
-//!   the schedule (a timeline per connection with the platform windows that delay it), and
-//!   the connections (kind, token health, Reconnect). Without a session every page redirects to the
+//!   refresh themselves), the deliveries list with filters and cursor pages, a delivery
+//!   with its timeline, the posts with search ([`posts`]), the bulk actions ([`bulk`]), the
+//!   schedule (a timeline per connection with the platform windows that delay it), and the
+//!   connections (kind, token health, Reconnect). Without a session every page redirects to the
 //!   sign-in form.
-//! - Actions are POST forms (retry, resolve, cancel, sign out), each carrying the session's
-//!   CSRF token, checked before anything happens; SameSite=Strict stops the cookie from
-//!   riding along cross-site in the first place.
+//! - Actions are POST forms (retry, resolve, cancel, the bulk actions, sign out), each
+//!   carrying the session's CSRF token, checked before anything happens; SameSite=Strict
+//!   stops the cookie from riding along cross-site in the first place.
 //! - Live updates: a small inline script follows `/dashboard/events`, the same feed as
 //!   `GET /v1/events` behind the session instead of a bearer key, and rewrites the state
 //!   badges of the rows on the page. It runs by its page's nonce: every page has a
 //!   Content-Security-Policy that runs nothing inline without it (`crate::security`).
 
 mod actions;
+mod bulk;
 mod connections;
 pub(crate) mod html;
+mod list;
 mod overview;
 mod pages;
+mod posts;
 mod schedule;
 mod svg;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::middleware::{self, Next};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Form, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use herald_domain::{ApiKeyId, Scope, TenantId};
@@ -59,24 +64,28 @@ pub const SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
 const COOKIE: &str = "herald_session";
 const SIGN_IN: &str = "/dashboard/login";
 
-/// The dashboard's routes, to be nested at `/dashboard`. Each call has its own sessions.
-pub(crate) fn routes() -> Router<AppState> {
+/// The dashboard's routes, to be nested at `/dashboard`.
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(overview::overview))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
-        .route("/deliveries", get(pages::deliveries))
+        .route("/deliveries", get(list::deliveries))
         .route("/deliveries/{id}", get(pages::delivery))
         .route("/deliveries/{id}/retry", post(actions::retry))
         .route("/deliveries/{id}/resolve", post(actions::resolve))
         .route("/deliveries/{id}/cancel", post(actions::cancel))
         .route("/overview/charts", get(overview::charts_fragment))
+        .route("/posts", get(posts::list))
+        .route("/posts/{id}", get(posts::post))
+        .route("/bulk/retry", get(bulk::confirm_retry).post(bulk::retry))
+        .route("/bulk/cancel", get(bulk::confirm_cancel).post(bulk::cancel))
         .route("/schedule", get(schedule::schedule))
         .route("/connections", get(connections::connections))
         .route("/connections/returned", get(connections::returned))
         .route("/connections/{id}/reconnect", post(connections::reconnect))
         .route("/events", get(events))
-        .layer(Extension(Arc::new(Sessions::default())))
+        .layer(middleware::from_fn_with_state(state, with_session))
 }
 
 /// A signed-in browser.
@@ -84,10 +93,12 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(crate) struct Session {
     pub(crate) tenant_id: TenantId,
     pub(crate) key_id: ApiKeyId,
+    /// The key's name, if it has one.
+    pub(crate) key_name: Option<String>,
+    key_prefix: String,
     /// Every form of this session carries it; a POST without it is refused.
     pub(crate) csrf: String,
     id: String,
-    expires: Instant,
 }
 
 impl Session {
@@ -106,47 +117,13 @@ impl Session {
             Some(&self.csrf),
         )
     }
-}
 
-/// Sessions by id, in memory (see the module documentation).
-#[derive(Debug, Default)]
-pub(crate) struct Sessions {
-    by_id: Mutex<HashMap<String, Session>>,
-}
-
-impl Sessions {
-    fn open(&self, tenant_id: TenantId, key_id: ApiKeyId) -> Session {
-        let session = Session {
-            tenant_id,
-            key_id,
-            csrf: random_token(),
-            id: random_token(),
-            expires: Instant::now() + SESSION_TTL,
-        };
-        let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        map.retain(|_, s| s.expires > now);
-        map.insert(session.id.clone(), session.clone());
-        session
-    }
-
-    fn get(&self, id: &str) -> Option<Session> {
-        let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(id) {
-            Some(s) if s.expires > Instant::now() => Some(s.clone()),
-            Some(_) => {
-                map.remove(id);
-                None
-            }
-            None => None,
+    /// Who the session's actions are attributed to: the key's name, else its prefix.
+    pub(crate) fn actor(&self) -> String {
+        match &self.key_name {
+            Some(name) => name.clone(),
+            None => format!("key hrld_{}_…", self.key_prefix),
         }
-    }
-
-    fn close(&self, id: &str) {
-        self.by_id
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
     }
 }
 
@@ -156,8 +133,43 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn sessions_of(parts: &Parts) -> Option<Arc<Sessions>> {
-    parts.extensions.get::<Arc<Sessions>>().cloned()
+/// A session looked up by [`with_session`] for this request; `None` inside: no live one.
+#[derive(Debug, Clone)]
+struct Looked(Option<Session>);
+
+/// Middleware: reads the request's session once (Postgres, joined with its key) for the
+/// handler's [`Session`] extractor and for the page header, which names the key.
+async fn with_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(id) = crate::auth::cookie_value(request.headers(), COOKIE) else {
+        request.extensions_mut().insert(Looked(None));
+        return next.run(request).await;
+    };
+    let found = match state.inner.store.dashboard_sessions().live(&id).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::warn!(%error, "dashboard could not read the session");
+            return html::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Unavailable",
+                "The session could not be checked right now; try again.",
+                None,
+            );
+        }
+    };
+    let session = found.map(|s| Session {
+        tenant_id: s.tenant_id,
+        key_id: s.key_id,
+        key_name: s.key_name,
+        key_prefix: s.key_prefix,
+        csrf: s.csrf,
+        id,
+    });
+    let shown = session.as_ref().map(Session::actor);
+    request.extensions_mut().insert(Looked(session));
+    match shown {
+        Some(name) => html::SIGNED_IN_AS.scope(name, next.run(request)).await,
+        None => next.run(request).await,
+    }
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -166,33 +178,12 @@ impl FromRequestParts<AppState> for Session {
 
     /// The request's live session: known, not expired, and its key not revoked since
     /// sign-in (checked on every request, so revoking the key signs its sessions out).
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let to_sign_in = || Redirect::to(SIGN_IN).into_response();
-        let sessions = sessions_of(parts).ok_or_else(to_sign_in)?;
-        let session = crate::auth::cookie_value(&parts.headers, COOKIE)
-            .and_then(|id| sessions.get(&id))
-            .ok_or_else(to_sign_in)?;
-        let live = state
-            .inner
-            .store
-            .api_keys()
-            .is_live(session.tenant_id, session.key_id)
-            .await
-            .map_err(|error| {
-                tracing::warn!(%error, "dashboard could not check the session's key");
-                html::message(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Unavailable",
-                    "The session could not be checked right now; try again.",
-                    None,
-                )
-            })?;
-        if live {
-            Ok(session)
-        } else {
-            sessions.close(&session.id);
-            Err(to_sign_in())
-        }
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Response> {
+        parts
+            .extensions
+            .get::<Looked>()
+            .and_then(|l| l.0.clone())
+            .ok_or_else(|| Redirect::to(SIGN_IN).into_response())
     }
 }
 
@@ -208,10 +199,10 @@ fn set_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("herald_session=; Path=/dashboard; Max-Age=0"))
 }
 
-async fn login_form(Extension(sessions): Extension<Arc<Sessions>>, headers: HeaderMap) -> Response {
-    match crate::auth::cookie_value(&headers, COOKIE).and_then(|id| sessions.get(&id)) {
-        Some(_) => Redirect::to("/dashboard").into_response(),
-        None => html::sign_in(StatusCode::OK, None),
+async fn login_form(request: Request) -> Response {
+    match request.extensions().get::<Looked>() {
+        Some(Looked(Some(_))) => Redirect::to("/dashboard").into_response(),
+        _ => html::sign_in(StatusCode::OK, None),
     }
 }
 
@@ -223,7 +214,6 @@ pub(crate) struct SignIn {
 
 async fn login(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
     Peer(peer): Peer,
     headers: HeaderMap,
     Form(form): Form<SignIn>,
@@ -283,12 +273,25 @@ async fn login(
             Some("That key is valid but not admin-scoped: the dashboard needs an admin key."),
         );
     }
-    let session = sessions.open(key.tenant_id, key.key_id);
+    let id = random_token();
+    if let Err(error) = state
+        .inner
+        .store
+        .dashboard_sessions()
+        .open(&id, key.tenant_id, key.key_id, &random_token(), SESSION_TTL)
+        .await
+    {
+        tracing::warn!(%error, "dashboard sign-in could not record the session");
+        return html::sign_in(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("The session could not be recorded right now; try again."),
+        );
+    }
     let max_age = SESSION_TTL.as_secs();
     let mut response = Redirect::to("/dashboard").into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&state, &session.id, max_age));
+        .insert(header::SET_COOKIE, set_cookie(&state, &id, max_age));
     response
 }
 
@@ -300,14 +303,21 @@ pub(crate) struct CsrfOnly {
 
 async fn logout(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
     session: Session,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     if !session.csrf_ok(&form.csrf) {
         return session.csrf_refused();
     }
-    sessions.close(&session.id);
+    if let Err(error) = state
+        .inner
+        .store
+        .dashboard_sessions()
+        .close(&session.id)
+        .await
+    {
+        return pages::failed(&session, "end the session", &error);
+    }
     let mut response = Redirect::to(SIGN_IN).into_response();
     response
         .headers_mut()

@@ -180,7 +180,7 @@ pub fn router(state: AppState) -> Router {
     let config = &state.inner.config;
     let mut routes = Router::new()
         .nest("/v1", v1)
-        .nest("/dashboard", dashboard::routes())
+        .nest("/dashboard", dashboard::routes(state.clone()))
         .merge(oauth::browser_routes())
         .merge(media::public_routes())
         .merge(openapi::routes())

@@ -125,22 +125,37 @@ pub(crate) async fn create_key(
     config: &Config,
     tenant: &str,
     scopes: &str,
+    name: Option<&str>,
     format: Format,
 ) -> anyhow::Result<()> {
     let tenant: TenantId = tenant.parse().context("--tenant")?;
     let scopes = Scope::parse_list(scopes).context("--scopes")?;
+    let name = name
+        .map(herald_store::api_keys::key_name)
+        .transpose()
+        .map_err(|e| match e {
+            herald_store::StoreError::InvalidInput(rule) => anyhow::anyhow!("--{rule}"),
+            other => other.into(),
+        })?;
     let store = store(config).await?;
-    let key = store.api_keys().create(tenant, &scopes, None).await?;
+    let key = store
+        .api_keys()
+        .create(tenant, &scopes, name.as_deref())
+        .await?;
     let document = json!({
         "tenant_id": tenant,
         "key_id": key.id,
+        "name": name,
         "scopes": key.scopes,
         "api_key": key.key.expose_secret(),
     });
     output::emit(format, &document, || {
         format!(
-            "key {} of tenant {} ({}):\n{}\nIt is shown only this once: store it now.\n",
+            "key {}{} of tenant {} ({}):\n{}\nIt is shown only this once: store it now.\n",
             key.id,
+            name.as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
             tenant,
             scopes_text(&key.scopes),
             key.key.expose_secret(),
@@ -181,6 +196,7 @@ pub(crate) async fn list_keys(config: &Config, tenant: &str, format: Format) -> 
             .map(|k| {
                 vec![
                     k.id.to_string(),
+                    k.name.clone().unwrap_or_else(|| "-".to_owned()),
                     format!("hrld_{}_…", k.prefix),
                     scopes_text(&k.scopes),
                     k.created_at.to_rfc3339(),
@@ -190,7 +206,15 @@ pub(crate) async fn list_keys(config: &Config, tenant: &str, format: Format) -> 
             })
             .collect();
         output::table(
-            &["ID", "KEY", "SCOPES", "CREATED", "LAST USED", "REVOKED"],
+            &[
+                "ID",
+                "NAME",
+                "KEY",
+                "SCOPES",
+                "CREATED",
+                "LAST USED",
+                "REVOKED",
+            ],
             &rows,
         )
     });

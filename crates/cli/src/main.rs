@@ -119,6 +119,10 @@ enum KeysCommand {
         /// Comma-separated: publish, read, admin.
         #[arg(long, default_value = "publish,read")]
         scopes: String,
+        /// What the key is called (1 to 200 characters), e.g. who holds it: `ops-alice`.
+        /// The dashboard shows it and attributes the key's actions to it.
+        #[arg(long)]
+        name: Option<String>,
         #[command(flatten)]
         format: output::Format,
     },
@@ -308,8 +312,9 @@ async fn run(command: Command, config: Config, file: Option<PathBuf>) -> anyhow:
         Command::Keys(KeysCommand::Create {
             tenant,
             scopes,
+            name,
             format,
-        }) => admin::create_key(&config, &tenant, &scopes, format).await,
+        }) => admin::create_key(&config, &tenant, &scopes, name.as_deref(), format).await,
         Command::Keys(KeysCommand::List { tenant, format }) => {
             admin::list_keys(&config, &tenant, format).await
         }

@@ -299,6 +299,61 @@ async fn keys_create_refuses_unknown_scopes_and_tenants() {
     );
 }
 
+#[tokio::test]
+async fn keys_get_names_that_keys_list_shows_and_a_bad_name_is_refused() {
+    let db = FreshDatabase::new();
+    let url = db.url();
+    let keys = test_keys();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("HERALD_ENCRYPTION_KEYS", keys.as_str()),
+    ];
+    assert!(herald(&["migrate"], &env).status.success());
+    let created = herald(&["tenants", "create", "acme", "--json"], &env);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let printed: serde_json::Value = serde_json::from_str(stdout(&created).trim()).unwrap();
+    let tenant_id = printed["tenant_id"].as_str().unwrap().to_owned();
+
+    let named = herald(
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            &tenant_id,
+            "--scopes",
+            "admin",
+            "--name",
+            "  ops-alice ",
+            "--json",
+        ],
+        &env,
+    );
+    assert!(named.status.success(), "{}", stderr(&named));
+    let printed: serde_json::Value = serde_json::from_str(stdout(&named).trim()).unwrap();
+    assert_eq!(printed["name"], "ops-alice", "trimmed");
+
+    let listed = herald(&["keys", "list", "--tenant", &tenant_id], &env);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let table = stdout(&listed);
+    assert!(
+        table.contains("NAME") && table.contains("ops-alice"),
+        "{table}"
+    );
+
+    for bad in ["   ", &"x".repeat(201)] {
+        let refused = herald(
+            &["keys", "create", "--tenant", &tenant_id, "--name", bad],
+            &env,
+        );
+        assert!(!refused.status.success());
+        let message = stderr(&refused);
+        assert!(
+            message.contains("--name") && message.contains("1 to 200 characters"),
+            "{message}"
+        );
+    }
+}
+
 #[test]
 fn config_check_redacts_secrets_and_fails_on_an_invalid_configuration() {
     let ok = herald(

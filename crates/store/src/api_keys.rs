@@ -199,6 +199,7 @@ pub(crate) async fn insert_key(
             "an API key needs at least one scope".to_owned(),
         ));
     }
+    let name = name.map(key_name).transpose()?;
     let (prefix, key) = generate_key();
     let hash = Sha256::digest(key.expose_secret().as_bytes()).to_vec();
     let id = ApiKeyId::new();
@@ -211,7 +212,7 @@ pub(crate) async fn insert_key(
         prefix,
         hash,
         &scope_names,
-        name
+        name.as_deref()
     )
     .execute(&mut *conn)
     .await
@@ -226,6 +227,28 @@ pub(crate) async fn insert_key(
         scopes: unique,
         key,
     })
+}
+
+/// The most characters a key's name may have.
+pub const KEY_NAME_MAX: usize = 200;
+
+/// A key's name as stored: `raw` trimmed, 1 to [`KEY_NAME_MAX`] characters. The name is what
+/// the dashboard shows of the signed-in key and what its actions are attributed to.
+pub fn key_name(raw: &str) -> Result<String, StoreError> {
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > KEY_NAME_MAX {
+        return Err(StoreError::InvalidInput(format!(
+            "name: a key's name must be 1 to {KEY_NAME_MAX} characters once trimmed (got \
+             {chars}); give a short name such as `ops-alice`"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(StoreError::InvalidInput(
+            "name: a key's name must not contain control characters (newlines, tabs)".to_owned(),
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 /// A fresh `(prefix, hrld_{prefix}_{secret})`.
@@ -266,6 +289,16 @@ fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_names_are_trimmed_and_between_1_and_200_characters() {
+        assert_eq!(key_name("  ops-alice ").unwrap(), "ops-alice");
+        assert_eq!(key_name(&"é".repeat(200)).unwrap().chars().count(), 200);
+        for bad in ["", "   ", &"x".repeat(201), "two\nlines"] {
+            let error = key_name(bad).unwrap_err().to_string();
+            assert!(error.contains("name:"), "{error}");
+        }
+    }
 
     #[test]
     fn generated_keys_have_the_documented_shape_and_parse_back() {

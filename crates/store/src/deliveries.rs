@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::error::{StoreError, parse_stored};
 use crate::millis;
 
-mod transitions;
+pub(crate) mod transitions;
 
 pub use transitions::{Attempts, Claimed, DueDelivery, ExpiredLease, Outcome, Transition};
 
@@ -109,6 +109,13 @@ pub struct DeliveryFilter {
     pub post_id: Option<PostId>,
     /// Cursor: only deliveries older than this one.
     pub before: Option<DeliveryId>,
+    /// Cursor: only deliveries newer than this one (the page before; read oldest first and
+    /// answered newest first, like every page).
+    pub after: Option<DeliveryId>,
+    /// Created at or after.
+    pub created_since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_until: Option<DateTime<Utc>>,
 }
 
 pub(crate) struct DeliveryRow {
@@ -287,7 +294,8 @@ impl<'a> Deliveries<'a> {
         .await?)
     }
 
-    /// A tenant's deliveries matching `filter`, newest first, at most `limit`.
+    /// A tenant's deliveries matching `filter`, newest first, at most `limit`: the `limit`
+    /// newest, or with [`DeliveryFilter::after`] the `limit` oldest newer than it.
     pub async fn list(
         &self,
         tenant_id: TenantId,
@@ -307,19 +315,32 @@ impl<'a> Deliveries<'a> {
                AND ($4::uuid IS NULL OR connection_id = $4)
                AND ($5::uuid IS NULL OR post_id = $5)
                AND ($6::uuid IS NULL OR id < $6)
-             ORDER BY id DESC
-             LIMIT $7",
+               AND ($7::uuid IS NULL OR id > $7)
+               AND ($8::timestamptz IS NULL OR created_at >= $8)
+               AND ($9::timestamptz IS NULL OR created_at < $9)
+             ORDER BY CASE WHEN $7::uuid IS NOT NULL THEN id END ASC, id DESC
+             LIMIT $10",
             tenant_id.into_uuid(),
             filter.state.map(DeliveryState::as_str),
             filter.platform.map(Platform::as_str),
             filter.connection_id.map(ConnectionId::into_uuid),
             filter.post_id.map(PostId::into_uuid),
             filter.before.map(DeliveryId::into_uuid),
+            filter.after.map(DeliveryId::into_uuid),
+            filter.created_since,
+            filter.created_until,
             limit
         )
         .fetch_all(self.pool)
         .await?;
-        rows.into_iter().map(Delivery::try_from).collect()
+        let mut list = rows
+            .into_iter()
+            .map(Delivery::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        if filter.after.is_some() {
+            list.reverse();
+        }
+        Ok(list)
     }
 
     /// The deliveries of some posts, in post then creation order.

@@ -18,6 +18,7 @@
 pub mod activity;
 pub mod api_keys;
 pub mod connections;
+pub mod dashboard_sessions;
 pub mod deliveries;
 mod error;
 pub mod fleet;
@@ -25,6 +26,7 @@ pub mod journal;
 pub mod media;
 pub mod media_store;
 pub mod oauth_states;
+pub mod operator_actions;
 pub mod posts;
 pub mod rotation;
 pub mod sealing;
@@ -46,6 +48,7 @@ pub use connections::{
     Connected, Connection, ConnectionTarget, ConnectionWithTokens, Connections, DiscussionGroup,
     NewConnection, RefreshLock, Tokens,
 };
+pub use dashboard_sessions::{DashboardSession, DashboardSessions};
 pub use deliveries::{
     Attempts, Claimed, Deliveries, Delivery, DeliveryCount, DeliveryError, DeliveryEvent,
     DeliveryFilter, DueDelivery, ExpiredLease, Outcome, Transition,
@@ -56,7 +59,10 @@ pub use journal::{Journal, Step, StepStart};
 pub use media::{Derivation, MediaFile, MediaFiles, NewMedia, SignedUrl, Swept, VideoFacts};
 pub use media_store::{MediaRead, MediaStore, MediaStoreError, S3Bucket, S3Settings};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStates};
-pub use posts::{Idempotency, NewDelivery, NewPost, PostFilter, PostInsert, Posts, StoredPost};
+pub use operator_actions::{BulkAction, BulkKind, BulkOutcome, OperatorAction, OperatorActions};
+pub use posts::{
+    Idempotency, NewDelivery, NewPost, PostFilter, PostInsert, PostSearch, Posts, StoredPost,
+};
 pub use rotation::{ResealReport, reseal_all};
 pub use sealing::{Keyring, KeyringError, SealError, SealedField};
 pub use tenants::{Tenant, Tenants};
@@ -132,6 +138,14 @@ impl Store {
 
     pub fn media(&self) -> MediaFiles<'_> {
         MediaFiles::new(&self.pool)
+    }
+
+    pub fn dashboard_sessions(&self) -> DashboardSessions<'_> {
+        DashboardSessions::new(&self.pool)
+    }
+
+    pub fn operator_actions(&self) -> OperatorActions<'_> {
+        OperatorActions::new(&self.pool)
     }
 
     pub fn webhooks(&self) -> Webhooks<'_> {

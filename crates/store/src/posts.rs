@@ -78,6 +78,38 @@ pub struct PostFilter {
     pub before: Option<PostId>,
 }
 
+/// What the dashboard's post search asks; every field given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct PostSearch {
+    pub post_id: Option<PostId>,
+    /// A piece of the text or of a thread part, any case.
+    pub text: Option<String>,
+    /// A metadata key and the value it must have, compared as text: `count=3` finds the
+    /// number 3 as well as the string "3", `draft=true` the boolean.
+    pub metadata: Option<(String, String)>,
+    /// Posts with a delivery to this connection.
+    pub connection_id: Option<ConnectionId>,
+    /// Cursor: only posts older than this one.
+    pub before: Option<PostId>,
+    /// Cursor: only posts newer than this one (the page before).
+    pub after: Option<PostId>,
+}
+
+/// `text` as a LIKE pattern that matches it anywhere, its own `%`, `_` and `\` taken
+/// literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// What became of one post of a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PostInsert {
@@ -214,6 +246,56 @@ impl<'a> Posts<'a> {
         .fetch_all(self.pool)
         .await?;
         let ids: Vec<PostId> = ids.into_iter().map(PostId::from).collect();
+        let mut posts = self.load(&ids).await?;
+        posts.reverse();
+        Ok(posts)
+    }
+
+    /// A tenant's posts matching `search`, newest first, at most `limit`: the newest, or with
+    /// [`PostSearch::after`] the oldest newer than it.
+    pub async fn search(
+        &self,
+        tenant_id: TenantId,
+        search: &PostSearch,
+        limit: i64,
+    ) -> Result<Vec<StoredPost>, StoreError> {
+        let pattern = search.text.as_deref().map(contains_pattern);
+        let (key, value) = match &search.metadata {
+            Some((k, v)) => (Some(k.as_str()), Some(v.as_str())),
+            None => (None, None),
+        };
+        let ids = sqlx::query_scalar!(
+            r#"SELECT p.id FROM posts p
+               WHERE p.tenant_id = $1
+                 AND ($2::uuid IS NULL OR p.id = $2)
+                 AND ($3::text IS NULL
+                      OR p.content->>'text' ILIKE $3
+                      OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(
+                                     CASE WHEN jsonb_typeof(p.content->'thread') = 'array'
+                                          THEN p.content->'thread' ELSE '[]' END) part
+                                 WHERE part ILIKE $3))
+                 AND ($4::text IS NULL OR p.metadata->>$4 = $5)
+                 AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM deliveries d
+                                                  WHERE d.post_id = p.id
+                                                    AND d.connection_id = $6))
+                 AND ($7::uuid IS NULL OR p.id < $7)
+                 AND ($8::uuid IS NULL OR p.id > $8)
+               ORDER BY CASE WHEN $8::uuid IS NOT NULL THEN p.id END ASC, p.id DESC
+               LIMIT $9"#,
+            tenant_id.into_uuid(),
+            search.post_id.map(PostId::into_uuid),
+            pattern,
+            key,
+            value,
+            search.connection_id.map(ConnectionId::into_uuid),
+            search.before.map(PostId::into_uuid),
+            search.after.map(PostId::into_uuid),
+            limit
+        )
+        .fetch_all(self.pool)
+        .await?;
+        let ids: Vec<PostId> = ids.into_iter().map(PostId::from).collect();
+        // `load` answers in id order: oldest first.
         let mut posts = self.load(&ids).await?;
         posts.reverse();
         Ok(posts)
@@ -437,5 +519,16 @@ async fn insert_deliveries(
             "delivery batch",
             &"fewer deliveries than asked",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_pattern_takes_like_wildcards_literally() {
+        assert_eq!(contains_pattern("50%_off"), r"%50\%\_off%");
+        assert_eq!(contains_pattern(r"a\b"), r"%a\\b%");
     }
 }

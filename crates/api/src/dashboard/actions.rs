@@ -1,5 +1,7 @@
 //! The dashboard's actions: the same guarded transitions as the `/v1` routes, each behind
-//! the session's CSRF token. A success redirects to the delivery's page with a notice.
+//! the session's CSRF token and attributed to the signed-in key by name in the delivery's
+//! timeline ("retried by ops-alice from the dashboard"). A success redirects to the
+//! delivery's page with a notice.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -22,6 +24,11 @@ pub(crate) struct ActionForm {
     outcome: String,
     #[serde(default)]
     url: String,
+}
+
+/// How a timeline names who acted: "by ops-alice from the dashboard".
+pub(super) fn by(session: &Session) -> String {
+    format!("by {} from the dashboard", session.actor())
 }
 
 fn conflict(session: &Session, d: &Delivery, what: &str) -> Response {
@@ -54,7 +61,8 @@ pub(super) async fn retry(
         Ok(d) => d,
         Err(response) => return response,
     };
-    let transition = operator::retry(d.id, "from the dashboard");
+    let transition =
+        operator::retry(d.id, &by(&session)).detail("by_key", session.key_id.to_string());
     match state.inner.store.deliveries().transition(transition).await {
         Ok(true) => after_action(&state, &session, d.id, "retried").await,
         Ok(false) => conflict(
@@ -92,9 +100,11 @@ pub(super) async fn resolve(
                     Some(&session.csrf),
                 );
             }
-            operator::resolve_published(&d, None, url.to_owned(), "from the dashboard")
+            operator::resolve_published(&d, None, url.to_owned(), &by(&session))
+                .detail("by_key", session.key_id.to_string())
         }
-        "retry" => operator::resolve_retry(d.id, "from the dashboard"),
+        "retry" => operator::resolve_retry(d.id, &by(&session))
+            .detail("by_key", session.key_id.to_string()),
         _ => {
             return message(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -134,7 +144,11 @@ pub(super) async fn cancel(
         .inner
         .store
         .deliveries()
-        .cancel_post(session.tenant_id, d.post_id)
+        .cancel_post_as(
+            session.tenant_id,
+            d.post_id,
+            &format!("cancelled {}", by(&session)),
+        )
         .await
     {
         Ok(cancelled) if cancelled.contains(&d.id) => {

@@ -10,6 +10,11 @@ use chrono::{DateTime, Utc};
 
 use crate::security::{PagePolicy, page};
 
+tokio::task_local! {
+    /// Who the request's session is signed in as (the key's name), for the page header.
+    pub(crate) static SIGNED_IN_AS: String;
+}
+
 /// Escapes text for an HTML element or a double- or single-quoted attribute.
 pub(crate) fn esc(value: impl Display) -> String {
     let text = value.to_string();
@@ -113,12 +118,15 @@ impl Page<'_> {
     fn render_inner(self, status: StatusCode, own_script: Option<&str>) -> Response {
         let nav = match self.csrf {
             Some(token) => format!(
-                "<a href=\"/dashboard\">Overview</a><a href=\"/dashboard/deliveries\">Deliveries</a>\
+                "<a href=\"/dashboard\">Overview</a><a href=\"/dashboard/posts\">Posts</a><a href=\"/dashboard/deliveries\">Deliveries</a>\
                  <a href=\"/dashboard/schedule\">Schedule</a>\
                  <a href=\"/dashboard/connections\">Connections</a>\
-                 <form method=\"post\" action=\"/dashboard/logout\">{}\
+                 <form method=\"post\" action=\"/dashboard/logout\">{who}{}\
                  <button type=\"submit\">Sign out</button></form>",
-                csrf_field(token)
+                csrf_field(token),
+                who = SIGNED_IN_AS
+                    .try_with(|name| format!("<span id=\"signed-in-as\">{}</span> ", esc(name)))
+                    .unwrap_or_default(),
             ),
             None => String::new(),
         };

@@ -4,15 +4,13 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use herald_domain::{DeliveryId, DeliveryState, Platform, TenantId};
-use herald_store::{Delivery, DeliveryFilter, StoreError};
+use herald_domain::{DeliveryId, DeliveryState, TenantId};
+use herald_store::{Delivery, StoreError};
 use serde::Deserialize;
 
 use super::Session;
 use super::html::{Page, at, badge, csrf_field, esc, message, opt_at};
 use crate::AppState;
-
-const LIST_LIMIT: i64 = 100;
 
 /// A page that could not be built: logged, shown as a plain message.
 pub(super) fn failed(session: &Session, what: &str, error: &dyn std::fmt::Display) -> Response {
@@ -35,131 +33,8 @@ fn not_found(session: &Session) -> Response {
 }
 
 /// The newest event id of the tenant: the live feed starts after it.
-async fn last_event_id(state: &AppState, tenant: TenantId) -> Result<i64, StoreError> {
+pub(super) async fn last_event_id(state: &AppState, tenant: TenantId) -> Result<i64, StoreError> {
     state.inner.store.deliveries().last_event_id(tenant).await
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ListFilters {
-    state: Option<String>,
-    platform: Option<String>,
-}
-
-/// `GET /dashboard/deliveries?state=&platform=`.
-pub(super) async fn deliveries(
-    State(state): State<AppState>,
-    session: Session,
-    Query(query): Query<ListFilters>,
-) -> Response {
-    let mut filter = DeliveryFilter::default();
-    let mut problems = Vec::new();
-    let chosen_state = query.state.filter(|s| !s.is_empty());
-    let chosen_platform = query.platform.filter(|p| !p.is_empty());
-    if let Some(s) = &chosen_state {
-        match s.parse::<DeliveryState>() {
-            Ok(s) => filter.state = Some(s),
-            Err(e) => problems.push(e.to_string()),
-        }
-    }
-    if let Some(p) = &chosen_platform {
-        match p.parse::<Platform>() {
-            Ok(p) => filter.platform = Some(p),
-            Err(e) => problems.push(e.to_string()),
-        }
-    }
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    let after = match last_event_id(&state, session.tenant_id).await {
-        Ok(after) => after,
-        Err(error) => return failed(&session, "read the events", &error),
-    };
-    let rows = if problems.is_empty() {
-        match state
-            .inner
-            .store
-            .deliveries()
-            .list(session.tenant_id, &filter, LIST_LIMIT)
-            .await
-        {
-            Ok(rows) => rows,
-            Err(error) => return failed(&session, "list the deliveries", &error),
-        }
-    } else {
-        Vec::new()
-    };
-    let option = |value: &str, chosen: Option<&str>| {
-        format!(
-            "<option value=\"{v}\"{sel}>{v}</option>",
-            v = esc(value),
-            sel = if chosen == Some(value) {
-                " selected"
-            } else {
-                ""
-            }
-        )
-    };
-    let mut body = String::new();
-    for p in &problems {
-        body.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>", esc(p)));
-    }
-    body.push_str(
-        "<form method=\"get\" action=\"/dashboard/deliveries\"><label>State <select \
-         name=\"state\"><option value=\"\">any</option>",
-    );
-    for s in DeliveryState::ALL {
-        body.push_str(&option(s.as_str(), filter.state.map(DeliveryState::as_str)));
-    }
-    body.push_str("</select></label> <label>Platform <select name=\"platform\"><option value=\"\">any</option>");
-    for p in Platform::ALL {
-        body.push_str(&option(p.as_str(), filter.platform.map(Platform::as_str)));
-    }
-    body.push_str(
-        "</select></label> <button type=\"submit\">Filter</button></form>\
-         <p id=\"unseen\" hidden><span>0</span> changes to deliveries not shown: \
-         <a href=\"\">reload</a></p>",
-    );
-    if rows.is_empty() {
-        body.push_str("<p>No deliveries match.</p>");
-    } else {
-        body.push_str(&format!(
-            "<p>Newest first, at most {}.</p><table id=\"deliveries\"><tr><th>Delivery</th>\
-             <th>Platform</th><th>State</th><th>Attempts</th><th>Run at</th><th>Error</th></tr>",
-            esc(LIST_LIMIT)
-        ));
-        for d in &rows {
-            body.push_str(&row(d));
-        }
-        body.push_str("</table>");
-    }
-    Page {
-        title: "Deliveries",
-        csrf: Some(&session.csrf),
-        live_after: Some(after),
-        body,
-    }
-    .render(status)
-}
-
-fn row(d: &Delivery) -> String {
-    format!(
-        "<tr data-delivery=\"{id}\"><td><a href=\"/dashboard/deliveries/{id}\">{id}</a></td>\
-         <td>{platform}</td><td>{state}</td><td>{attempts}/{max}</td><td>{run_at}</td>\
-         <td>{error}</td></tr>",
-        id = esc(d.id),
-        platform = esc(d.platform.as_str()),
-        state = badge(d.state.as_str()),
-        attempts = esc(d.attempts),
-        max = esc(d.max_attempts),
-        run_at = at(d.run_at),
-        error = d
-            .error
-            .as_ref()
-            .map(|e| esc(e.class.as_str()))
-            .unwrap_or_default(),
-    )
 }
 
 pub(super) async fn tenant_delivery(
@@ -231,6 +106,10 @@ pub(super) async fn delivery(
             esc(done)
         ));
     }
+    let post_link = format!(
+        "<a id=\"post-link\" href=\"/dashboard/posts/{id}\">{id}</a>",
+        id = esc(d.post_id)
+    );
     body.push_str(&format!(
         "<table id=\"delivery\" data-delivery=\"{id}\"><tr><th>State</th><td>{state}</td></tr>\
          <tr><th>Platform</th><td>{platform}</td></tr>\
@@ -240,7 +119,7 @@ pub(super) async fn delivery(
         id = esc(d.id),
         state = badge(d.state.as_str()),
         platform = esc(d.platform.as_str()),
-        post = esc(d.post_id),
+        post = post_link,
         conn = esc(d.connection_id),
         attempts = esc(d.attempts),
         max = esc(d.max_attempts),
