@@ -19,6 +19,7 @@ pub mod api_keys;
 pub mod connections;
 pub mod deliveries;
 mod error;
+pub mod group;
 pub mod journal;
 pub mod media;
 pub mod media_store;
@@ -48,6 +49,7 @@ pub use deliveries::{
     DeliveryFilter, DueDelivery, ExpiredLease, Outcome, Transition,
 };
 pub use error::StoreError;
+pub use group::{Write, Written};
 pub use journal::{Journal, Step, StepStart};
 pub use media::{Derivation, MediaFile, MediaFiles, NewMedia, SignedUrl, Swept, VideoFacts};
 pub use media_store::{MediaRead, MediaStore, MediaStoreError, S3Bucket, S3Settings};

@@ -172,61 +172,70 @@ impl Deliveries<'_> {
         &self,
         transitions: &[Transition],
     ) -> Result<Vec<DeliveryId>, StoreError> {
-        validate(transitions)?;
-        let ids: Vec<Uuid> = transitions
-            .iter()
-            .map(|t| t.delivery_id.into_uuid())
-            .collect();
-        let from: Vec<String> = transitions
-            .iter()
-            .map(|t| {
-                t.from
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .collect();
-        let to: Vec<String> = transitions
-            .iter()
-            .map(|t| t.to.as_str().to_owned())
-            .collect();
-        let owners: Vec<Option<String>> =
-            transitions.iter().map(|t| t.lease_owner.clone()).collect();
-        let run_at: Vec<Option<DateTime<Utc>>> = transitions.iter().map(|t| t.run_at).collect();
-        let due_now: Vec<bool> = transitions.iter().map(|t| t.due_now).collect();
-        let attempts: Vec<String> = transitions
-            .iter()
-            .map(|t| t.attempts.as_str().to_owned())
-            .collect();
-        let outcome = |f: fn(&Outcome) -> Option<String>| -> Vec<Option<String>> {
-            transitions
-                .iter()
-                .map(|t| t.outcome.as_ref().and_then(f))
-                .collect()
-        };
-        let remote_ids = outcome(|o| o.remote_id.clone());
-        let public_urls = outcome(|o| o.public_url.clone());
-        let degraded: Vec<Option<serde_json::Value>> = transitions
-            .iter()
-            .map(|t| t.outcome.as_ref().map(|o| json!(o.degraded)))
-            .collect();
-        let error = |f: fn(&DeliveryError) -> Option<String>| -> Vec<Option<String>> {
-            transitions
-                .iter()
-                .map(|t| t.error.as_ref().and_then(f))
-                .collect()
-        };
-        let classes = error(|e| Some(e.class.as_str().to_owned()));
-        let codes = error(|e| e.code.clone());
-        let messages = error(|e| Some(e.message.clone()));
-        let hints = error(|e| e.hint.clone());
-        let details: Vec<serde_json::Value> = transitions
-            .iter()
-            .map(|t| serde_json::Value::Object(t.detail.clone()))
-            .collect();
+        transition_many_on(self.pool, transitions).await
+    }
+}
 
-        let moved = sqlx::query_scalar!(
+/// [`Deliveries::transition_many`] on any executor: a group commit runs it inside its
+/// transaction.
+pub(crate) async fn transition_many_on<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    transitions: &[Transition],
+) -> Result<Vec<DeliveryId>, StoreError> {
+    validate(transitions)?;
+    let ids: Vec<Uuid> = transitions
+        .iter()
+        .map(|t| t.delivery_id.into_uuid())
+        .collect();
+    let from: Vec<String> = transitions
+        .iter()
+        .map(|t| {
+            t.from
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let to: Vec<String> = transitions
+        .iter()
+        .map(|t| t.to.as_str().to_owned())
+        .collect();
+    let owners: Vec<Option<String>> = transitions.iter().map(|t| t.lease_owner.clone()).collect();
+    let run_at: Vec<Option<DateTime<Utc>>> = transitions.iter().map(|t| t.run_at).collect();
+    let due_now: Vec<bool> = transitions.iter().map(|t| t.due_now).collect();
+    let attempts: Vec<String> = transitions
+        .iter()
+        .map(|t| t.attempts.as_str().to_owned())
+        .collect();
+    let outcome = |f: fn(&Outcome) -> Option<String>| -> Vec<Option<String>> {
+        transitions
+            .iter()
+            .map(|t| t.outcome.as_ref().and_then(f))
+            .collect()
+    };
+    let remote_ids = outcome(|o| o.remote_id.clone());
+    let public_urls = outcome(|o| o.public_url.clone());
+    let degraded: Vec<Option<serde_json::Value>> = transitions
+        .iter()
+        .map(|t| t.outcome.as_ref().map(|o| json!(o.degraded)))
+        .collect();
+    let error = |f: fn(&DeliveryError) -> Option<String>| -> Vec<Option<String>> {
+        transitions
+            .iter()
+            .map(|t| t.error.as_ref().and_then(f))
+            .collect()
+    };
+    let classes = error(|e| Some(e.class.as_str().to_owned()));
+    let codes = error(|e| e.code.clone());
+    let messages = error(|e| Some(e.message.clone()));
+    let hints = error(|e| e.hint.clone());
+    let details: Vec<serde_json::Value> = transitions
+        .iter()
+        .map(|t| serde_json::Value::Object(t.detail.clone()))
+        .collect();
+
+    let moved = sqlx::query_scalar!(
             r#"WITH input AS (
                    SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[],
                                         $5::timestamptz[], $6::text[], $7::text[], $8::text[],
@@ -313,11 +322,12 @@ impl Deliveries<'_> {
             &details,
             &due_now
         )
-        .fetch_all(self.pool)
+        .fetch_all(executor)
         .await?;
-        Ok(moved.into_iter().map(DeliveryId::from).collect())
-    }
+    Ok(moved.into_iter().map(DeliveryId::from).collect())
+}
 
+impl Deliveries<'_> {
     /// Claims a delivery for `worker` for `lease`: only if it is claimable and due. Takes an
     /// attempt. `None` means someone else has it, it is not due yet, or it is finished: the
     /// job is a duplicate, acknowledge and drop it.
@@ -425,6 +435,32 @@ impl Deliveries<'_> {
                     content,
                     from,
                     interrupted: r.interrupted,
+                })
+            })
+            .collect()
+    }
+
+    /// The state and due time of each of `ids` still claimable (`scheduled`, `queued`,
+    /// `retrying`, `rate_limited`): for a batch of claims that found nothing, one read tells
+    /// a job that came early (wait for its time) from a duplicate (drop it).
+    pub async fn claimable_among(
+        &self,
+        ids: &[DeliveryId],
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.into_uuid()).collect();
+        let rows = sqlx::query!(
+            "SELECT id, state, run_at FROM deliveries
+             WHERE id = ANY($1) AND state IN ('scheduled', 'queued', 'retrying', 'rate_limited')",
+            &ids
+        )
+        .fetch_all(self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DueDelivery {
+                    id: r.id.into(),
+                    state: parse_stored("delivery state", &r.state)?,
+                    run_at: r.run_at,
                 })
             })
             .collect()
@@ -582,7 +618,7 @@ impl Deliveries<'_> {
     }
 }
 
-fn validate(transitions: &[Transition]) -> Result<(), StoreError> {
+pub(crate) fn validate(transitions: &[Transition]) -> Result<(), StoreError> {
     let mut seen = HashSet::new();
     for t in transitions {
         if t.to == DeliveryState::Running {
