@@ -1,8 +1,7 @@
-#![allow(clippy::unwrap_used)]
-
 //! The worker's group commit (`herald_worker::group`): many deliveries' journal rows in one
 //! transaction, each answered only once it is durable; a group Postgres is cut off from
 //! fails every write in it and leaves none of them written; a bad write fails alone.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
