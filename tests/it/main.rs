@@ -21,6 +21,7 @@ mod telemetry_logs;
 mod telemetry_traces;
 mod worker_doubt;
 mod worker_failures;
+mod worker_group;
 mod worker_lifecycle;
 mod worker_limits;
 mod worker_metrics;

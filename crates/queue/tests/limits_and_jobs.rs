@@ -191,3 +191,40 @@ async fn a_job_pushed_again_while_its_twin_waits_is_not_queued_twice() {
         "a retry is a job of its own"
     );
 }
+
+#[tokio::test]
+async fn ten_thousand_jobs_due_in_one_second_are_promoted_a_chunk_at_a_time() {
+    let redis = TestRedis::new().await;
+    let queue = queue(&redis).await;
+    let at = Utc::now() + TimeDelta::seconds(30);
+    let jobs: Vec<_> = (0..10_000)
+        .map(|_| (PublishJob::new(DeliveryId::new()), at))
+        .collect();
+    for chunk in jobs.chunks(500) {
+        queue.push_many(chunk).await.unwrap();
+    }
+    let later = PublishJob::new(DeliveryId::new());
+    queue.push(&later, at + TimeDelta::hours(1)).await.unwrap();
+    assert_eq!(queue.depth().await.unwrap().scheduled, 10_001);
+
+    assert_eq!(
+        queue.promote_due(Utc::now(), 1_000).await.unwrap(),
+        0,
+        "nothing is due yet"
+    );
+    let mut moved = Vec::new();
+    loop {
+        let n = queue.promote_due(at, 1_000).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        moved.push(n);
+    }
+    assert_eq!(moved, vec![1_000; 10], "ten calls of a thousand");
+    let depth = queue.depth().await.unwrap();
+    assert_eq!(
+        depth.waiting, 10_000,
+        "every job due then waits for a worker"
+    );
+    assert_eq!(depth.scheduled, 1, "the later job stays scheduled");
+}

@@ -19,6 +19,7 @@ use crate::millis;
 pub(crate) mod transitions;
 
 pub use transitions::{Attempts, Claimed, DueDelivery, ExpiredLease, Outcome, Transition};
+pub(crate) use transitions::{transition_many_on, validate as validate_transitions};
 
 /// A delivery as stored.
 #[derive(Debug, Clone, PartialEq)]

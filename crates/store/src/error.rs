@@ -102,6 +102,21 @@ impl StoreError {
         matches!(self, Self::Unavailable(_))
     }
 
+    /// The same failure, for another waiter: a group commit that fails fails each of its
+    /// writes with a copy (see [`crate::group`]). It keeps whether Postgres was unavailable
+    /// and what the error said.
+    pub fn copy_for_waiter(&self) -> Self {
+        let said = |e: &sqlx::Error| e.to_string();
+        match self {
+            Self::Unavailable(e) => {
+                Self::Unavailable(sqlx::Error::Io(std::io::Error::other(said(e))))
+            }
+            Self::Database(e) => Self::Database(sqlx::Error::Protocol(said(e))),
+            Self::InvalidInput(message) => Self::InvalidInput(message.clone()),
+            other => Self::Database(sqlx::Error::Protocol(other.to_string())),
+        }
+    }
+
     pub(crate) fn corrupt(what: &'static str, detail: &dyn std::fmt::Display) -> Self {
         Self::Corrupt {
             what,

@@ -45,14 +45,14 @@ pub enum StepStart {
     OutcomeUnknown(Step),
 }
 
-struct StepRow {
-    delivery_id: Uuid,
-    step: String,
-    state: String,
-    remote_id: Option<String>,
-    detail: Option<serde_json::Value>,
-    started_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
+pub(crate) struct StepRow {
+    pub(crate) delivery_id: Uuid,
+    pub(crate) step: String,
+    pub(crate) state: String,
+    pub(crate) remote_id: Option<String>,
+    pub(crate) detail: Option<serde_json::Value>,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) finished_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<StepRow> for Step {
@@ -268,7 +268,7 @@ impl Journal<'_> {
 }
 
 /// Step names are a lowercase word and optional `:`-separated parts (`media:0`, `part:2`).
-fn validate_step_name(step: &str) -> Result<(), StoreError> {
+pub(crate) fn validate_step_name(step: &str) -> Result<(), StoreError> {
     let mut parts = step.split(':');
     let head_ok = parts.next().is_some_and(|head| {
         head.bytes().next().is_some_and(|b| b.is_ascii_lowercase())

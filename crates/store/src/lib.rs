@@ -22,6 +22,7 @@ pub mod dashboard_sessions;
 pub mod deliveries;
 mod error;
 pub mod fleet;
+pub mod group;
 pub mod journal;
 pub mod media;
 pub mod media_store;
@@ -55,6 +56,7 @@ pub use deliveries::{
 };
 pub use error::StoreError;
 pub use fleet::{DueCount, Fleet, HealthCount, TokenHealth};
+pub use group::{Write, Written};
 pub use journal::{Journal, Step, StepStart};
 pub use media::{Derivation, MediaFile, MediaFiles, NewMedia, SignedUrl, Swept, VideoFacts};
 pub use media_store::{MediaRead, MediaStore, MediaStoreError, S3Bucket, S3Settings};

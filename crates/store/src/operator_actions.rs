@@ -156,7 +156,7 @@ impl<'a> OperatorActions<'a> {
         let moved = if transitions.is_empty() {
             Vec::new()
         } else {
-            transition_many_on(&mut tx, &transitions).await?
+            transition_many_on(&mut *tx, &transitions).await?
         };
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         sqlx::query!(

@@ -7,6 +7,12 @@
 //! owner only if it is claimable and due. The second copy finds nothing to claim and is
 //! acknowledged and dropped: that is the whole deduplication.
 //!
+//! **Batches.** Claims go through `crate::group`: every job waiting to be claimed at one
+//! moment is claimed by one guarded `UPDATE` (each row keeps its own guard), and the jobs it
+//! did not claim are told apart by one read: due later (wait, or push back) or nothing to
+//! claim. A burst of jobs due in the same second therefore costs a few statements, not one
+//! (or two) per job.
+//!
 //! **Early jobs.** Redis schedules in whole seconds (see `herald_queue::jobs`), so a job can
 //! arrive up to a second before its delivery is due; the claim refuses it (`run_at <=
 //! now()`). Rather than drop it and wait for the sweeper, the worker waits out the remainder
@@ -31,6 +37,7 @@ use herald_store::{Claimed, StoreError};
 use tokio::task::JoinHandle;
 
 use crate::context::Ctx;
+use crate::group::ClaimAnswer;
 
 /// Claims the job's delivery, waiting out an early arrival. `None`: nothing to claim (a
 /// duplicate, a finished or cancelled delivery, or one due later, pushed back for then).
@@ -59,26 +66,19 @@ async fn hand_back(ctx: &Ctx, job: &PublishJob) -> Result<Option<Claimed>, Store
 }
 
 async fn try_claim(ctx: &Ctx, job: &PublishJob) -> Result<Option<Claimed>, StoreError> {
-    let deliveries = ctx.store.deliveries();
     // A few rounds: Postgres' clock and ours may differ by a few milliseconds.
     for _ in 0..4 {
-        if let Some(claimed) = deliveries
-            .claim(job.delivery_id, ctx.worker(), ctx.settings.lease)
-            .await?
-        {
-            return Ok(Some(claimed));
-        }
-        let Some(delivery) = deliveries.get(job.delivery_id).await? else {
-            return Ok(None);
+        // Claimed together with every job that arrived meanwhile (`crate::group`).
+        let run_at = match ctx.claims.claim(job.delivery_id).await? {
+            ClaimAnswer::Claimed(claimed) => return Ok(Some(*claimed)),
+            ClaimAnswer::Nothing => return Ok(None),
+            ClaimAnswer::DueAt(run_at) => run_at,
         };
-        if !delivery.state.is_claimable() {
-            return Ok(None);
-        }
-        let wait = (delivery.run_at - Utc::now()).to_std().unwrap_or_default();
+        let wait = (run_at - Utc::now()).to_std().unwrap_or_default();
         if wait > ctx.settings.early_wait {
             // Due much later (rescheduled meanwhile): its own job is, or will be, in Redis;
             // pushing one for its time is harmless if it is a duplicate.
-            if let Err(err) = ctx.queue.push(job, delivery.run_at).await {
+            if let Err(err) = ctx.queue.push(job, run_at).await {
                 tracing::warn!(error = %err, "could not push an early job back; the sweeper will dispatch it");
             }
             return Ok(None);

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::availability::Availability;
 use crate::gates::Politeness;
+use crate::group::{Claims, Writer};
 use crate::media::MediaFetcher;
 use crate::metrics::Metrics;
 use crate::settings::WorkerSettings;
@@ -36,6 +37,12 @@ pub(crate) struct Ctx {
     pub(crate) metrics: Metrics,
     pub(crate) media: MediaFetcher,
     pub(crate) politeness: Politeness,
+    /// The group-commit writer of journal rows and outcomes.
+    pub(crate) writer: Writer,
+    /// Claims, taken in batches.
+    pub(crate) claims: Claims,
+    /// Connections read at most a second ago.
+    pub(crate) connections: crate::cache::Connections,
     /// Per-platform caps on deliveries running at once.
     slots: HashMap<Platform, Arc<Semaphore>>,
     /// Cancelled when the process is asked to stop: take no new work, checkpoint between
@@ -68,6 +75,14 @@ impl Ctx {
         let media = MediaFetcher::new(settings.media.clone())?;
         let limiter = RateLimiter::new(deps.queue.connection(), deps.queue.keys().clone());
         let politeness = Politeness::new(settings.limits.per_account_per_second);
+        // Both stop once the last pipeline holding the context is gone.
+        let (writer, _) = Writer::start(deps.store.clone(), settings.group);
+        let (claims, _) = Claims::start(
+            deps.store.clone(),
+            settings.name.clone(),
+            settings.lease,
+            settings.group,
+        );
         Ok(Self {
             settings,
             store: deps.store,
@@ -77,6 +92,9 @@ impl Ctx {
             metrics: deps.metrics,
             media,
             politeness,
+            writer,
+            claims,
+            connections: crate::cache::Connections::default(),
             slots,
             stopping: CancellationToken::new(),
             hard_stop: CancellationToken::new(),

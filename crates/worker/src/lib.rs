@@ -14,6 +14,8 @@
 //! - [`gates`]: the rate gates (Postgres windows, Redis GCRA and blocked-until, governor).
 //! - `media`: SSRF-guarded fetching and validation.
 //! - [`publish`]: the journal, resume and unknown outcomes.
+//! - [`group`]: group commit: journal rows and outcomes written by one writer per process,
+//!   claims taken in batches.
 //! - [`retry`]: the retry schedule ([`jitter`] varies its waits); `outcome`: what each
 //!   result does to the delivery.
 //! - [`sweeper`]: one leader that re-dispatches, expires leases and resolves stale calls.
@@ -21,10 +23,12 @@
 //! - [`runner`]: apalis wiring, concurrency and a graceful shutdown that ends in bounded time.
 
 mod availability;
+mod cache;
 pub mod claim;
 mod context;
 mod doubt;
 pub mod gates;
+pub mod group;
 pub mod jitter;
 mod media;
 pub mod metrics;
@@ -40,6 +44,7 @@ mod tokens;
 pub mod webhooks;
 
 pub use context::Deps;
+pub use group::GroupSettings;
 pub use media::{MediaError, MediaFetcher};
 pub use metrics::Metrics;
 pub use retry::RetrySchedule;

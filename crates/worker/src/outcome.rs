@@ -204,7 +204,8 @@ pub(crate) async fn record(
             label,
         } => (transition, push_at, label),
     };
-    let moved = ctx.store.deliveries().transition(*transition).await;
+    // Grouped with other deliveries' writes; answered once committed.
+    let moved = ctx.writer.transition(*transition).await;
     match moved {
         Ok(true) => {}
         Ok(false) => {

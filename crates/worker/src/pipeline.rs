@@ -7,6 +7,7 @@ use std::time::Instant;
 use herald_domain::rules::validate_content;
 use herald_domain::{Code, ConnectionStatus, ErrorClass, PlatformFailure, PublishJob};
 use herald_store::Claimed;
+use secrecy::ExposeSecret;
 use tracing::Instrument;
 
 use crate::claim::{self, Lease};
@@ -111,10 +112,10 @@ async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
                 .with_hint("Change the post to fit the platform's rules"),
         );
     }
+    // Read at most a second ago (`crate::cache`): a burst on one connection reads it once.
     let conn = match ctx
-        .store
-        .connections()
-        .get_with_tokens(delivery.connection_id)
+        .connections
+        .get(&ctx.store, delivery.connection_id)
         .await
     {
         Ok(Some(conn)) => conn,
@@ -136,10 +137,17 @@ async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
             &format!("the connection is {}", conn.connection.status),
         ));
     }
+    let read_token = conn.access_token.clone();
     let conn = match tokens::ensure_fresh(ctx, conn).await {
         Ok(conn) => conn,
-        Err(failure) => return Ended::Failed(failure),
+        Err(failure) => {
+            ctx.connections.forget(delivery.connection_id);
+            return Ended::Failed(failure);
+        }
     };
+    if conn.access_token.expose_secret() != read_token.expose_secret() {
+        ctx.connections.forget(delivery.connection_id);
+    }
     let connection_id = conn.connection.id;
     let account = tokens::account_of(&conn);
     let plan = match ctx.platforms.plan(&account, &claimed.content) {
@@ -184,6 +192,7 @@ async fn run(ctx: &Ctx, claimed: &Claimed, lease: &Lease) -> Ended {
         && failure.herald_code != Some(Code::NeedsReconnect)
     {
         // The platform refused the token for good: stop every other delivery on it too.
+        ctx.connections.forget(connection_id);
         if let Err(err) = ctx
             .store
             .connections()

@@ -26,6 +26,10 @@
 //! is: the first attempt landed. The delivery is published with the id the refusal names
 //! (read back), or one a lookup finds, or none (flagged `remote_id_unknown`).
 //!
+//! **Group commit.** Journal writes go through the process' writer (`crate::group`): a
+//! `sending` row is committed before its call exactly as before, only in one commit with
+//! other deliveries' rows.
+//!
 //! **Rate gates** are asked before every publishing request (each thread part counts), so a
 //! thread that meets a full window stops between parts and resumes after it.
 
@@ -93,8 +97,7 @@ impl Run<'_> {
     ) {
         let written = self
             .ctx
-            .store
-            .journal()
+            .writer
             .complete(self.delivery_id, key, remote_id, detail)
             .await;
         self.journaled(written, key);
@@ -102,12 +105,7 @@ impl Run<'_> {
 
     /// Marks a `sending` step failed (it may be sent again); best effort, as [`Self::mark_done`].
     async fn mark_failed(&self, key: &str, detail: Option<&serde_json::Value>) {
-        let written = self
-            .ctx
-            .store
-            .journal()
-            .fail(self.delivery_id, key, detail)
-            .await;
+        let written = self.ctx.writer.fail(self.delivery_id, key, detail).await;
         self.journaled(written, key);
     }
 
@@ -221,7 +219,7 @@ impl Run<'_> {
 
     /// An upload, a container or a wait: journaled, and run again when its outcome is lost.
     async fn repeatable_step(&mut self, step: &Step, prior: &PriorResults) -> Result<Done, Ended> {
-        let journal = self.ctx.store.journal();
+        let journal = &self.ctx.writer;
         let platform = step.platform;
         let key = step.key.as_str();
         match journal.begin(self.delivery_id, key, None).await {
@@ -253,7 +251,7 @@ impl Run<'_> {
         prior: &PriorResults,
         earlier: Option<&JournalStep>,
     ) -> Result<Done, Ended> {
-        let journal = self.ctx.store.journal();
+        let journal = &self.ctx.writer;
         let platform = step.platform;
         let key = step.key.as_str();
         let text = part_text(self.content, step);
@@ -328,7 +326,7 @@ impl Run<'_> {
         step: &Step,
         prior: &PriorResults,
     ) -> Result<Option<DegradedKind>, Ended> {
-        let journal = self.ctx.store.journal();
+        let journal = &self.ctx.writer;
         let platform = step.platform;
         let key = step.key.as_str();
         let endpoint = format!("{platform}:{key}");
@@ -411,8 +409,7 @@ impl Run<'_> {
         let marker = doubt.mark(json!({}));
         match self
             .ctx
-            .store
-            .journal()
+            .writer
             .begin(self.delivery_id, step.key.as_str(), Some(&marker))
             .await
         {

@@ -87,6 +87,7 @@ pub async fn run(
             beside.clone(),
         ))
     });
+    let promoter = tokio::spawn(promote(Arc::clone(&ctx), beside.clone()));
     let webhooks_timeout = webhooks.shutdown_timeout();
     let webhooks = tokio::spawn(webhooks.run(beside.clone()));
     let probe = tokio::spawn({
@@ -178,11 +179,42 @@ pub async fn run(
     )
     .await;
     finish("the Postgres probe", probe, deadline).await;
+    finish("the scheduled-job promoter", promoter, deadline).await;
     if let Some(retention) = retention {
         finish("the media retention sweep", retention, deadline).await;
     }
     tracing::info!(worker = ctx.worker(), "worker stopped");
     result.map_err(|e| WorkerError::Monitor(e.to_string()))
+}
+
+/// How far ahead of their second scheduled jobs are moved to the waiting list, and how many
+/// at a time.
+const PROMOTE_AHEAD: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+const PROMOTE_CHUNK: usize = 1_000;
+
+/// Moves scheduled jobs to the waiting list a chunk at a time, every poll interval, a
+/// second before they fall due (see [`herald_queue::JobQueue::promote_due`]): a burst due in
+/// one second reaches the consumers already waiting, and never in one oversized call. A
+/// job that arrives early waits for its delivery's time in the claim. Runs until `stop`.
+async fn promote(ctx: Arc<Ctx>, stop: CancellationToken) {
+    let every = ctx.settings.consumer.poll_interval;
+    loop {
+        loop {
+            let until = chrono::Utc::now() + PROMOTE_AHEAD;
+            match ctx.queue.promote_due(until, PROMOTE_CHUNK).await {
+                Ok(moved) if moved == PROMOTE_CHUNK => {}
+                Ok(_) => break,
+                Err(err) => {
+                    tracing::debug!(error = %err, "could not promote scheduled jobs; apalis will");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = stop.cancelled() => return,
+        }
+    }
 }
 
 /// Waits for a task told to stop until `deadline`, then drops it where it waits.

@@ -42,6 +42,9 @@ pub struct WorkerSettings {
     /// The longest a job that arrived early (Redis keeps whole seconds) waits in place for
     /// its delivery's `run_at`; later ones are pushed back to Redis.
     pub early_wait: Duration,
+    /// How journal writes, outcomes and claims are grouped into one commit
+    /// (`crate::group`).
+    pub group: crate::group::GroupSettings,
     pub media: MediaSettings,
     /// Deleting expired media (`media.retention_days`).
     pub retention: crate::retention::RetentionSettings,
@@ -127,6 +130,7 @@ impl WorkerSettings {
             unknown_outcome: worker.unknown_outcome,
             duplicate_probe_window: worker.duplicate_probe_window,
             early_wait: Duration::from_secs(3),
+            group: crate::group::GroupSettings::default(),
             media: MediaSettings {
                 timeout: worker.media.timeout,
                 max_bytes: worker.media.max_bytes,

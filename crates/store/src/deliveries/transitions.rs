@@ -172,10 +172,162 @@ impl Deliveries<'_> {
         &self,
         transitions: &[Transition],
     ) -> Result<Vec<DeliveryId>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        transition_many_on(&mut conn, transitions).await
+        transition_many_on(self.pool, transitions).await
     }
+}
 
+/// [`Deliveries::transition_many`] on any executor: a group commit runs it inside its
+/// transaction.
+pub(crate) async fn transition_many_on<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    transitions: &[Transition],
+) -> Result<Vec<DeliveryId>, StoreError> {
+    validate(transitions)?;
+    let ids: Vec<Uuid> = transitions
+        .iter()
+        .map(|t| t.delivery_id.into_uuid())
+        .collect();
+    let from: Vec<String> = transitions
+        .iter()
+        .map(|t| {
+            t.from
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let to: Vec<String> = transitions
+        .iter()
+        .map(|t| t.to.as_str().to_owned())
+        .collect();
+    let owners: Vec<Option<String>> = transitions.iter().map(|t| t.lease_owner.clone()).collect();
+    let run_at: Vec<Option<DateTime<Utc>>> = transitions.iter().map(|t| t.run_at).collect();
+    let due_now: Vec<bool> = transitions.iter().map(|t| t.due_now).collect();
+    let attempts: Vec<String> = transitions
+        .iter()
+        .map(|t| t.attempts.as_str().to_owned())
+        .collect();
+    let outcome = |f: fn(&Outcome) -> Option<String>| -> Vec<Option<String>> {
+        transitions
+            .iter()
+            .map(|t| t.outcome.as_ref().and_then(f))
+            .collect()
+    };
+    let remote_ids = outcome(|o| o.remote_id.clone());
+    let public_urls = outcome(|o| o.public_url.clone());
+    let degraded: Vec<Option<serde_json::Value>> = transitions
+        .iter()
+        .map(|t| t.outcome.as_ref().map(|o| json!(o.degraded)))
+        .collect();
+    let error = |f: fn(&DeliveryError) -> Option<String>| -> Vec<Option<String>> {
+        transitions
+            .iter()
+            .map(|t| t.error.as_ref().and_then(f))
+            .collect()
+    };
+    let classes = error(|e| Some(e.class.as_str().to_owned()));
+    let codes = error(|e| e.code.clone());
+    let messages = error(|e| Some(e.message.clone()));
+    let hints = error(|e| e.hint.clone());
+    let details: Vec<serde_json::Value> = transitions
+        .iter()
+        .map(|t| serde_json::Value::Object(t.detail.clone()))
+        .collect();
+
+    let moved = sqlx::query_scalar!(
+            r#"WITH input AS (
+                   SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[],
+                                        $5::timestamptz[], $6::text[], $7::text[], $8::text[],
+                                        $9::jsonb[], $10::text[], $11::text[], $12::text[],
+                                        $13::text[], $14::jsonb[], $15::bool[])
+                       AS t(id, from_states, to_state, lease_owner, run_at, attempts,
+                            remote_id, public_url, degraded, error_class, error_code,
+                            error_message, error_hint, detail, due_now)
+               ),
+               locked AS MATERIALIZED (
+                   SELECT d.id, d.state AS from_state
+                   FROM deliveries d JOIN input i ON i.id = d.id
+                   WHERE d.state = ANY (string_to_array(i.from_states, ','))
+                     AND (i.lease_owner IS NULL OR d.lease_owner = i.lease_owner)
+                   ORDER BY d.id
+                   FOR NO KEY UPDATE OF d
+               ),
+               moved AS (
+                   UPDATE deliveries d SET
+                       state = i.to_state,
+                       run_at = CASE WHEN i.due_now THEN now()
+                                     ELSE COALESCE(i.run_at, d.run_at) END,
+                       lease_owner = NULL,
+                       lease_expires_at = NULL,
+                       attempts = CASE i.attempts WHEN 'refund' THEN greatest(d.attempts - 1, 0)
+                                                  WHEN 'reset' THEN 0
+                                                  ELSE d.attempts END,
+                       interrupted = CASE i.attempts WHEN 'reset' THEN 0 ELSE d.interrupted END,
+                       remote_id = COALESCE(i.remote_id, d.remote_id),
+                       public_url = COALESCE(i.public_url, d.public_url),
+                       degraded = CASE WHEN i.degraded IS NULL THEN d.degraded
+                                       ELSE ARRAY(SELECT jsonb_array_elements_text(i.degraded)) END,
+                       error_class = CASE WHEN i.error_class IS NOT NULL THEN i.error_class
+                                          WHEN i.to_state = 'published' THEN NULL
+                                          ELSE d.error_class END,
+                       error_code = CASE WHEN i.error_class IS NOT NULL THEN i.error_code
+                                         WHEN i.to_state = 'published' THEN NULL
+                                         ELSE d.error_code END,
+                       error_message = CASE WHEN i.error_class IS NOT NULL THEN i.error_message
+                                            WHEN i.to_state = 'published' THEN NULL
+                                            ELSE d.error_message END,
+                       error_hint = CASE WHEN i.error_class IS NOT NULL THEN i.error_hint
+                                         WHEN i.to_state = 'published' THEN NULL
+                                         ELSE d.error_hint END,
+                       finished_at = CASE WHEN i.to_state IN ('published', 'failed', 'dead',
+                                                              'unknown', 'cancelled')
+                                          THEN now() END,
+                       updated_at = now()
+                   FROM input i JOIN locked l ON l.id = i.id
+                   WHERE d.id = i.id
+                   RETURNING d.id, d.tenant_id, l.from_state, d.state, d.attempts,
+                             i.detail, CASE WHEN i.due_now OR i.run_at IS NOT NULL
+                                            THEN d.run_at END AS new_run_at, i.remote_id AS new_remote_id,
+                             i.public_url AS new_public_url, i.error_class AS new_error_class,
+                             i.error_code AS new_error_code, i.error_message AS new_error_message
+               ),
+               events AS (
+                   INSERT INTO delivery_events (delivery_id, tenant_id, from_state, to_state, detail)
+                   SELECT m.id, m.tenant_id, m.from_state, m.state,
+                          COALESCE(m.detail, '{}') || jsonb_strip_nulls(jsonb_build_object(
+                              'attempts', m.attempts,
+                              'run_at', m.new_run_at,
+                              'remote_id', m.new_remote_id,
+                              'public_url', m.new_public_url,
+                              'error_class', m.new_error_class,
+                              'error_code', m.new_error_code,
+                              'error_message', m.new_error_message))
+                   FROM moved m
+               )
+               SELECT id AS "id!" FROM moved ORDER BY id"#,
+            &ids,
+            &from,
+            &to,
+            &owners as _,
+            &run_at as _,
+            &attempts,
+            &remote_ids as _,
+            &public_urls as _,
+            &degraded as _,
+            &classes as _,
+            &codes as _,
+            &messages as _,
+            &hints as _,
+            &details,
+            &due_now
+        )
+        .fetch_all(executor)
+        .await?;
+    Ok(moved.into_iter().map(DeliveryId::from).collect())
+}
+
+impl Deliveries<'_> {
     /// Claims a delivery for `worker` for `lease`: only if it is claimable and due. Takes an
     /// attempt. `None` means someone else has it, it is not due yet, or it is finished: the
     /// job is a duplicate, acknowledge and drop it.
@@ -283,6 +435,32 @@ impl Deliveries<'_> {
                     content,
                     from,
                     interrupted: r.interrupted,
+                })
+            })
+            .collect()
+    }
+
+    /// The state and due time of each of `ids` still claimable (`scheduled`, `queued`,
+    /// `retrying`, `rate_limited`): for a batch of claims that found nothing, one read tells
+    /// a job that came early (wait for its time) from a duplicate (drop it).
+    pub async fn claimable_among(
+        &self,
+        ids: &[DeliveryId],
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.into_uuid()).collect();
+        let rows = sqlx::query!(
+            "SELECT id, state, run_at FROM deliveries
+             WHERE id = ANY($1) AND state IN ('scheduled', 'queued', 'retrying', 'rate_limited')",
+            &ids
+        )
+        .fetch_all(self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DueDelivery {
+                    id: r.id.into(),
+                    state: parse_stored("delivery state", &r.state)?,
+                    run_at: r.run_at,
                 })
             })
             .collect()
@@ -452,159 +630,7 @@ impl Deliveries<'_> {
     }
 }
 
-/// [`Deliveries::transition_many`] on `conn`, which may be inside a transaction: the moves
-/// commit with whatever else the transaction writes.
-pub(crate) async fn transition_many_on(
-    conn: &mut sqlx::PgConnection,
-    transitions: &[Transition],
-) -> Result<Vec<DeliveryId>, StoreError> {
-    validate(transitions)?;
-
-    let ids: Vec<Uuid> = transitions
-        .iter()
-        .map(|t| t.delivery_id.into_uuid())
-        .collect();
-    let from: Vec<String> = transitions
-        .iter()
-        .map(|t| {
-            t.from
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect();
-    let to: Vec<String> = transitions
-        .iter()
-        .map(|t| t.to.as_str().to_owned())
-        .collect();
-    let owners: Vec<Option<String>> = transitions.iter().map(|t| t.lease_owner.clone()).collect();
-    let run_at: Vec<Option<DateTime<Utc>>> = transitions.iter().map(|t| t.run_at).collect();
-    let due_now: Vec<bool> = transitions.iter().map(|t| t.due_now).collect();
-    let attempts: Vec<String> = transitions
-        .iter()
-        .map(|t| t.attempts.as_str().to_owned())
-        .collect();
-    let outcome = |f: fn(&Outcome) -> Option<String>| -> Vec<Option<String>> {
-        transitions
-            .iter()
-            .map(|t| t.outcome.as_ref().and_then(f))
-            .collect()
-    };
-    let remote_ids = outcome(|o| o.remote_id.clone());
-    let public_urls = outcome(|o| o.public_url.clone());
-    let degraded: Vec<Option<serde_json::Value>> = transitions
-        .iter()
-        .map(|t| t.outcome.as_ref().map(|o| json!(o.degraded)))
-        .collect();
-    let error = |f: fn(&DeliveryError) -> Option<String>| -> Vec<Option<String>> {
-        transitions
-            .iter()
-            .map(|t| t.error.as_ref().and_then(f))
-            .collect()
-    };
-    let classes = error(|e| Some(e.class.as_str().to_owned()));
-    let codes = error(|e| e.code.clone());
-    let messages = error(|e| Some(e.message.clone()));
-    let hints = error(|e| e.hint.clone());
-    let details: Vec<serde_json::Value> = transitions
-        .iter()
-        .map(|t| serde_json::Value::Object(t.detail.clone()))
-        .collect();
-
-    let moved = sqlx::query_scalar!(
-        r#"WITH input AS (
-               SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[],
-                                    $5::timestamptz[], $6::text[], $7::text[], $8::text[],
-                                    $9::jsonb[], $10::text[], $11::text[], $12::text[],
-                                    $13::text[], $14::jsonb[], $15::bool[])
-                   AS t(id, from_states, to_state, lease_owner, run_at, attempts,
-                        remote_id, public_url, degraded, error_class, error_code,
-                        error_message, error_hint, detail, due_now)
-           ),
-           locked AS MATERIALIZED (
-               SELECT d.id, d.state AS from_state
-               FROM deliveries d JOIN input i ON i.id = d.id
-               WHERE d.state = ANY (string_to_array(i.from_states, ','))
-                 AND (i.lease_owner IS NULL OR d.lease_owner = i.lease_owner)
-               ORDER BY d.id
-               FOR NO KEY UPDATE OF d
-           ),
-           moved AS (
-               UPDATE deliveries d SET
-                   state = i.to_state,
-                   run_at = CASE WHEN i.due_now THEN now()
-                                 ELSE COALESCE(i.run_at, d.run_at) END,
-                   lease_owner = NULL,
-                   lease_expires_at = NULL,
-                   attempts = CASE i.attempts WHEN 'refund' THEN greatest(d.attempts - 1, 0)
-                                              WHEN 'reset' THEN 0
-                                              ELSE d.attempts END,
-                   interrupted = CASE i.attempts WHEN 'reset' THEN 0 ELSE d.interrupted END,
-                   remote_id = COALESCE(i.remote_id, d.remote_id),
-                   public_url = COALESCE(i.public_url, d.public_url),
-                   degraded = CASE WHEN i.degraded IS NULL THEN d.degraded
-                                   ELSE ARRAY(SELECT jsonb_array_elements_text(i.degraded)) END,
-                   error_class = CASE WHEN i.error_class IS NOT NULL THEN i.error_class
-                                      WHEN i.to_state = 'published' THEN NULL
-                                      ELSE d.error_class END,
-                   error_code = CASE WHEN i.error_class IS NOT NULL THEN i.error_code
-                                     WHEN i.to_state = 'published' THEN NULL
-                                     ELSE d.error_code END,
-                   error_message = CASE WHEN i.error_class IS NOT NULL THEN i.error_message
-                                        WHEN i.to_state = 'published' THEN NULL
-                                        ELSE d.error_message END,
-                   error_hint = CASE WHEN i.error_class IS NOT NULL THEN i.error_hint
-                                     WHEN i.to_state = 'published' THEN NULL
-                                     ELSE d.error_hint END,
-                   finished_at = CASE WHEN i.to_state IN ('published', 'failed', 'dead',
-                                                          'unknown', 'cancelled')
-                                      THEN now() END,
-                   updated_at = now()
-               FROM input i JOIN locked l ON l.id = i.id
-               WHERE d.id = i.id
-               RETURNING d.id, d.tenant_id, l.from_state, d.state, d.attempts,
-                         i.detail, CASE WHEN i.due_now OR i.run_at IS NOT NULL
-                                        THEN d.run_at END AS new_run_at, i.remote_id AS new_remote_id,
-                         i.public_url AS new_public_url, i.error_class AS new_error_class,
-                         i.error_code AS new_error_code, i.error_message AS new_error_message
-           ),
-           events AS (
-               INSERT INTO delivery_events (delivery_id, tenant_id, from_state, to_state, detail)
-               SELECT m.id, m.tenant_id, m.from_state, m.state,
-                      COALESCE(m.detail, '{}') || jsonb_strip_nulls(jsonb_build_object(
-                          'attempts', m.attempts,
-                          'run_at', m.new_run_at,
-                          'remote_id', m.new_remote_id,
-                          'public_url', m.new_public_url,
-                          'error_class', m.new_error_class,
-                          'error_code', m.new_error_code,
-                          'error_message', m.new_error_message))
-               FROM moved m
-           )
-           SELECT id AS "id!" FROM moved ORDER BY id"#,
-        &ids,
-        &from,
-        &to,
-        &owners as _,
-        &run_at as _,
-        &attempts,
-        &remote_ids as _,
-        &public_urls as _,
-        &degraded as _,
-        &classes as _,
-        &codes as _,
-        &messages as _,
-        &hints as _,
-        &details,
-        &due_now
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(moved.into_iter().map(DeliveryId::from).collect())
-}
-
-fn validate(transitions: &[Transition]) -> Result<(), StoreError> {
+pub(crate) fn validate(transitions: &[Transition]) -> Result<(), StoreError> {
     let mut seen = HashSet::new();
     for t in transitions {
         if t.to == DeliveryState::Running {

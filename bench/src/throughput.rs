@@ -1,0 +1,48 @@
+//! `throughput`: how many deliveries per second one worker publishes.
+//!
+//! One LinkedIn connection, `--posts` text posts inserted through the store, their jobs
+//! pushed due now, and one in-process worker running until every delivery is published.
+//! Prints `{"scenario":"throughput","posts":..,"seconds":..,"deliveries_per_second":..,
+//! "concurrency":..}`.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use herald_sim::SimConfig;
+
+use crate::setup::{Bench, text};
+
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct Args {
+    /// How many posts to publish.
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) posts: usize,
+    /// Deliveries the worker runs at once.
+    #[arg(long, default_value_t = 256)]
+    pub(crate) concurrency: usize,
+}
+
+pub(crate) async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
+    let bench = Bench::start(SimConfig::unlimited()).await?;
+    let connection = bench.linkedin_connections(1).await?[0];
+    let posts = (0..args.posts)
+        .map(|n| (connection, text(format!("benchmark post {n}"))))
+        .collect();
+    let ids = bench.posts(posts, None).await?;
+    let worker = bench.spawn_worker(bench.settings(args.concurrency));
+
+    let started = Instant::now();
+    bench.push(&ids, Utc::now()).await?;
+    bench
+        .until_published(ids.len(), Duration::from_secs(600))
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    worker.stop().await;
+    Ok(serde_json::json!({
+        "scenario": "throughput",
+        "posts": args.posts,
+        "seconds": crate::setup::round3(seconds),
+        "deliveries_per_second": (args.posts as f64 / seconds).round(),
+        "concurrency": args.concurrency,
+    }))
+}
