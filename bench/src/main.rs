@@ -11,6 +11,8 @@
 //! ```
 //!
 //! Run: `cargo run --release -p herald-bench -- --posts 2000`.
+//!
+//! `herald-bench enqueue` measures the API's side instead: see `enqueue.rs`.
 
 // A measuring program speaks on stdout.
 #![allow(clippy::print_stdout)]
@@ -32,6 +34,8 @@ use herald_worker::{Deps, Metrics, WorkerSettings};
 use secrecy::SecretString;
 use sqlx::postgres::PgPoolOptions;
 
+mod enqueue;
+
 #[derive(Debug, Parser)]
 #[command(about = "Measure one worker's publishing throughput against the simulator")]
 struct Args {
@@ -45,6 +49,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("enqueue") {
+        return enqueue::run(enqueue::Args::parse_from(std::env::args().skip(1))).await;
+    }
     let args = Args::parse();
     let db = TestDb::new().await;
     let redis = TestRedis::new().await;
