@@ -10,7 +10,9 @@
 //! - `waits`: wall time of 1,000 LinkedIn image posts whose processing takes 20 s
 //!   (`waits.rs`);
 //! - `memory`: a worker process' resident memory with 1,000 deliveries in flight
-//!   (`memory.rs`).
+//!   (`memory.rs`);
+//! - `enqueue`: the API's side, `POST /v1/posts` from many client connections with no
+//!   worker: posts per second, p50 and p99 (`enqueue.rs`).
 //!
 //! Run: `cargo run --release -p herald-bench -- --posts 4000` (throughput), or
 //! `cargo run --release -p herald-bench -- burst`.
@@ -22,6 +24,7 @@ use clap::{Parser, Subcommand};
 
 mod burst;
 mod child;
+mod enqueue;
 mod memory;
 mod setup;
 mod throughput;
@@ -50,6 +53,8 @@ enum Scenario {
     Waits(waits::Args),
     /// A worker process' memory with many deliveries in flight.
     Memory(memory::Args),
+    /// Posts per second the API accepts from many client connections.
+    Enqueue(enqueue::Args),
     /// A worker process for `memory` (not a scenario).
     #[command(hide = true)]
     Worker(child::Args),
@@ -63,6 +68,8 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Burst(args) => Box::pin(burst::run(args)).await?,
         Scenario::Waits(args) => Box::pin(waits::run(args)).await?,
         Scenario::Memory(args) => Box::pin(memory::run(args)).await?,
+        // It prints its own line.
+        Scenario::Enqueue(args) => return Box::pin(enqueue::run(args)).await,
         Scenario::Worker(args) => return Box::pin(child::run(args)).await,
     };
     println!("{figures}");

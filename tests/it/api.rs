@@ -10,6 +10,7 @@ mod connections;
 mod deliveries;
 mod events;
 mod fuzz;
+mod group_commit;
 mod media;
 mod media_rules;
 mod oauth;

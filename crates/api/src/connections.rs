@@ -243,13 +243,16 @@ pub(crate) async fn delete_connection(
     caller.require(Scope::Admin)?;
     let c = tenant_connection(&state, &caller, &id).await?;
     let connections = state.inner.store.connections();
-    match connections.delete(caller.tenant_id, c.id).await {
+    let deleted = connections.delete(caller.tenant_id, c.id).await;
+    state.inner.connection_cache.forget(c.id);
+    match deleted {
         Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(false) => Err(ApiError::NotFound { what: "connection" }),
         Err(StoreError::ConnectionInUse(_)) => {
             connections
                 .set_status(c.id, ConnectionStatus::Disabled)
                 .await?;
+            state.inner.connection_cache.forget(c.id);
             let c = tenant_connection(&state, &caller, &id).await?;
             Ok(Json(connection_out(&c, None)).into_response())
         }
@@ -446,6 +449,7 @@ pub(crate) async fn select_target(
         }
     }
     connections.set_target(c.id, kind, name.as_deref()).await?;
+    state.inner.connection_cache.forget(c.id);
     Ok(())
 }
 
@@ -588,7 +592,10 @@ pub(crate) async fn connect_telegram(
         .await?;
     let (connection, status) = match connected {
         Connected::Created(connection) => (connection, StatusCode::CREATED),
-        Connected::Renewed(connection) => (connection, StatusCode::OK),
+        Connected::Renewed(connection) => {
+            state.inner.connection_cache.forget(connection.id);
+            (connection, StatusCode::OK)
+        }
         Connected::OtherAccount(existing) => {
             let chat = existing
                 .account_handle

@@ -14,12 +14,14 @@
 //!
 //! Every `/v1` route is authenticated and rate-limited per key ([`auth`]); failed
 //! authentications are throttled per client address and in total, fleet-wide
-//! ([`throttle`]), and valid keys are remembered for a moment ([`key_cache`]). Every error
+//! ([`throttle`]), and valid keys and the connections posts name are remembered for a moment
+//! ([`key_cache`], `connection_cache`). Every error
 //! is one [`ApiError`] answered as problem+json ([`error`]). Handlers write to Postgres
 //! first and push to Redis after the commit ([`dispatch`]); Redis being down never fails a
 //! request that Postgres accepted.
 
 pub mod auth;
+mod connection_cache;
 pub mod connections;
 pub mod dashboard;
 pub mod deliveries;
@@ -75,6 +77,13 @@ pub(crate) struct Inner {
     pub(crate) media: MediaStore,
     pub(crate) limiter: auth::KeyLimiter,
     pub(crate) key_cache: key_cache::KeyCache,
+    /// Connections `POST /v1/posts` named, remembered as briefly as keys.
+    pub(crate) connection_cache: connection_cache::ConnectionCache,
+    /// Pushes jobs to Redis after their commit.
+    pub(crate) dispatcher: dispatch::Dispatcher,
+    /// The group-commit writer of `POST /v1/posts`, started on the first post (on the
+    /// runtime that serves it).
+    pub(crate) post_writer: std::sync::OnceLock<posts::writer::PostWriter>,
     pub(crate) throttle: throttle::FailureThrottle,
     pub(crate) streams: Arc<events::StreamSlots>,
     pub(crate) metrics: metrics::Metrics,
@@ -122,6 +131,7 @@ impl AppState {
         let queue = JobQueue::with_connection(redis.clone(), keys.clone());
         let throttle =
             throttle::FailureThrottle::new(RateLimiter::new(redis.clone(), keys), &config.api);
+        let metrics = metrics::Metrics::default();
         Ok(AppState {
             inner: Arc::new(Inner {
                 media,
@@ -137,9 +147,18 @@ impl AppState {
                     config.api.key_cache_ttl,
                     config.api.key_cache_capacity,
                 ),
+                connection_cache: connection_cache::ConnectionCache::new(
+                    config.api.key_cache_ttl,
+                    config.api.key_cache_capacity,
+                ),
+                dispatcher: dispatch::Dispatcher {
+                    queue: queue.clone(),
+                    metrics: metrics.clone(),
+                },
+                post_writer: std::sync::OnceLock::new(),
                 throttle,
                 streams: events::StreamSlots::new(config.api.max_event_streams_per_key),
-                metrics: metrics::Metrics::default(),
+                metrics,
                 outbound: herald_outbound::Guard::new(config.outbound_policy()),
                 store,
                 redis,
@@ -156,6 +175,16 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// This instance's group-commit writer of posts, started on first use.
+    pub(crate) fn post_writer(&self) -> &posts::writer::PostWriter {
+        self.inner.post_writer.get_or_init(|| {
+            posts::writer::PostWriter::start(
+                self.inner.store.clone(),
+                self.inner.dispatcher.clone(),
+            )
+        })
     }
 }
 

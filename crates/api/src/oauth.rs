@@ -553,6 +553,7 @@ async fn connect_account(
         Connected::Created(connection) => connection,
         Connected::Renewed(connection) => {
             renew_page_token(state, &connection, &tokens.access_token).await;
+            state.inner.connection_cache.forget(connection.id);
             connection
         }
         Connected::OtherAccount(existing) => {

@@ -11,13 +11,13 @@
 //!    a page), the content each target would publish passes its platform's rules
 //!    (`herald_domain::rules`), uploaded media fit each platform's image rules, and
 //!    `publish_at` is within `api.max_schedule_ahead_days`.
-//! 3. **Commit** the post and one delivery per target in one transaction
-//!    (`posts().insert_posts`). With an `Idempotency-Key`, the store makes a replay of the
-//!    same body return the original post and another body a conflict (409); two racing
-//!    requests with one key create one post, because the loser's insert waits for the
-//!    winner's commit and then reads it.
-//! 4. **Dispatch** after the commit ([`crate::dispatch`]); only the request that created
-//!    the post pushes its jobs.
+//! 3. **Commit** the post and one delivery per target in one transaction, shared with the
+//!    posts of concurrent requests ([`writer`]: group commit, `posts().insert_posts`). With
+//!    an `Idempotency-Key`, the store makes a replay of the same body return the original
+//!    post and another body a conflict (409); two racing requests with one key create one
+//!    post, in one batch or in two.
+//! 4. **Dispatch** after the commit ([`crate::dispatch`]), before answering: the writer
+//!    pushes the jobs of the posts its batch created, in one Redis call.
 
 use axum::Json;
 use axum::Router;
@@ -42,6 +42,7 @@ use crate::error::{
 use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT};
 
 mod check;
+pub(crate) mod writer;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -283,19 +284,10 @@ pub(crate) async fn create_post(
         request_hash: Sha256::digest(without_nulls(&raw).to_string().as_bytes()).into(),
     });
     let new_post = check::check(&state, &caller, body, idempotency).await?;
-    let answer = state
-        .inner
-        .store
-        .posts()
-        .insert_posts(std::slice::from_ref(&new_post))
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::Internal("the store answered no post".to_owned()))?;
+    let answer = state.post_writer().insert(new_post).await?;
     match answer {
         PostInsert::Created(post) => {
             state.inner.metrics.post_created();
-            let jobs: Vec<_> = post.deliveries.iter().map(|d| (d.id, d.run_at)).collect();
-            crate::dispatch::push(&state, &jobs).await;
             tracing::info!(post_id = %post.id, deliveries = post.deliveries.len(), "post accepted");
             Ok((StatusCode::ACCEPTED, Json(PostOut::from(&post))).into_response())
         }

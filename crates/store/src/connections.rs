@@ -319,6 +319,31 @@ impl<'a> Connections<'a> {
         .transpose()
     }
 
+    /// The connections of `tenant_id` among `ids`, in one query: another tenant's and
+    /// unknown ids are left out.
+    pub async fn get_many_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        ids: &[ConnectionId],
+    ) -> Result<Vec<Connection>, StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.into_uuid()).collect();
+        sqlx::query_as!(
+            ConnectionRow,
+            "SELECT id, tenant_id, external_user_id, platform, app_type, post_target_type,
+                    selected_page_id, account_id, account_name, account_handle, access_token,
+                    refresh_token, user_access_token, token_expires_at, scopes, rate_tier, status, last_error,
+                    created_at, updated_at
+             FROM connections WHERE id = ANY($1) AND tenant_id = $2",
+            &ids,
+            tenant_id.into_uuid()
+        )
+        .fetch_all(self.pool)
+        .await?
+        .into_iter()
+        .map(ConnectionRow::into_connection)
+        .collect()
+    }
+
     /// The connection with its tokens opened.
     pub async fn get_with_tokens(
         &self,

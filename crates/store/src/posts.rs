@@ -18,7 +18,7 @@ use herald_domain::{ConnectionId, DeliveryId, PostContent, PostId, PostState, Te
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::deliveries::{Deliveries, Delivery, parse_content};
+use crate::deliveries::{Deliveries, Delivery, DeliveryRow, parse_content};
 use crate::error::{StoreError, violated_constraint};
 
 /// A post to create.
@@ -137,35 +137,59 @@ impl<'a> Posts<'a> {
     /// input order, what became of each. An idempotency conflict is an answer for that post,
     /// not an error of the batch; any other failure (an unknown tenant, a connection of
     /// another tenant) fails the whole batch and writes nothing.
+    ///
+    /// However many posts, the transaction is a fixed handful of statements: the posts in
+    /// one insert, the posts their keys already name in one read, the deliveries and their
+    /// events in one insert. The answer is built from what those return; only replayed posts
+    /// are read again.
     pub async fn insert_posts(&self, posts: &[NewPost]) -> Result<Vec<PostInsert>, StoreError> {
         for post in posts {
             validate(post)?;
         }
         let mut tx = self.pool.begin().await?;
-        let mut answers = Vec::with_capacity(posts.len());
-        let mut created = Vec::new();
-        for post in posts {
-            let answer = insert_or_find(&mut tx, post).await?;
-            if let Answer::Created(id) = answer {
-                created.push((id, post));
-            }
-            answers.push(answer);
-        }
-        insert_deliveries(&mut tx, &created).await?;
-        tx.commit().await?;
-
-        let ids: Vec<PostId> = answers
+        let answers = insert_or_find(&mut tx, posts).await?;
+        let created: Vec<(PostId, &NewPost)> = answers
             .iter()
-            .filter_map(|a| match a {
-                Answer::Created(id) | Answer::Replayed(id) => Some(*id),
-                Answer::Conflict { .. } => None,
+            .zip(posts)
+            .filter_map(|(answer, post)| match answer {
+                Answer::Created { id, .. } => Some((*id, post)),
+                _ => None,
             })
             .collect();
-        let stored = self.load(&ids).await?;
+        let mut deliveries = insert_deliveries(&mut tx, &created).await?;
+        tx.commit().await?;
+
+        let replayed: Vec<PostId> = answers
+            .iter()
+            .filter_map(|a| match a {
+                Answer::Replayed(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let stored = self.load(&replayed).await?;
         answers
             .into_iter()
-            .map(|answer| match answer {
-                Answer::Created(id) => find(&stored, id).map(PostInsert::Created),
+            .zip(posts)
+            .map(|(answer, post)| match answer {
+                Answer::Created {
+                    id,
+                    created_at,
+                    publish_at,
+                } => {
+                    let (mine, rest): (Vec<_>, Vec<_>) =
+                        deliveries.drain(..).partition(|d| d.post_id == id);
+                    deliveries = rest;
+                    Ok(PostInsert::Created(StoredPost {
+                        id,
+                        tenant_id: post.tenant_id,
+                        idempotency_key: post.idempotency.as_ref().map(|i| i.key.clone()),
+                        content: post.content.clone(),
+                        publish_at,
+                        metadata: post.metadata.clone(),
+                        created_at,
+                        deliveries: mine,
+                    }))
+                }
                 Answer::Replayed(id) => find(&stored, id).map(PostInsert::Replayed),
                 Answer::Conflict { key, existing } => Ok(PostInsert::Conflict { key, existing }),
             })
@@ -340,9 +364,16 @@ impl<'a> Posts<'a> {
 }
 
 enum Answer {
-    Created(PostId),
+    Created {
+        id: PostId,
+        created_at: DateTime<Utc>,
+        publish_at: Option<DateTime<Utc>>,
+    },
     Replayed(PostId),
-    Conflict { key: String, existing: PostId },
+    Conflict {
+        key: String,
+        existing: PostId,
+    },
 }
 
 /// A post of the batch (a key used twice in one batch answers twice with the same post).
@@ -377,77 +408,195 @@ fn validate(post: &NewPost) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Inserts the post row, or finds the one its idempotency key already names.
-async fn insert_or_find(conn: &mut PgConnection, post: &NewPost) -> Result<Answer, StoreError> {
-    let content = serde_json::to_value(&post.content)
-        .map_err(|e| StoreError::InvalidInput(format!("post content: {e}")))?;
-    let metadata = serde_json::Value::Object(post.metadata.clone());
-    let key = post.idempotency.as_ref().map(|i| i.key.as_str());
-    let hash = post.idempotency.as_ref().map(|i| i.request_hash.to_vec());
-    // Two rounds at most: the row our key conflicted with can be deleted before we read it.
+/// The (tenant, key) of a post that has an idempotency key.
+fn key_of(post: &NewPost) -> Option<(TenantId, &str)> {
+    post.idempotency
+        .as_ref()
+        .map(|i| (post.tenant_id, i.key.as_str()))
+}
+
+/// Inserts the batch's post rows, or finds the ones their idempotency keys already name, in
+/// input order.
+///
+/// A key used twice in the batch is inserted once; the other uses read it back like a
+/// replay from another request. Rows are inserted in (tenant, key) order, so two batches
+/// sharing keys wait for each other in one order and never deadlock on them.
+async fn insert_or_find(
+    conn: &mut PgConnection,
+    posts: &[NewPost],
+) -> Result<Vec<Answer>, StoreError> {
+    let mut answers: Vec<Option<Answer>> = posts.iter().map(|_| None).collect();
+    let mut seen = HashSet::new();
+    let mut todo: Vec<usize> = (0..posts.len())
+        .filter(|&i| key_of(&posts[i]).is_none_or(|k| seen.insert(k)))
+        .collect();
+    todo.sort_by_key(|&i| key_of(&posts[i]));
+    // Two rounds at most: the row a key conflicted with can be deleted before it is read.
     for _ in 0..2 {
-        let id = PostId::new();
-        let inserted = sqlx::query_scalar!(
-            "INSERT INTO posts (id, tenant_id, idempotency_key, request_hash, content,
-                                publish_at, metadata)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT ON CONSTRAINT posts_tenant_idempotency_key DO NOTHING
-             RETURNING id",
-            id.into_uuid(),
-            post.tenant_id.into_uuid(),
-            key,
-            hash.as_deref(),
-            content,
-            post.publish_at,
-            metadata
-        )
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| match violated_constraint(&e) {
-            Some("posts_tenant_id_fkey") => StoreError::UnknownTenant(post.tenant_id),
-            _ => e.into(),
-        })?;
-        if inserted.is_some() {
-            return Ok(Answer::Created(id));
+        if todo.is_empty() {
+            break;
         }
-        let (Some(key), Some(hash)) = (key, hash.as_deref()) else {
+        insert_rows(conn, posts, &todo, &mut answers).await?;
+        find_by_keys(conn, posts, &mut answers).await?;
+        todo.retain(|&i| answers[i].is_none());
+    }
+    answers
+        .into_iter()
+        .map(|answer| {
+            answer.ok_or_else(|| {
+                StoreError::InvalidInput(
+                    "the post with this idempotency key was deleted while it was being \
+                     replayed; retry"
+                        .to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Inserts the posts `todo` names in one statement; a post whose key is taken is skipped
+/// (and left unanswered).
+async fn insert_rows(
+    conn: &mut PgConnection,
+    posts: &[NewPost],
+    todo: &[usize],
+    answers: &mut [Option<Answer>],
+) -> Result<(), StoreError> {
+    let mut ids = Vec::with_capacity(todo.len());
+    let mut tenants = Vec::with_capacity(todo.len());
+    let mut keys: Vec<Option<String>> = Vec::with_capacity(todo.len());
+    let mut hashes: Vec<Option<Vec<u8>>> = Vec::with_capacity(todo.len());
+    let mut contents = Vec::with_capacity(todo.len());
+    let mut publish_ats: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(todo.len());
+    let mut metadata = Vec::with_capacity(todo.len());
+    let mut index_of = std::collections::HashMap::with_capacity(todo.len());
+    for &i in todo {
+        let post = &posts[i];
+        let id = PostId::new().into_uuid();
+        index_of.insert(id, i);
+        ids.push(id);
+        tenants.push(post.tenant_id.into_uuid());
+        keys.push(post.idempotency.as_ref().map(|k| k.key.clone()));
+        hashes.push(post.idempotency.as_ref().map(|k| k.request_hash.to_vec()));
+        contents.push(
+            serde_json::to_value(&post.content)
+                .map_err(|e| StoreError::InvalidInput(format!("post content: {e}")))?,
+        );
+        publish_ats.push(post.publish_at);
+        metadata.push(serde_json::Value::Object(post.metadata.clone()));
+    }
+    let rows = sqlx::query!(
+        r#"INSERT INTO posts (id, tenant_id, idempotency_key, request_hash, content,
+                              publish_at, metadata)
+           SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::jsonb[],
+                                $6::timestamptz[], $7::jsonb[])
+           ON CONFLICT ON CONSTRAINT posts_tenant_idempotency_key DO NOTHING
+           RETURNING id, created_at, publish_at"#,
+        &ids,
+        &tenants,
+        &keys as _,
+        &hashes as _,
+        &contents,
+        &publish_ats as _,
+        &metadata
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| match violated_constraint(&e) {
+        Some("posts_tenant_id_fkey") => {
+            let tenant = todo.first().map(|&i| posts[i].tenant_id);
+            tenant.map_or_else(|| e.into(), StoreError::UnknownTenant)
+        }
+        _ => e.into(),
+    })?;
+    for row in rows {
+        let Some(&i) = index_of.get(&row.id) else {
+            return Err(StoreError::corrupt(
+                "post batch",
+                &"a post id nobody asked for",
+            ));
+        };
+        answers[i] = Some(Answer::Created {
+            id: PostId::from(row.id),
+            created_at: row.created_at,
+            publish_at: row.publish_at,
+        });
+    }
+    for &i in todo {
+        if answers[i].is_none() && posts[i].idempotency.is_none() {
             return Err(StoreError::corrupt(
                 "post",
                 &"an insert without a key conflicted",
             ));
-        };
-        let existing = sqlx::query!(
-            r#"SELECT id, request_hash AS "request_hash!" FROM posts
-               WHERE tenant_id = $1 AND idempotency_key = $2"#,
-            post.tenant_id.into_uuid(),
-            key
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(existing) = existing {
-            let existing_id = PostId::from(existing.id);
-            return Ok(if existing.request_hash == hash {
-                Answer::Replayed(existing_id)
-            } else {
-                Answer::Conflict {
-                    key: key.to_owned(),
-                    existing: existing_id,
-                }
-            });
         }
     }
-    Err(StoreError::InvalidInput(
-        "the post with this idempotency key was deleted while it was being replayed; retry"
-            .to_owned(),
-    ))
+    Ok(())
+}
+
+/// Answers every keyed post of the batch not created by it with the post its key names
+/// (the same request: a replay; another: a conflict), read in one statement. A key whose
+/// post has gone stays unanswered.
+async fn find_by_keys(
+    conn: &mut PgConnection,
+    posts: &[NewPost],
+    answers: &mut [Option<Answer>],
+) -> Result<(), StoreError> {
+    let open: Vec<usize> = (0..posts.len())
+        .filter(|&i| answers[i].is_none() && posts[i].idempotency.is_some())
+        .collect();
+    if open.is_empty() {
+        return Ok(());
+    }
+    let tenants: Vec<Uuid> = open
+        .iter()
+        .map(|&i| posts[i].tenant_id.into_uuid())
+        .collect();
+    let keys: Vec<String> = open
+        .iter()
+        .filter_map(|&i| posts[i].idempotency.as_ref().map(|k| k.key.clone()))
+        .collect();
+    let rows = sqlx::query!(
+        r#"SELECT p.id, p.tenant_id, p.idempotency_key AS "idempotency_key!",
+                  p.request_hash AS "request_hash!"
+           FROM posts p
+           JOIN UNNEST($1::uuid[], $2::text[]) AS k(tenant_id, idempotency_key)
+             ON p.tenant_id = k.tenant_id AND p.idempotency_key = k.idempotency_key"#,
+        &tenants,
+        &keys
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for &i in &open {
+        let Some(idempotency) = &posts[i].idempotency else {
+            continue;
+        };
+        let tenant = posts[i].tenant_id.into_uuid();
+        let Some(row) = rows
+            .iter()
+            .find(|r| r.tenant_id == tenant && r.idempotency_key == idempotency.key)
+        else {
+            continue;
+        };
+        let existing = PostId::from(row.id);
+        answers[i] = Some(if row.request_hash == idempotency.request_hash {
+            Answer::Replayed(existing)
+        } else {
+            Answer::Conflict {
+                key: idempotency.key.clone(),
+                existing,
+            }
+        });
+    }
+    Ok(())
 }
 
 /// Inserts the deliveries of the posts just created, and their creation events, in one
-/// statement. Each is `scheduled` for a future `publish_at`, else `queued`.
+/// statement, and returns them as stored. Each is `scheduled` for a future `publish_at`,
+/// else `queued`.
 async fn insert_deliveries(
     conn: &mut PgConnection,
     created: &[(PostId, &NewPost)],
-) -> Result<(), StoreError> {
+) -> Result<Vec<Delivery>, StoreError> {
     let mut ids = Vec::new();
     let mut post_ids = Vec::new();
     let mut connection_ids = Vec::new();
@@ -472,9 +621,10 @@ async fn insert_deliveries(
         }
     }
     if ids.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let inserted = sqlx::query_scalar!(
+    let inserted = sqlx::query_as!(
+        DeliveryRow,
         r#"WITH input AS (
                SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::int4[])
                    AS t(id, post_id, connection_id, content, max_attempts)
@@ -488,14 +638,21 @@ async fn insert_deliveries(
                FROM input i
                JOIN posts p ON p.id = i.post_id
                JOIN connections c ON c.id = i.connection_id AND c.tenant_id = p.tenant_id
-               RETURNING id, tenant_id, state, run_at
+               RETURNING *
            ),
            events AS (
                INSERT INTO delivery_events (delivery_id, tenant_id, from_state, to_state, detail)
                SELECT id, tenant_id, NULL, state, jsonb_build_object('run_at', run_at)
                FROM inserted
            )
-           SELECT id AS "id!" FROM inserted"#,
+           SELECT id AS "id!", post_id AS "post_id!", tenant_id AS "tenant_id!",
+                  connection_id AS "connection_id!", platform AS "platform!", content,
+                  state AS "state!", attempts AS "attempts!", max_attempts AS "max_attempts!",
+                  run_at AS "run_at!", lease_owner, lease_expires_at, remote_id, public_url,
+                  degraded AS "degraded!", error_class, error_code, error_message, error_hint,
+                  created_at AS "created_at!", updated_at AS "updated_at!", finished_at
+           FROM inserted
+           ORDER BY post_id, id"#,
         &ids,
         &post_ids,
         &connection_ids,
@@ -505,10 +662,10 @@ async fn insert_deliveries(
     .fetch_all(&mut *conn)
     .await?;
     if inserted.len() == ids.len() {
-        return Ok(());
+        return inserted.into_iter().map(Delivery::try_from).collect();
     }
     // The join skipped a connection that is not the tenant's (or does not exist): name it.
-    let inserted: HashSet<Uuid> = inserted.into_iter().collect();
+    let inserted: HashSet<Uuid> = inserted.into_iter().map(|row| row.id).collect();
     let skipped = ids.iter().position(|id| !inserted.contains(id));
     match skipped {
         Some(index) => Err(StoreError::ForeignConnection {

@@ -185,6 +185,42 @@ async fn a_batch_answers_each_post_and_a_conflict_does_not_fail_the_others() {
 }
 
 #[tokio::test]
+async fn concurrent_batches_sharing_keys_in_opposite_orders_both_complete() {
+    let db = TestDb::new().await;
+    let store = db.store();
+    let tenant_id = tenant(&store).await;
+    let x = connection(&store, tenant_id, "u1").await;
+    for round in 0..10 {
+        let keys: Vec<String> = (0..6).map(|k| format!("r{round}-k{k}")).collect();
+        let batch = |reversed: bool| {
+            let mut posts: Vec<_> = keys
+                .iter()
+                .map(|k| with_key(new_post(tenant_id, &[x.id]), k, 1))
+                .collect();
+            if reversed {
+                posts.reverse();
+            }
+            let store = store.clone();
+            tokio::spawn(async move { store.posts().insert_posts(&posts).await })
+        };
+        let (a, b) = (batch(false), batch(true));
+        let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
+        let id = |answer: &PostInsert| match answer {
+            PostInsert::Created(p) | PostInsert::Replayed(p) => p.id,
+            other => panic!("{other:?}"),
+        };
+        for k in 0..6 {
+            assert_eq!(id(&a[k]), id(&b[5 - k]), "key {k}: one post");
+        }
+    }
+    let posts: i64 = sqlx::query_scalar("SELECT count(*) FROM posts")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(posts, 60);
+}
+
+#[tokio::test]
 async fn a_post_to_another_tenants_connection_is_refused_and_writes_nothing() {
     let db = TestDb::new().await;
     let store = db.store();

@@ -81,16 +81,25 @@ pub(super) async fn check(
         fit: body.fit,
     };
 
+    let targets: Vec<Option<TargetInput>> = body
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| parse_target(raw, index, &mut errors))
+        .collect();
+    let ids: Vec<ConnectionId> = targets
+        .iter()
+        .filter_map(|t| t.as_ref().and_then(|t| t.connection_id))
+        .collect();
     let connections = state
         .inner
-        .store
-        .connections()
-        .list(caller.tenant_id, None)
+        .connection_cache
+        .of_tenant(&state.inner.store, caller.tenant_id, &ids)
         .await?;
     let mut seen = HashSet::new();
     let mut deliveries = Vec::new();
-    for (index, raw) in body.targets.iter().enumerate() {
-        let Some(target) = parse_target(raw, index, &mut errors) else {
+    for (index, target) in targets.into_iter().enumerate() {
+        let Some(target) = target else {
             continue;
         };
         let Some(id) = target.connection_id else {
