@@ -5,10 +5,7 @@
 // Helpers fail the test by panicking, as the tests do.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
-use herald_domain::{DeliveryId, DeliveryState, ErrorClass};
-use herald_store::{DeliveryError, Transition};
+use herald_domain::{DeliveryId, DeliveryState};
 use serde_json::json;
 use support::app::TestApp;
 use support::browser::Driver;
@@ -25,32 +22,6 @@ async fn one_delivery(app: &TestApp, connection: &str) -> DeliveryId {
         .unwrap()
 }
 
-/// Claims the delivery as a worker would and lets it die with a permanent error.
-async fn make_dead(app: &TestApp, id: DeliveryId) {
-    app.store
-        .deliveries()
-        .claim(id, "test-worker", Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    let moved = app
-        .store
-        .deliveries()
-        .transition(
-            Transition::new(id, &[DeliveryState::Running], DeliveryState::Dead).error(
-                DeliveryError {
-                    class: ErrorClass::Permanent,
-                    code: Some("400".into()),
-                    message: "chat not found".into(),
-                    hint: Some("Check the bot's rights".into()),
-                },
-            ),
-        )
-        .await
-        .unwrap();
-    assert!(moved);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_in_a_browser_watches_a_delivery_go_live_and_retries_a_dead_one() {
     let _serial = support::serial().await;
@@ -59,7 +30,7 @@ async fn an_operator_in_a_browser_watches_a_delivery_go_live_and_retries_a_dead_
     let telegram = app.connect_telegram().await;
     // Both exist before the worker runs: one will die, one waits in the queue.
     let dead = one_delivery(&app, &telegram).await;
-    make_dead(&app, dead).await;
+    app.make_dead(dead).await;
     let live = one_delivery(&app, &telegram).await;
 
     let browser = driver.session().await;

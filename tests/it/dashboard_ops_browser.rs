@@ -9,8 +9,7 @@
 
 use std::time::Duration;
 
-use herald_domain::{DeliveryId, DeliveryState, ErrorClass, Platform, Scope};
-use herald_store::{DeliveryError, Transition};
+use herald_domain::{DeliveryId, DeliveryState, Platform, Scope};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use support::app::TestApp;
@@ -40,32 +39,6 @@ fn delivery_ids(answer: &Value) -> Vec<DeliveryId> {
         .iter()
         .map(|d| d["id"].as_str().unwrap().parse().unwrap())
         .collect()
-}
-
-/// Claims the delivery as a worker would and lets it die with a permanent error.
-async fn make_dead(app: &TestApp, id: DeliveryId) {
-    app.store
-        .deliveries()
-        .claim(id, "test-worker", Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    let moved = app
-        .store
-        .deliveries()
-        .transition(
-            Transition::new(id, &[DeliveryState::Running], DeliveryState::Dead).error(
-                DeliveryError {
-                    class: ErrorClass::Permanent,
-                    code: Some("400".into()),
-                    message: "chat not found".into(),
-                    hint: Some("Check the bot's rights".into()),
-                },
-            ),
-        )
-        .await
-        .unwrap();
-    assert!(moved);
 }
 
 /// How many elements match `css`.
@@ -111,7 +84,7 @@ async fn a_bulk_retry_sends_three_dead_deliveries_back_and_they_are_published() 
         )
         .await;
         let id = delivery_ids(&answer)[0];
-        make_dead(&app, id).await;
+        app.make_dead(id).await;
         dead.push(id);
     }
     app.start_worker().await;
@@ -266,7 +239,7 @@ async fn a_post_page_shows_each_targets_weighted_count_and_outcome() {
     };
     let x_delivery = by_platform("twitter");
     let telegram_delivery = by_platform("telegram");
-    make_dead(&app, x_delivery).await;
+    app.make_dead(x_delivery).await;
     app.start_worker().await;
     app.wait_for_post(&post_id, "partially_published").await;
 

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use herald_api::AppState;
 use herald_config::Config;
-use herald_domain::{ConnectionId, Platform, Scope, TenantId};
+use herald_domain::{
+    ConnectionId, DeliveryId, DeliveryState, ErrorClass, Platform, Scope, TenantId,
+};
 use herald_platforms::{HttpSettings, Platforms};
 use herald_sim::{SimConfig, SimServer};
-use herald_store::Store;
+use herald_store::{DeliveryError, Store, Transition};
 use herald_testkit::{TestDb, TestRedis};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use secrecy::ExposeSecret;
@@ -146,6 +148,31 @@ impl TestApp {
     /// Another tenant with its own keys, for "another tenant's ids are not found".
     pub async fn other_tenant(&self) -> Keys {
         tenant_keys(&self.store, "globex").await
+    }
+
+    /// Claims the delivery as a worker would and lets it die with a permanent error (a
+    /// Telegram "chat not found" with its hint): the dead delivery an operator finds.
+    pub async fn make_dead(&self, id: DeliveryId) {
+        let deliveries = self.store.deliveries();
+        deliveries
+            .claim(id, "test-worker", Duration::from_secs(30))
+            .await
+            .expect("the claim is answered")
+            .expect("the delivery is claimable");
+        let moved = deliveries
+            .transition(
+                Transition::new(id, &[DeliveryState::Running], DeliveryState::Dead).error(
+                    DeliveryError {
+                        class: ErrorClass::Permanent,
+                        code: Some("400".into()),
+                        message: "chat not found".into(),
+                        hint: Some("Check the bot's rights".into()),
+                    },
+                ),
+            )
+            .await
+            .expect("the transition is answered");
+        assert!(moved, "delivery {id} did not move from running to dead");
     }
 
     pub fn url(&self, path: &str) -> String {
