@@ -214,6 +214,24 @@ impl Bench {
         Worker { stop, task }
     }
 
+    /// Runs an in-process worker of `concurrency` over `ids` from the moment their jobs are
+    /// pushed until every one is published (failing after `limit`); returns the seconds
+    /// that took.
+    pub(crate) async fn publish_all(
+        &self,
+        ids: &[DeliveryId],
+        concurrency: usize,
+        limit: Duration,
+    ) -> anyhow::Result<f64> {
+        let worker = self.spawn_worker(self.settings(concurrency));
+        let started = Instant::now();
+        self.push(ids, Utc::now()).await?;
+        self.until_published(ids.len(), limit).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        worker.stop().await;
+        Ok(seconds)
+    }
+
     /// The environment a child worker process needs to reach this bench's world.
     pub(crate) fn child_env(&self) -> Vec<(String, String)> {
         let mut env = env(&self.sim, &self.redis);

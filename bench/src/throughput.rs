@@ -5,9 +5,8 @@
 //! Prints `{"scenario":"throughput","posts":..,"seconds":..,"deliveries_per_second":..,
 //! "concurrency":..}`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::Utc;
 use herald_sim::SimConfig;
 
 use crate::setup::{Bench, text};
@@ -29,15 +28,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
         .map(|n| (connection, text(format!("benchmark post {n}"))))
         .collect();
     let ids = bench.posts(posts, None).await?;
-    let worker = bench.spawn_worker(bench.settings(args.concurrency));
-
-    let started = Instant::now();
-    bench.push(&ids, Utc::now()).await?;
-    bench
-        .until_published(ids.len(), Duration::from_secs(600))
+    let seconds = bench
+        .publish_all(&ids, args.concurrency, Duration::from_secs(600))
         .await?;
-    let seconds = started.elapsed().as_secs_f64();
-    worker.stop().await;
     Ok(serde_json::json!({
         "scenario": "throughput",
         "posts": args.posts,

@@ -5,9 +5,8 @@
 //! inside their delivery's task, so the wall time is about one wait, not their sum. Prints
 //! `{"scenario":"waits","posts":..,"processing_ms":..,"seconds":..,"concurrency":..}`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::Utc;
 use herald_sim::SimConfig;
 
 use crate::setup::{Bench, round3};
@@ -34,15 +33,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
         .map(|n| (connection, bench.image(&format!("waiting post {n}"))))
         .collect();
     let ids = bench.posts(posts, None).await?;
-    let worker = bench.spawn_worker(bench.settings(args.concurrency));
-
-    let started = Instant::now();
-    bench.push(&ids, Utc::now()).await?;
-    bench
-        .until_published(ids.len(), Duration::from_secs(900))
+    let seconds = bench
+        .publish_all(&ids, args.concurrency, Duration::from_secs(900))
         .await?;
-    let seconds = started.elapsed().as_secs_f64();
-    worker.stop().await;
     Ok(serde_json::json!({
         "scenario": "waits",
         "posts": args.posts,
